@@ -1,0 +1,126 @@
+//! What each subcommand does.
+
+use std::collections::HashSet;
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use super::{Cli, Command, DagFormat, SpecArgs};
+use crate::cache::Cache;
+use crate::exec::ui::{Ui, UiMode};
+use crate::exec::{RunOptions, StageStatus, execute, format_seconds};
+use crate::spec::load_spec;
+use crate::stages::{Pipeline, compile};
+
+pub fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
+    match &cli.command {
+        Command::Run {
+            spec,
+            jobs,
+            reports_dir,
+            quiet,
+        } => {
+            let pipeline = load(spec)?;
+            let cache = Cache::open(&cli.cache_dir)?;
+            let _lock = cache.lock(true)?;
+            let ui = Ui::new(
+                UiMode::detect(*quiet),
+                pipeline.plan.graph.node_count() as u64,
+            );
+            let options = RunOptions {
+                jobs: *jobs,
+                reports_dir: reports_dir.clone(),
+            };
+            let summary = execute(&pipeline.plan, &cache, &options, &ui)?;
+            println!(
+                "{}: {} ran, {} cached, {} failed, {} skipped in {} · report: {}",
+                summary.experiment,
+                summary.count(StageStatus::Ran),
+                summary.count(StageStatus::Cached),
+                summary.count(StageStatus::Failed),
+                summary.count(StageStatus::Skipped),
+                format_seconds(summary.wall_seconds),
+                summary.report_dir.display()
+            );
+            let failed: Vec<_> = summary.failed().collect();
+            if failed.is_empty() {
+                return Ok(ExitCode::SUCCESS);
+            }
+            for stage in &failed {
+                eprintln!(
+                    "error: stage `{}` failed: {}",
+                    stage.stage,
+                    stage.error.as_deref().unwrap_or("")
+                );
+            }
+            Ok(ExitCode::from(1))
+        }
+        Command::Check { spec } => {
+            let pipeline = load(spec)?;
+            let c = &pipeline.context;
+            println!(
+                "{}: ok · {} {} (width {}, {:?} stem, {} classes) on {} · {} train / {} val images · {} prunable tensors",
+                spec.file.display(),
+                pipeline.spec.experiment.name,
+                c.network.arch,
+                c.network.width,
+                c.network.stem,
+                c.network.num_classes,
+                c.device,
+                c.train_data.len(),
+                c.val_data.len(),
+                c.prunable.len()
+            );
+            print!("{}", pipeline.plan.to_text());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Status { spec } => {
+            let pipeline = load(spec)?;
+            let cache = Cache::open(&cli.cache_dir)?;
+            print!("{}", super::status::status_text(&pipeline.plan, &cache)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Dag { spec, format } => {
+            let pipeline = load(spec)?;
+            match format {
+                DagFormat::Text => print!("{}", pipeline.plan.to_text()),
+                DagFormat::Dot => print!("{}", pipeline.plan.to_dot()),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Gc { files, dry_run } => {
+            let mut keep = HashSet::new();
+            for file in files {
+                let pipeline = load(&SpecArgs {
+                    file: file.clone(),
+                    overrides: Vec::new(),
+                })?;
+                keep.extend(pipeline.plan.stages().map(|s| s.key.clone()));
+            }
+            let cache = Cache::open(&cli.cache_dir)?;
+            let _lock = cache.lock(true)?;
+            let report = cache.gc(&keep, *dry_run)?;
+            let verb = if *dry_run { "would remove" } else { "removed" };
+            for entry in &report.removed {
+                println!(
+                    "{verb} {} {} ({} bytes)",
+                    &entry.key[..12],
+                    entry.label,
+                    entry.bytes
+                );
+            }
+            println!(
+                "{verb} {} entries, {:.1} MB; kept {}",
+                report.removed.len(),
+                report.bytes_freed as f64 / 1e6,
+                keep.len()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn load(args: &SpecArgs) -> anyhow::Result<Pipeline> {
+    let spec = load_spec(&args.file, &args.overrides)?;
+    compile(&spec, &args.file).with_context(|| format!("compiling {}", args.file.display()))
+}

@@ -1,0 +1,110 @@
+//! The `pvr` command line.
+
+mod commands;
+mod status;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::spec::Override;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "pvr",
+    version,
+    about = "When does pruning benefit vision representations? Train, prune with LRR, evaluate, report — cached.",
+    propagate_version = true
+)]
+pub struct Cli {
+    /// Cache folder (stage outputs, resumable checkpoints).
+    #[arg(long, global = true, env = "PVR_CACHE_DIR", default_value = "cache")]
+    pub cache_dir: PathBuf,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// An experiment file with its command-line overrides.
+#[derive(clap::Args, Debug, Clone)]
+pub struct SpecArgs {
+    /// Experiment TOML file.
+    pub file: PathBuf,
+    /// Override a value, e.g. `--set train.epochs=2` (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_override)]
+    pub overrides: Vec<Override>,
+}
+
+fn parse_override(text: &str) -> Result<Override, String> {
+    text.parse()
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run an experiment: every stage not already cached, then the report.
+    Run {
+        #[command(flatten)]
+        spec: SpecArgs,
+        /// Stages run at once (training stages still take the compute one at a time).
+        #[arg(long, short = 'j', default_value_t = 1)]
+        jobs: usize,
+        /// Where reports/<experiment>/ goes.
+        #[arg(long, default_value = "reports")]
+        reports_dir: PathBuf,
+        /// Print only the final summary.
+        #[arg(long, short = 'q')]
+        quiet: bool,
+    },
+    /// Validate an experiment file and print the compiled plan.
+    Check {
+        #[command(flatten)]
+        spec: SpecArgs,
+    },
+    /// Show each stage as cached or not, and why a stale one is stale.
+    Status {
+        #[command(flatten)]
+        spec: SpecArgs,
+    },
+    /// Print the stage graph.
+    Dag {
+        #[command(flatten)]
+        spec: SpecArgs,
+        #[arg(long, value_enum, default_value_t = DagFormat::Text)]
+        format: DagFormat,
+    },
+    /// Remove cache entries that none of the given experiments reaches.
+    Gc {
+        /// Experiment files whose stages are kept.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Say what would be removed without removing it.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DagFormat {
+    Text,
+    Dot,
+}
+
+/// Entry point of the binary: parses arguments, runs, prints errors like cargo does.
+pub fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    match commands::dispatch(&cli) {
+        Ok(code) => code,
+        Err(error) => {
+            let prefix = if std::io::stderr().is_terminal() {
+                "\x1b[1;31merror\x1b[0m"
+            } else {
+                "error"
+            };
+            eprintln!("{prefix}: {error}");
+            for cause in error.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            std::process::ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,288 @@
+//! Image transforms on [`ImageF32`]: the standard CIFAR-style training augmentation
+//! (pad-and-crop, horizontal flip), normalisation, resizing, and batching into NCHW.
+
+use super::ImageF32;
+use super::rng::Rng;
+
+/// ImageNet channel means (RGB), as used by torchvision's pretrained models.
+pub const IMAGENET_MEAN: [f32; 3] = [0.485, 0.456, 0.406];
+/// ImageNet channel standard deviations (RGB).
+pub const IMAGENET_STD: [f32; 3] = [0.229, 0.224, 0.225];
+
+/// Zero-pad by `pad` pixels on every side, then crop a random window of the original size
+/// (torchvision `RandomCrop(size, padding=pad)` with fill 0). Offsets are uniform in [0, 2*pad].
+/// Padding with 0 happens before normalisation, as in torchvision, so it is black.
+pub fn random_crop_with_padding(img: &ImageF32, pad: usize, rng: &mut Rng) -> ImageF32 {
+    let ox = rng.below(2 * pad + 1);
+    let oy = rng.below(2 * pad + 1);
+    crop_with_padding(img, pad, ox, oy)
+}
+
+/// The deterministic core of [`random_crop_with_padding`]: window origin (`ox`, `oy`) in padded
+/// coordinates.
+pub fn crop_with_padding(img: &ImageF32, pad: usize, ox: usize, oy: usize) -> ImageF32 {
+    let (w, h) = (img.width, img.height);
+    let plane = w * h;
+    let mut out = ImageF32::zeros(w, h);
+    for c in 0..3 {
+        for y in 0..h {
+            // Source row = y + oy - pad, when inside the image.
+            let Some(sy) = (y + oy).checked_sub(pad).filter(|&sy| sy < h) else {
+                continue;
+            };
+            for x in 0..w {
+                if let Some(sx) = (x + ox).checked_sub(pad).filter(|&sx| sx < w) {
+                    out.data[c * plane + y * w + x] = img.data[c * plane + sy * w + sx];
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Mirror left-right.
+pub fn horizontal_flip(img: &ImageF32) -> ImageF32 {
+    let mut out = img.clone();
+    for row in out.data.chunks_mut(img.width) {
+        row.reverse();
+    }
+    out
+}
+
+/// Mirror left-right with probability 1/2 (torchvision `RandomHorizontalFlip`).
+pub fn random_horizontal_flip(img: &ImageF32, rng: &mut Rng) -> ImageF32 {
+    if rng.chance(0.5) {
+        horizontal_flip(img)
+    } else {
+        img.clone()
+    }
+}
+
+/// `(x - mean[c]) / std[c]` per channel, in place.
+pub fn normalize(img: &mut ImageF32, mean: [f32; 3], std: [f32; 3]) {
+    let plane = img.plane_len();
+    for (c, chan) in img.data.chunks_mut(plane).enumerate() {
+        let inv = 1.0 / std[c];
+        for v in chan {
+            *v = (*v - mean[c]) * inv;
+        }
+    }
+}
+
+/// Concatenate equally sized CHW images into one NCHW buffer.
+///
+/// Panics if the images differ in size, since a ragged batch is a bug upstream.
+pub fn batch_to_nchw(samples: &[ImageF32]) -> Vec<f32> {
+    let Some(first) = samples.first() else {
+        return Vec::new();
+    };
+    let mut out = Vec::with_capacity(samples.len() * first.data.len());
+    for s in samples {
+        assert!(
+            s.width == first.width && s.height == first.height,
+            "batch_to_nchw: image {}x{} in a batch of {}x{}",
+            s.width,
+            s.height,
+            first.width,
+            first.height
+        );
+        out.extend_from_slice(&s.data);
+    }
+    out
+}
+
+/// Crop the window with top-left (`x0`, `y0`) and size `w` x `h`, which must lie inside.
+pub fn crop(img: &ImageF32, x0: usize, y0: usize, w: usize, h: usize) -> ImageF32 {
+    assert!(
+        x0 + w <= img.width && y0 + h <= img.height,
+        "crop outside image"
+    );
+    let mut out = ImageF32::zeros(w, h);
+    let (src_plane, dst_plane) = (img.plane_len(), w * h);
+    for c in 0..3 {
+        for y in 0..h {
+            let src = c * src_plane + (y0 + y) * img.width + x0;
+            let dst = c * dst_plane + y * w;
+            out.data[dst..dst + w].copy_from_slice(&img.data[src..src + w]);
+        }
+    }
+    out
+}
+
+/// Bilinear resize to `w` x `h` with antialiasing when shrinking, like PIL's `BILINEAR`
+/// (and torchvision's `Resize(antialias=True)`): the triangle filter is widened by the scale
+/// factor on downsampling, so large photos do not alias. On upsampling it is plain bilinear
+/// interpolation with pixel centres at +0.5.
+pub fn resize_bilinear(img: &ImageF32, w: usize, h: usize) -> ImageF32 {
+    assert!(w > 0 && h > 0, "resize to an empty image");
+    if w == img.width && h == img.height {
+        return img.clone();
+    }
+    let xw = filter_weights(img.width, w);
+    let yw = filter_weights(img.height, h);
+    // Horizontal pass: (img.height x w), then vertical pass: (h x w).
+    let mut tmp = vec![0.0f32; 3 * img.height * w];
+    for c in 0..3 {
+        for y in 0..img.height {
+            let src = &img.data[(c * img.height + y) * img.width..][..img.width];
+            let dst = &mut tmp[(c * img.height + y) * w..][..w];
+            for (d, (start, weights)) in dst.iter_mut().zip(&xw) {
+                *d = weights
+                    .iter()
+                    .enumerate()
+                    .map(|(k, wt)| wt * src[start + k])
+                    .sum();
+            }
+        }
+    }
+    let mut out = ImageF32::zeros(w, h);
+    for c in 0..3 {
+        for (y, (start, weights)) in yw.iter().enumerate() {
+            let dst = &mut out.data[(c * h + y) * w..][..w];
+            for (k, wt) in weights.iter().enumerate() {
+                let src = &tmp[(c * img.height + start + k) * w..][..w];
+                for (d, s) in dst.iter_mut().zip(src) {
+                    *d += wt * s;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// For each output coordinate: first input index and normalised triangle-filter weights
+/// (PIL's `precompute_coeffs` with support 1).
+fn filter_weights(in_len: usize, out_len: usize) -> Vec<(usize, Vec<f32>)> {
+    let scale = in_len as f64 / out_len as f64;
+    let filter_scale = scale.max(1.0);
+    let support = filter_scale;
+    (0..out_len)
+        .map(|i| {
+            let center = (i as f64 + 0.5) * scale;
+            let lo = ((center - support + 0.5).floor().max(0.0)) as usize;
+            let hi = ((center + support + 0.5).floor() as usize).min(in_len);
+            let mut weights: Vec<f64> = (lo..hi)
+                .map(|j| {
+                    let t = ((j as f64 - center + 0.5) / filter_scale).abs();
+                    (1.0 - t).max(0.0)
+                })
+                .collect();
+            let total: f64 = weights.iter().sum();
+            if total > 0.0 {
+                weights.iter_mut().for_each(|w| *w /= total);
+            }
+            (lo, weights.into_iter().map(|w| w as f32).collect())
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 4x3 image whose every value is distinct: v = c*100 + y*10 + x.
+    fn numbered() -> ImageF32 {
+        let mut img = ImageF32::zeros(4, 3);
+        for c in 0..3 {
+            for y in 0..3 {
+                for x in 0..4 {
+                    img.data[c * 12 + y * 4 + x] = (c * 100 + y * 10 + x) as f32;
+                }
+            }
+        }
+        img
+    }
+
+    #[test]
+    fn flip_known_and_involution() {
+        let img = numbered();
+        let f = horizontal_flip(&img);
+        assert_eq!(f.data[0..4], [3.0, 2.0, 1.0, 0.0]);
+        assert_eq!(f.data[24..28], [203.0, 202.0, 201.0, 200.0]);
+        assert_eq!(horizontal_flip(&f), img);
+    }
+
+    #[test]
+    fn crop_pad_zero_is_identity() {
+        let img = numbered();
+        let mut rng = Rng::new(5);
+        for _ in 0..5 {
+            assert_eq!(random_crop_with_padding(&img, 0, &mut rng), img);
+        }
+    }
+
+    #[test]
+    fn crop_with_padding_shifts_and_zero_fills() {
+        let img = numbered();
+        // Origin (0,0) in padded coordinates with pad 1: shifts content right and down by 1.
+        let out = crop_with_padding(&img, 1, 0, 0);
+        assert_eq!(out.data[0..4], [0.0, 0.0, 0.0, 0.0]);
+        assert_eq!(out.data[4..8], [0.0, 0.0, 1.0, 2.0]);
+        assert_eq!(out.data[12 + 8..12 + 12], [0.0, 110.0, 111.0, 112.0]);
+        // Origin (2,2): shifts left and up by 1.
+        let out = crop_with_padding(&img, 1, 2, 2);
+        assert_eq!(out.data[0..4], [11.0, 12.0, 13.0, 0.0]);
+        assert_eq!(out.data[8..12], [0.0; 4]);
+        // Random crops stay within the allowed shifts.
+        let mut rng = Rng::new(9);
+        for _ in 0..50 {
+            let out = random_crop_with_padding(&img, 2, &mut rng);
+            assert_eq!((out.width, out.height), (4, 3));
+            assert!(out.data.iter().all(|v| *v == 0.0 || img.data.contains(v)));
+        }
+    }
+
+    #[test]
+    fn normalize_known() {
+        let mut img = ImageF32::zeros(1, 1);
+        img.data = vec![0.5, 0.5, 1.0];
+        normalize(&mut img, [0.5, 0.0, 0.5], [0.5, 0.25, 2.0]);
+        assert_eq!(img.data, vec![0.0, 2.0, 0.25]);
+    }
+
+    #[test]
+    fn batch_concatenates() {
+        let a = numbered();
+        let b = horizontal_flip(&a);
+        let batch = batch_to_nchw(&[a.clone(), b.clone()]);
+        assert_eq!(batch.len(), 72);
+        assert_eq!(batch[..36], a.data[..]);
+        assert_eq!(batch[36..], b.data[..]);
+        assert!(batch_to_nchw(&[]).is_empty());
+    }
+
+    #[test]
+    fn crop_window() {
+        let out = crop(&numbered(), 1, 1, 2, 2);
+        assert_eq!(
+            out.data,
+            vec![
+                11., 12., 21., 22., 111., 112., 121., 122., 211., 212., 221., 222.
+            ]
+        );
+    }
+
+    #[test]
+    fn resize_constant_and_known_values() {
+        let mut img = ImageF32::zeros(7, 5);
+        img.data.iter_mut().for_each(|v| *v = 0.25);
+        for (w, h) in [(3, 2), (14, 11), (7, 5), (1, 1)] {
+            let r = resize_bilinear(&img, w, h);
+            assert_eq!((r.width, r.height), (w, h));
+            assert!(r.data.iter().all(|v| (v - 0.25).abs() < 1e-6));
+        }
+        // 2x downsample of a 4-wide ramp: the triangle filter is twice as wide (antialiasing).
+        let mut ramp = ImageF32::zeros(4, 1);
+        for (x, v) in ramp.data[..4].iter_mut().enumerate() {
+            *v = x as f32;
+        }
+        let r = resize_bilinear(&ramp, 2, 1);
+        // Output 0 is centred at input 1.0 and sees inputs 0,1,2 with weights 3/4,3/4,1/4 (sum 7/4).
+        assert!((r.data[0] - 5.0 / 7.0).abs() < 1e-5, "{:?}", &r.data[..2]);
+        assert!((r.data[1] - 16.0 / 7.0).abs() < 1e-5, "{:?}", &r.data[..2]);
+        // 2x upsample: interior pixels interpolate at quarter positions.
+        let r = resize_bilinear(&ramp, 8, 1);
+        assert!((r.data[3] - 1.25).abs() < 1e-6, "{:?}", &r.data[..8]);
+        assert!((r.data[0] - 0.0).abs() < 1e-6);
+    }
+}

@@ -1,0 +1,484 @@
+//! Reader for real images in the torchvision ImageFolder layout
+//! (`<root>/{train,val}/<class>/<image>.{jpg,jpeg,png}`), e.g. ImageNet.
+//!
+//! Classes are the sorted sub-folder names (so indices match torchvision: sorted wnids give the
+//! standard 0..999 ImageNet labels). Every image gets the standard evaluation preprocessing:
+//! resize the shorter side to round(image_size * 256 / 224) with antialiased bilinear
+//! filtering, then centre-crop `image_size`. Training augmentation is the caller's business.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail, ensure};
+
+use super::augment::{crop, resize_bilinear};
+use super::{Dataset, ImageF32, Sample, Split};
+
+/// Version of the preprocessing; part of the fingerprint so changing it invalidates caches.
+const PREPROCESS_VERSION: &str = "resize-short-bilinear-aa(size*256/224)+center-crop v1";
+
+/// The expected layout, spelled out in every "nothing found" error.
+const LAYOUT: &str = "`<root>/train/<class>/<image>.jpg` and `<root>/val/<class>/<image>.jpg`";
+
+/// One image file: path relative to the root (with `/` separators), size in bytes, class index.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Entry {
+    relative: String,
+    bytes: u64,
+    label: usize,
+}
+
+/// An ImageFolder split, with its file list read once at `open`.
+#[derive(Clone, Debug)]
+pub struct ImageFolder {
+    root: PathBuf,
+    split: Split,
+    image_size: usize,
+    /// Folder names, sorted; index = label.
+    classes: Vec<String>,
+    /// Display names (defaults to the folder names), see [`ImageFolder::with_class_names`].
+    display_names: Vec<String>,
+    entries: Vec<Entry>,
+}
+
+impl ImageFolder {
+    /// Scan `root/<split>/` for class folders and images.
+    ///
+    /// Hidden entries (names starting with `.`) are skipped; class folders are searched
+    /// recursively, like torchvision. Files are listed by class, then by name. Fails, naming the expected path and layout, when the
+    /// split folder is missing or holds no class folders or no images, and when a class folder
+    /// has no images (torchvision refuses that too, since it would shift nothing but silently
+    /// leave a class without data).
+    pub fn open(root: &Path, split: Split, image_size: usize) -> anyhow::Result<ImageFolder> {
+        ensure!(image_size > 0, "ImageFolder: image_size must be positive");
+        let split_dir = root.join(split.as_str());
+        if !split_dir.is_dir() {
+            bail!(
+                "ImageFolder: expected the {split} split folder {} but it does not exist \
+                 (expected layout {LAYOUT})",
+                split_dir.display()
+            );
+        }
+        let classes: Vec<String> = read_dir_sorted(&split_dir)?
+            .into_iter()
+            .filter(|e| e.is_dir)
+            .map(|e| e.name)
+            .collect();
+        if classes.is_empty() {
+            bail!(
+                "ImageFolder: {} has no class folders (expected layout {LAYOUT})",
+                split_dir.display()
+            );
+        }
+        let mut entries = Vec::new();
+        let mut empty_classes = Vec::new();
+        for (label, class) in classes.iter().enumerate() {
+            let before = entries.len();
+            let prefix = format!("{}/{class}", split.as_str());
+            collect_images(&split_dir.join(class), &prefix, label, &mut entries)?;
+            if entries.len() == before {
+                empty_classes.push(class.clone());
+            }
+        }
+        if entries.is_empty() {
+            bail!(
+                "ImageFolder: {} has class folders but no .jpg/.jpeg/.png images \
+                 (expected layout {LAYOUT})",
+                split_dir.display()
+            );
+        }
+        if !empty_classes.is_empty() {
+            bail!(
+                "ImageFolder: class folder(s) without images under {}: {} (expected layout {LAYOUT})",
+                split_dir.display(),
+                empty_classes.join(", ")
+            );
+        }
+        Ok(ImageFolder {
+            root: root.to_path_buf(),
+            split,
+            image_size,
+            display_names: classes.clone(),
+            classes,
+            entries,
+        })
+    }
+
+    /// Replace the display names (e.g. ImageNet wnids → readable names); one per class.
+    pub fn with_class_names(mut self, names: Vec<String>) -> anyhow::Result<Self> {
+        ensure!(
+            names.len() == self.classes.len(),
+            "ImageFolder: {} class names given for {} classes",
+            names.len(),
+            self.classes.len()
+        );
+        self.display_names = names;
+        Ok(self)
+    }
+
+    /// The class folder names, sorted (index = label), regardless of display names.
+    pub fn class_folders(&self) -> &[String] {
+        &self.classes
+    }
+
+    pub fn split(&self) -> Split {
+        self.split
+    }
+
+    /// Path of sample `index`, relative to the root, with `/` separators.
+    pub fn relative_path(&self, index: usize) -> Option<&str> {
+        self.entries.get(index).map(|e| e.relative.as_str())
+    }
+
+    /// Label of sample `index` without decoding the image.
+    pub fn label(&self, index: usize) -> Option<usize> {
+        self.entries.get(index).map(|e| e.label)
+    }
+
+    /// Sample `index` decoded at its original size, without preprocessing (for callers that do
+    /// their own training-time cropping). The format is sniffed from the content, not the
+    /// extension, because real datasets contain mislabelled files (ImageNet has a PNG named
+    /// `.JPEG`).
+    pub fn load_raw(&self, index: usize) -> anyhow::Result<ImageF32> {
+        let entry = self
+            .entries
+            .get(index)
+            .with_context(|| format!("ImageFolder: index {index} out of range ({})", self.len()))?;
+        let path = self.root.join(&entry.relative);
+        let decoded = image::ImageReader::open(&path)
+            .and_then(|r| r.with_guessed_format())
+            .with_context(|| format!("ImageFolder: opening {}", path.display()))?
+            .decode()
+            .with_context(|| format!("ImageFolder: decoding {}", path.display()))?
+            .to_rgb8();
+        Ok(ImageF32::from_rgb8(&decoded))
+    }
+
+    /// Side of the resized image before the centre crop: round(size * 256 / 224).
+    pub fn resize_size(&self) -> usize {
+        (self.image_size as f64 * 256.0 / 224.0).round() as usize
+    }
+}
+
+impl Dataset for ImageFolder {
+    fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    fn get(&self, index: usize) -> anyhow::Result<Sample> {
+        let entry = self
+            .entries
+            .get(index)
+            .with_context(|| format!("ImageFolder: index {index} out of range ({})", self.len()))?;
+        let image = preprocess_eval(&self.load_raw(index)?, self.resize_size(), self.image_size);
+        Ok(Sample {
+            image,
+            label: entry.label,
+            mask: None,
+            boxes: Vec::new(),
+        })
+    }
+
+    fn num_classes(&self) -> usize {
+        self.classes.len()
+    }
+
+    fn class_names(&self) -> Vec<String> {
+        self.display_names.clone()
+    }
+
+    fn fingerprint(&self) -> String {
+        let mut h = blake3::Hasher::new();
+        h.update(b"pvr.data.imagefolder\0");
+        h.update(PREPROCESS_VERSION.as_bytes());
+        h.update(&(self.image_size as u64).to_le_bytes());
+        h.update(&(self.classes.len() as u64).to_le_bytes());
+        for class in &self.classes {
+            h.update(class.as_bytes());
+            h.update(b"\0");
+        }
+        for e in &self.entries {
+            h.update(e.relative.as_bytes());
+            h.update(b"\0");
+            h.update(&e.bytes.to_le_bytes());
+        }
+        h.finalize().to_hex().to_string()
+    }
+}
+
+/// Resize the shorter side to `resize` (keeping the aspect ratio, the longer side truncated
+/// like torchvision's `Resize(int)`), then centre-crop a `crop` x `crop` square (offsets
+/// rounded half to even, like torchvision's `center_crop`).
+pub fn preprocess_eval(img: &ImageF32, resize: usize, crop_size: usize) -> ImageF32 {
+    let (w, h) = (img.width, img.height);
+    let (nw, nh) = if w <= h {
+        (resize, (resize as f64 * h as f64 / w as f64) as usize)
+    } else {
+        ((resize as f64 * w as f64 / h as f64) as usize, resize)
+    };
+    let resized = resize_bilinear(img, nw.max(1), nh.max(1));
+    if resized.width < crop_size || resized.height < crop_size {
+        // Only when crop > resize (never with the 256/224 rule): scale up to cover the crop.
+        let grown = resize_bilinear(
+            &resized,
+            resized.width.max(crop_size),
+            resized.height.max(crop_size),
+        );
+        return preprocess_eval(&grown, grown.width.min(grown.height), crop_size);
+    }
+    let offset = |len: usize| ((len - crop_size) as f64 / 2.0).round_ties_even() as usize;
+    crop(
+        &resized,
+        offset(resized.width),
+        offset(resized.height),
+        crop_size,
+        crop_size,
+    )
+}
+
+/// A directory entry: file name, path, and whether it is a directory (following symlinks).
+struct DirEntry {
+    name: String,
+    path: PathBuf,
+    is_dir: bool,
+}
+
+/// Non-hidden entries of `dir`, sorted by name. Uses the cheap `file_type` and stats only
+/// symlinks, since ImageNet-sized trees have over a million entries.
+fn read_dir_sorted(dir: &Path) -> anyhow::Result<Vec<DirEntry>> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        let entry = entry.with_context(|| format!("reading {}", dir.display()))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') {
+            continue;
+        }
+        let path = entry.path();
+        let file_type = entry
+            .file_type()
+            .with_context(|| format!("reading {}", path.display()))?;
+        let is_dir = file_type.is_dir() || (file_type.is_symlink() && path.is_dir());
+        out.push(DirEntry { name, path, is_dir });
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
+fn is_image(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    [".jpg", ".jpeg", ".png"]
+        .iter()
+        .any(|ext| lower.ends_with(ext))
+}
+
+/// Add every image under `dir` to `entries` with relative path `prefix/...`: this folder's
+/// files first (sorted), then sub-folders (sorted, recursively) — torchvision's order for the
+/// usual flat class folders.
+fn collect_images(
+    dir: &Path,
+    prefix: &str,
+    label: usize,
+    entries: &mut Vec<Entry>,
+) -> anyhow::Result<()> {
+    let listing = read_dir_sorted(dir)?;
+    for e in listing.iter().filter(|e| !e.is_dir && is_image(&e.name)) {
+        let bytes = std::fs::metadata(&e.path)
+            .with_context(|| format!("reading {}", e.path.display()))?
+            .len();
+        entries.push(Entry {
+            relative: format!("{prefix}/{}", e.name),
+            bytes,
+            label,
+        });
+    }
+    for e in listing.iter().filter(|e| e.is_dir) {
+        collect_images(&e.path, &format!("{prefix}/{}", e.name), label, entries)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write_png(path: &Path, w: u32, h: u32, rgb: [u8; 3]) {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        image::RgbImage::from_pixel(w, h, image::Rgb(rgb))
+            .save(path)
+            .unwrap();
+    }
+
+    /// root/train/{zebra,apple,mango}/..., root/val/{apple,mango,zebra}/...
+    fn fabricate() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let r = dir.path();
+        write_png(&r.join("train/zebra/z1.png"), 40, 30, [0, 0, 255]);
+        write_png(&r.join("train/apple/b.PNG"), 20, 50, [255, 0, 0]);
+        write_png(&r.join("train/apple/a.png"), 64, 64, [255, 0, 0]);
+        write_png(&r.join("train/mango/nested/m.png"), 17, 33, [0, 255, 0]);
+        std::fs::write(r.join("train/apple/notes.txt"), "not an image").unwrap();
+        std::fs::create_dir_all(r.join("train/.hidden")).unwrap();
+        for class in ["apple", "mango", "zebra"] {
+            write_png(&r.join(format!("val/{class}/v.png")), 30, 30, [9, 9, 9]);
+        }
+        dir
+    }
+
+    #[test]
+    fn classes_sorted_files_sorted_and_preprocessed() {
+        let dir = fabricate();
+        let ds = ImageFolder::open(dir.path(), Split::Train, 24).unwrap();
+        assert_eq!(ds.class_names(), ["apple", "mango", "zebra"]);
+        assert_eq!(ds.num_classes(), 3);
+        assert_eq!(ds.len(), 4);
+        let paths: Vec<&str> = (0..4).map(|i| ds.relative_path(i).unwrap()).collect();
+        assert_eq!(
+            paths,
+            [
+                "train/apple/a.png",
+                "train/apple/b.PNG",
+                "train/mango/nested/m.png",
+                "train/zebra/z1.png"
+            ]
+        );
+        assert_eq!(
+            (0..4).map(|i| ds.label(i).unwrap()).collect::<Vec<_>>(),
+            [0, 0, 1, 2]
+        );
+        assert_eq!(ds.resize_size(), 27);
+        for i in 0..4 {
+            let s = ds.get(i).unwrap();
+            assert_eq!((s.image.width, s.image.height), (24, 24));
+            assert!(s.mask.is_none() && s.boxes.is_empty());
+        }
+        let zebra = ds.get(3).unwrap();
+        assert_eq!(zebra.label, 2);
+        assert!(zebra.image.data[..576].iter().all(|v| v.abs() < 1e-5));
+        assert!(
+            zebra.image.data[1152..]
+                .iter()
+                .all(|v| (v - 1.0).abs() < 1e-5)
+        );
+        let val = ImageFolder::open(dir.path(), Split::Val, 8).unwrap();
+        assert_eq!(val.len(), 3);
+        assert_ne!(val.fingerprint(), ds.fingerprint());
+    }
+
+    #[test]
+    fn fingerprint_relative_and_sensitive() {
+        let a = fabricate();
+        let b = fabricate();
+        let fa = ImageFolder::open(a.path(), Split::Train, 24)
+            .unwrap()
+            .fingerprint();
+        // Same content at another absolute path: same fingerprint.
+        assert_eq!(
+            fa,
+            ImageFolder::open(b.path(), Split::Train, 24)
+                .unwrap()
+                .fingerprint()
+        );
+        assert_ne!(
+            fa,
+            ImageFolder::open(a.path(), Split::Train, 32)
+                .unwrap()
+                .fingerprint()
+        );
+        write_png(&b.path().join("train/zebra/z2.png"), 8, 8, [1, 2, 3]);
+        assert_ne!(
+            fa,
+            ImageFolder::open(b.path(), Split::Train, 24)
+                .unwrap()
+                .fingerprint()
+        );
+    }
+
+    #[test]
+    fn class_names_override() {
+        let dir = fabricate();
+        let ds = ImageFolder::open(dir.path(), Split::Val, 8).unwrap();
+        let ds = ds
+            .with_class_names(vec!["A".into(), "M".into(), "Z".into()])
+            .unwrap();
+        assert_eq!(ds.class_names(), ["A", "M", "Z"]);
+        assert_eq!(ds.class_folders(), ["apple", "mango", "zebra"]);
+        assert!(ds.with_class_names(vec!["x".into()]).is_err());
+    }
+
+    #[test]
+    fn missing_split_names_path_and_layout() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = ImageFolder::open(dir.path(), Split::Val, 8)
+            .unwrap_err()
+            .to_string();
+        let expected = dir.path().join("val");
+        assert!(err.contains(&expected.display().to_string()), "{err}");
+        assert!(err.contains("does not exist"), "{err}");
+        assert!(err.contains("`<root>/train/<class>/<image>.jpg`"), "{err}");
+
+        std::fs::create_dir_all(dir.path().join("train")).unwrap();
+        let err = ImageFolder::open(dir.path(), Split::Train, 8)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("no class folders"), "{err}");
+        assert!(
+            err.contains(&dir.path().join("train").display().to_string()),
+            "{err}"
+        );
+        assert!(err.contains("`<root>/train/<class>/<image>.jpg`"), "{err}");
+
+        std::fs::create_dir_all(dir.path().join("train/cat")).unwrap();
+        std::fs::write(dir.path().join("train/cat/readme.txt"), "x").unwrap();
+        let err = ImageFolder::open(dir.path(), Split::Train, 8)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("no .jpg/.jpeg/.png images"), "{err}");
+        assert!(err.contains("`<root>/train/<class>/<image>.jpg`"), "{err}");
+
+        write_png(&dir.path().join("train/dog/d.png"), 4, 4, [0, 0, 0]);
+        let err = ImageFolder::open(dir.path(), Split::Train, 8)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("without images") && err.contains("cat"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn content_sniffed_not_extension() {
+        let dir = tempfile::tempdir().unwrap();
+        let png = dir.path().join("train/n01/disguised.png");
+        write_png(&png, 10, 6, [10, 20, 30]);
+        std::fs::rename(&png, dir.path().join("train/n01/disguised.JPEG")).unwrap();
+        let ds = ImageFolder::open(dir.path(), Split::Train, 4).unwrap();
+        let raw = ds.load_raw(0).unwrap();
+        assert_eq!((raw.width, raw.height), (10, 6));
+        assert_eq!(raw.pixel(3, 3), [10.0 / 255.0, 20.0 / 255.0, 30.0 / 255.0]);
+        assert_eq!(ds.get(0).unwrap().image.width, 4);
+        assert!(ds.get(1).is_err());
+    }
+
+    #[test]
+    fn preprocess_geometry() {
+        // 20x50 portrait, crop 24 from resize 27: width becomes 27, height int(27*50/20) = 67.
+        let mut img = ImageF32::zeros(20, 50);
+        // Mark the vertical centre rows so the centre crop must keep them.
+        for x in 0..20 {
+            img.set_pixel(x, 25, [1.0; 3]);
+        }
+        let out = preprocess_eval(&img, 27, 24);
+        assert_eq!((out.width, out.height), (24, 24));
+        let row_sums: Vec<f32> = (0..24)
+            .map(|y| (0..24).map(|x| out.pixel(x, y)[0]).sum())
+            .collect();
+        let brightest = row_sums
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(b.1))
+            .unwrap()
+            .0;
+        assert!((11..=13).contains(&brightest), "{row_sums:?}");
+        // Crop larger than the resize still yields the requested size.
+        assert_eq!(preprocess_eval(&img, 8, 16).width, 16);
+    }
+}

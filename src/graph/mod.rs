@@ -1,0 +1,163 @@
+//! The plan of a run: a petgraph DAG of stages, each with its content key.
+
+pub mod key;
+pub mod stage;
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use anyhow::{anyhow, bail};
+use petgraph::Direction;
+use petgraph::algo::toposort;
+use petgraph::graph::{DiGraph, NodeIndex};
+
+pub use key::{canonical_json, stage_key};
+pub use stage::{Stage, StageContext};
+
+/// A stage placed in the plan, with its key.
+pub struct PlannedStage {
+    pub stage: Box<dyn Stage>,
+    pub label: String,
+    pub key: String,
+    /// (label, key) of each input.
+    pub inputs: Vec<(String, String)>,
+}
+
+/// The compiled DAG of an experiment. Edges point from an input to the stage that reads it.
+pub struct Plan {
+    pub experiment: String,
+    pub graph: DiGraph<PlannedStage, ()>,
+    /// Node indices in an order where every input comes before its readers.
+    pub order: Vec<NodeIndex>,
+}
+
+impl Plan {
+    /// Links stages by their declared inputs and computes every key in dependency order.
+    pub fn new(experiment: &str, stages: Vec<Box<dyn Stage>>) -> anyhow::Result<Plan> {
+        let mut graph = DiGraph::new();
+        let mut by_label = HashMap::new();
+        for stage in stages {
+            let label = stage.label();
+            let node = graph.add_node(PlannedStage {
+                stage,
+                label: label.clone(),
+                key: String::new(),
+                inputs: Vec::new(),
+            });
+            if by_label.insert(label.clone(), node).is_some() {
+                bail!("two stages are labelled `{label}`");
+            }
+        }
+        for node in graph.node_indices().collect::<Vec<_>>() {
+            for input in graph[node].stage.inputs() {
+                let from = *by_label.get(&input).ok_or_else(|| {
+                    anyhow!(
+                        "stage `{}` reads `{input}`, which is not in the plan",
+                        graph[node].label
+                    )
+                })?;
+                graph.add_edge(from, node, ());
+            }
+        }
+        let order = toposort(&graph, None).map_err(|cycle| {
+            anyhow!(
+                "the stages form a cycle through `{}`",
+                graph[cycle.node_id()].label
+            )
+        })?;
+        for &node in &order {
+            let inputs: Vec<(String, String)> = graph[node]
+                .stage
+                .inputs()
+                .iter()
+                .map(|label| (label.clone(), graph[by_label[label]].key.clone()))
+                .collect();
+            let stage = &graph[node].stage;
+            let key = stage_key(stage.kind(), stage.version(), &stage.params(), &inputs);
+            graph[node].key = key;
+            graph[node].inputs = inputs;
+        }
+        Ok(Plan {
+            experiment: experiment.to_string(),
+            graph,
+            order,
+        })
+    }
+
+    pub fn stages(&self) -> impl Iterator<Item = &PlannedStage> {
+        self.order.iter().map(|&node| &self.graph[node])
+    }
+
+    pub fn find(&self, label: &str) -> Option<&PlannedStage> {
+        self.stages().find(|s| s.label == label)
+    }
+
+    /// Every stage downstream of `node` (not including it).
+    pub fn descendants(&self, node: NodeIndex) -> Vec<NodeIndex> {
+        let mut seen = vec![false; self.graph.node_count()];
+        let mut stack = vec![node];
+        let mut out = Vec::new();
+        while let Some(current) = stack.pop() {
+            for next in self.graph.neighbors_directed(current, Direction::Outgoing) {
+                if !seen[next.index()] {
+                    seen[next.index()] = true;
+                    out.push(next);
+                    stack.push(next);
+                }
+            }
+        }
+        out
+    }
+
+    /// A readable listing: one stage a line, with its short key and inputs.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        for stage in self.stages() {
+            let inputs: Vec<&str> = stage
+                .inputs
+                .iter()
+                .map(|(label, _)| label.as_str())
+                .collect();
+            let _ = write!(
+                out,
+                "{:<12} {:<8} {}",
+                stage.label,
+                stage.stage.kind(),
+                &stage.key[..12]
+            );
+            if !inputs.is_empty() {
+                let _ = write!(out, "  <- {}", inputs.join(", "));
+            }
+            out.push('\n');
+        }
+        out
+    }
+
+    /// Graphviz source of the DAG.
+    pub fn to_dot(&self) -> String {
+        let mut out = format!(
+            "digraph \"{}\" {{\n  rankdir=LR;\n  node [shape=box, fontname=\"monospace\"];\n",
+            self.experiment
+        );
+        for node in self.graph.node_indices() {
+            let stage = &self.graph[node];
+            let _ = writeln!(
+                out,
+                "  n{} [label=\"{}\\n{}\"];",
+                node.index(),
+                stage.label,
+                &stage.key[..12]
+            );
+        }
+        for edge in self.graph.raw_edges() {
+            let _ = writeln!(
+                out,
+                "  n{} -> n{};",
+                edge.source().index(),
+                edge.target().index()
+            );
+        }
+        out.push_str("}\n");
+        out
+    }
+}

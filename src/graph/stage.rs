@@ -1,0 +1,55 @@
+//! The one trait every pipeline stage implements, and what a running stage is handed.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::cache::Entry;
+use crate::exec::progress::Progress;
+
+/// A unit of cached work: train, one LRR round, an evaluation, a report, and (later issues)
+/// attribution, scoring, LOST and human-alignment stages.
+///
+/// A stage's cache key is computed from [`Stage::kind`], [`Stage::version`], [`Stage::params`]
+/// and the keys of its [`Stage::inputs`]; so `params` must hold every value the stage reads
+/// that can change its outputs, and nothing else.
+pub trait Stage: Send + Sync {
+    /// Stage family, e.g. `train`, `prune`, `eval`, `report`.
+    fn kind(&self) -> &'static str;
+    /// Unique name within a plan, e.g. `prune[3]`.
+    fn label(&self) -> String;
+    /// Bump when the implementation changes its outputs for the same parameters.
+    fn version(&self) -> u32;
+    /// The effective parameters this stage reads (not the whole spec).
+    fn params(&self) -> Value;
+    /// Labels of the stages whose outputs this one reads.
+    fn inputs(&self) -> Vec<String>;
+    /// Whether the stage needs the compute device to itself (training); such stages run one at
+    /// a time even with `--jobs N`.
+    fn exclusive_compute(&self) -> bool {
+        false
+    }
+    /// Does the work, writing outputs into `ctx.out_dir`.
+    fn run(&self, ctx: &StageContext<'_>) -> anyhow::Result<()>;
+}
+
+/// What a running stage gets from the scheduler.
+pub struct StageContext<'a> {
+    /// Empty folder that becomes the cache entry when the stage succeeds.
+    pub out_dir: &'a Path,
+    /// Survives a killed run (resumable checkpoints); cleared once the entry is committed.
+    pub scratch: &'a Path,
+    /// Committed entries of the inputs, by label.
+    pub inputs: &'a BTreeMap<String, Entry>,
+    pub progress: &'a dyn Progress,
+}
+
+impl StageContext<'_> {
+    /// The entry of input `label`; a stage asking for an input it did not declare is a bug.
+    pub fn input(&self, label: &str) -> &Entry {
+        self.inputs
+            .get(label)
+            .unwrap_or_else(|| panic!("stage input `{label}` was not declared"))
+    }
+}

@@ -1,0 +1,197 @@
+//! Parameters by path (`layer1.0.conv1.weight`): listing, reading values out, and the prunable
+//! set. Burn names modules as it walks them; this module turns that walk into stable paths.
+
+use std::collections::BTreeMap;
+
+use burn::module::{Module, ModuleVisitor, Param};
+use burn::tensor::Tensor;
+use serde::{Deserialize, Serialize};
+
+/// Tracks the dotted path while Burn walks a module tree. Enum variants (`Network::ResNet`)
+/// are skipped so that paths stay architecture-local, as in torchvision.
+#[derive(Default)]
+pub struct PathTracker {
+    parts: Vec<(String, bool)>,
+}
+
+impl PathTracker {
+    pub fn enter(&mut self, name: &str, container_type: &str) {
+        self.parts
+            .push((name.to_string(), container_type.starts_with("Enum:")));
+    }
+
+    pub fn exit(&mut self) {
+        self.parts.pop();
+    }
+
+    pub fn path(&self) -> String {
+        self.parts
+            .iter()
+            .filter(|(_, is_variant)| !is_variant)
+            .map(|(name, _)| name.as_str())
+            .collect::<Vec<_>>()
+            .join(".")
+    }
+}
+
+/// One float parameter of a network.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ParamInfo {
+    pub path: String,
+    pub shape: Vec<usize>,
+    /// Conv and linear weights: the tensors magnitude pruning may touch. Biases and norm
+    /// parameters never are.
+    pub prunable: bool,
+}
+
+impl ParamInfo {
+    pub fn numel(&self) -> usize {
+        self.shape.iter().product()
+    }
+}
+
+/// Whether a parameter is a convolution or linear weight, by its path and rank.
+pub fn is_prunable_kind(path: &str, rank: usize) -> bool {
+    rank >= 2 && path.ends_with(".weight")
+}
+
+struct Lister {
+    tracker: PathTracker,
+    params: Vec<ParamInfo>,
+}
+
+impl ModuleVisitor for Lister {
+    fn enter_module(&mut self, name: &str, container_type: &str) {
+        self.tracker.enter(name, container_type);
+    }
+    fn exit_module(&mut self, _name: &str, _container_type: &str) {
+        self.tracker.exit();
+    }
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        let path = self.tracker.path();
+        let shape = param.shape().dims::<D>().to_vec();
+        self.params.push(ParamInfo {
+            prunable: is_prunable_kind(&path, D),
+            path,
+            shape,
+        });
+    }
+}
+
+/// Every float parameter in visiting order (which is the module's field order).
+pub fn list_params<M: Module>(module: &M) -> Vec<ParamInfo> {
+    let mut lister = Lister {
+        tracker: PathTracker::default(),
+        params: Vec::new(),
+    };
+    module.visit(&mut lister);
+    lister.params
+}
+
+struct Reader<'a> {
+    tracker: PathTracker,
+    wanted: &'a dyn Fn(&str) -> bool,
+    values: BTreeMap<String, Vec<f32>>,
+}
+
+impl ModuleVisitor for Reader<'_> {
+    fn enter_module(&mut self, name: &str, container_type: &str) {
+        self.tracker.enter(name, container_type);
+    }
+    fn exit_module(&mut self, _name: &str, _container_type: &str) {
+        self.tracker.exit();
+    }
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        let path = self.tracker.path();
+        if (self.wanted)(&path) {
+            let values = param
+                .val()
+                .into_data()
+                .convert::<f32>()
+                .try_into_vec::<f32>()
+                .expect("float parameters convert to f32");
+            self.values.insert(path, values);
+        }
+    }
+}
+
+/// Values of the parameters whose paths `wanted` accepts, flattened in row-major order.
+pub fn read_params<M: Module>(
+    module: &M,
+    wanted: &dyn Fn(&str) -> bool,
+) -> BTreeMap<String, Vec<f32>> {
+    let mut reader = Reader {
+        tracker: PathTracker::default(),
+        wanted,
+        values: BTreeMap::new(),
+    };
+    module.visit(&mut reader);
+    reader.values
+}
+
+/// `*` matches any run of characters (dots included); everything else matches itself.
+pub fn glob_match(pattern: &str, text: &str) -> bool {
+    let pattern = pattern.as_bytes();
+    let text = text.as_bytes();
+    let (mut p, mut t) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while t < text.len() {
+        if p < pattern.len() && pattern[p] == b'*' {
+            star = Some((p, t));
+            p += 1;
+        } else if p < pattern.len() && pattern[p] == text[t] {
+            p += 1;
+            t += 1;
+        } else if let Some((star_p, star_t)) = star {
+            p = star_p + 1;
+            t = star_t + 1;
+            star = Some((star_p, star_t + 1));
+        } else {
+            return false;
+        }
+    }
+    pattern[p..].iter().all(|&c| c == b'*')
+}
+
+/// The prunable parameters selected by include/exclude patterns, in module order.
+pub fn prunable_set(
+    params: &[ParamInfo],
+    include: &[String],
+    exclude: &[String],
+) -> Vec<ParamInfo> {
+    params
+        .iter()
+        .filter(|p| p.prunable)
+        .filter(|p| include.iter().any(|pattern| glob_match(pattern, &p.path)))
+        .filter(|p| !exclude.iter().any(|pattern| glob_match(pattern, &p.path)))
+        .cloned()
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn glob_matches_like_a_shell_star() {
+        assert!(glob_match("*", "layer1.0.conv1.weight"));
+        assert!(glob_match("layer*.conv1.weight", "layer1.0.conv1.weight"));
+        assert!(glob_match("fc.*", "fc.weight"));
+        assert!(!glob_match("fc.*", "layer4.1.conv2.weight"));
+        assert!(glob_match(
+            "*downsample*",
+            "layer2.0.downsample.conv.weight"
+        ));
+        assert!(!glob_match("conv1.weight", "layer1.0.conv1.weight"));
+        assert!(glob_match("", ""));
+        assert!(!glob_match("", "x"));
+    }
+
+    #[test]
+    fn prunable_kind_is_conv_and_linear_weights() {
+        assert!(is_prunable_kind("conv1.weight", 4));
+        assert!(is_prunable_kind("fc.weight", 2));
+        assert!(!is_prunable_kind("fc.bias", 1));
+        assert!(!is_prunable_kind("bn1.gamma", 1));
+    }
+}

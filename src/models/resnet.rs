@@ -1,0 +1,263 @@
+//! ResNets (He et al. 2016) as torchvision builds them, with a configurable base width and a
+//! small-image stem. Field names follow torchvision (`conv1`, `layer1.0.conv2`, `fc`) so that
+//! parameter paths read the same in both worlds.
+
+use burn::module::Module;
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
+use burn::nn::{BatchNorm, BatchNormConfig, Initializer, Linear, LinearConfig, PaddingConfig2d};
+use burn::tensor::activation::relu;
+use burn::tensor::{Device, Tensor};
+
+use crate::spec::Stem;
+
+/// torchvision's convolution init: Kaiming normal, fan-out, gain for ReLU.
+fn conv_init() -> Initializer {
+    Initializer::KaimingNormal {
+        gain: 2f64.sqrt(),
+        fan_out_only: true,
+    }
+}
+
+fn conv(in_channels: usize, out_channels: usize, kernel: usize, stride: usize) -> Conv2dConfig {
+    let pad = kernel / 2;
+    Conv2dConfig::new([in_channels, out_channels], [kernel, kernel])
+        .with_stride([stride, stride])
+        .with_padding(PaddingConfig2d::Explicit(pad, pad, pad, pad))
+        .with_bias(false)
+        .with_initializer(conv_init())
+}
+
+/// 1x1 convolution + batch norm on the shortcut when the shape changes.
+#[derive(Module, Debug)]
+pub struct Downsample {
+    pub conv: Conv2d,
+    pub bn: BatchNorm,
+}
+
+impl Downsample {
+    fn new(in_channels: usize, out_channels: usize, stride: usize, device: &Device) -> Self {
+        Self {
+            conv: conv(in_channels, out_channels, 1, stride).init(device),
+            bn: BatchNormConfig::new(out_channels).init(device),
+        }
+    }
+
+    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        self.bn.forward(self.conv.forward(x))
+    }
+}
+
+/// Two 3x3 convolutions (ResNet-18/34).
+#[derive(Module, Debug)]
+pub struct BasicBlock {
+    pub conv1: Conv2d,
+    pub bn1: BatchNorm,
+    pub conv2: Conv2d,
+    pub bn2: BatchNorm,
+    pub downsample: Option<Downsample>,
+}
+
+impl BasicBlock {
+    const EXPANSION: usize = 1;
+
+    fn new(in_channels: usize, width: usize, stride: usize, device: &Device) -> Self {
+        let out_channels = width * Self::EXPANSION;
+        Self {
+            conv1: conv(in_channels, width, 3, stride).init(device),
+            bn1: BatchNormConfig::new(width).init(device),
+            conv2: conv(width, out_channels, 3, 1).init(device),
+            bn2: BatchNormConfig::new(out_channels).init(device),
+            downsample: (stride != 1 || in_channels != out_channels)
+                .then(|| Downsample::new(in_channels, out_channels, stride, device)),
+        }
+    }
+
+    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let identity = match &self.downsample {
+            Some(downsample) => downsample.forward(x.clone()),
+            None => x.clone(),
+        };
+        let out = relu(self.bn1.forward(self.conv1.forward(x)));
+        let out = self.bn2.forward(self.conv2.forward(out));
+        relu(out + identity)
+    }
+}
+
+/// 1x1 reduce, 3x3 (carrying the stride, as torchvision's "ResNet v1.5"), 1x1 expand (ResNet-50+).
+#[derive(Module, Debug)]
+pub struct Bottleneck {
+    pub conv1: Conv2d,
+    pub bn1: BatchNorm,
+    pub conv2: Conv2d,
+    pub bn2: BatchNorm,
+    pub conv3: Conv2d,
+    pub bn3: BatchNorm,
+    pub downsample: Option<Downsample>,
+}
+
+impl Bottleneck {
+    const EXPANSION: usize = 4;
+
+    fn new(in_channels: usize, width: usize, stride: usize, device: &Device) -> Self {
+        let out_channels = width * Self::EXPANSION;
+        Self {
+            conv1: conv(in_channels, width, 1, 1).init(device),
+            bn1: BatchNormConfig::new(width).init(device),
+            conv2: conv(width, width, 3, stride).init(device),
+            bn2: BatchNormConfig::new(width).init(device),
+            conv3: conv(width, out_channels, 1, 1).init(device),
+            bn3: BatchNormConfig::new(out_channels).init(device),
+            downsample: (stride != 1 || in_channels != out_channels)
+                .then(|| Downsample::new(in_channels, out_channels, stride, device)),
+        }
+    }
+
+    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let identity = match &self.downsample {
+            Some(downsample) => downsample.forward(x.clone()),
+            None => x.clone(),
+        };
+        let out = relu(self.bn1.forward(self.conv1.forward(x)));
+        let out = relu(self.bn2.forward(self.conv2.forward(out)));
+        let out = self.bn3.forward(self.conv3.forward(out));
+        relu(out + identity)
+    }
+}
+
+/// A residual block of either kind, so one ResNet type serves every depth.
+#[derive(Module, Debug)]
+pub enum Block {
+    Basic(BasicBlock),
+    Bottleneck(Bottleneck),
+}
+
+impl Block {
+    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        match self {
+            Block::Basic(block) => block.forward(x),
+            Block::Bottleneck(block) => block.forward(x),
+        }
+    }
+}
+
+/// Which blocks and how many per stage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResNetDepth {
+    pub blocks: [usize; 4],
+    pub bottleneck: bool,
+}
+
+impl ResNetDepth {
+    pub const RESNET18: Self = Self {
+        blocks: [2, 2, 2, 2],
+        bottleneck: false,
+    };
+    pub const RESNET50: Self = Self {
+        blocks: [3, 4, 6, 3],
+        bottleneck: true,
+    };
+
+    fn expansion(&self) -> usize {
+        if self.bottleneck {
+            Bottleneck::EXPANSION
+        } else {
+            BasicBlock::EXPANSION
+        }
+    }
+}
+
+#[derive(Module, Debug)]
+pub struct ResNet {
+    pub conv1: Conv2d,
+    pub bn1: BatchNorm,
+    pub maxpool: Option<MaxPool2d>,
+    pub layer1: Vec<Block>,
+    pub layer2: Vec<Block>,
+    pub layer3: Vec<Block>,
+    pub layer4: Vec<Block>,
+    pub avgpool: AdaptiveAvgPool2d,
+    pub fc: Linear,
+}
+
+impl ResNet {
+    pub fn new(
+        depth: ResNetDepth,
+        width: usize,
+        stem: Stem,
+        num_classes: usize,
+        device: &Device,
+    ) -> Self {
+        let (conv1, maxpool) = match stem {
+            Stem::Small => (conv(3, width, 3, 1), None),
+            Stem::Imagenet => (
+                conv(3, width, 7, 2),
+                Some(
+                    MaxPool2dConfig::new([3, 3])
+                        .with_strides([2, 2])
+                        .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+                        .init(),
+                ),
+            ),
+        };
+        let mut in_channels = width;
+        let mut stage = |stage_width: usize, count: usize, stride: usize| -> Vec<Block> {
+            (0..count)
+                .map(|index| {
+                    let stride = if index == 0 { stride } else { 1 };
+                    let block = if depth.bottleneck {
+                        Block::Bottleneck(Bottleneck::new(in_channels, stage_width, stride, device))
+                    } else {
+                        Block::Basic(BasicBlock::new(in_channels, stage_width, stride, device))
+                    };
+                    in_channels = stage_width * depth.expansion();
+                    block
+                })
+                .collect()
+        };
+        let layer1 = stage(width, depth.blocks[0], 1);
+        let layer2 = stage(width * 2, depth.blocks[1], 2);
+        let layer3 = stage(width * 4, depth.blocks[2], 2);
+        let layer4 = stage(width * 8, depth.blocks[3], 2);
+        let features = width * 8 * depth.expansion();
+        Self {
+            conv1: conv1.init(device),
+            bn1: BatchNormConfig::new(width).init(device),
+            maxpool,
+            layer1,
+            layer2,
+            layer3,
+            layer4,
+            avgpool: AdaptiveAvgPool2dConfig::new([1, 1]).init(),
+            fc: LinearConfig::new(features, num_classes).init(device),
+        }
+    }
+
+    /// Everything up to and including `layer4`: the map GradCAM and LOST read.
+    pub fn features(&self, images: Tensor<4>) -> Tensor<4> {
+        let mut x = relu(self.bn1.forward(self.conv1.forward(images)));
+        if let Some(pool) = &self.maxpool {
+            x = pool.forward(x);
+        }
+        for block in self
+            .layer1
+            .iter()
+            .chain(&self.layer2)
+            .chain(&self.layer3)
+            .chain(&self.layer4)
+        {
+            x = block.forward(x);
+        }
+        x
+    }
+
+    /// Global average pooling and the classifier, from a `layer4` map.
+    pub fn head(&self, features: Tensor<4>) -> Tensor<2> {
+        let pooled = self.avgpool.forward(features);
+        self.fc.forward(pooled.flatten::<2>(1, 3))
+    }
+
+    pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
+        self.head(self.features(images))
+    }
+}

@@ -1,0 +1,174 @@
+//! Global magnitude pruning and the masks that keep pruned weights at exactly zero.
+//!
+//! One threshold across all prunable tensors, computed over the still-unpruned weights only
+//! (pruned weights are zero and would otherwise be "pruned" again). Each round removes exactly
+//! `round(rate * remaining)` weights, so sparsity after `n` rounds is `1 - (1 - rate)^n` up to
+//! one weight of rounding per round.
+
+mod mask_file;
+mod masks;
+mod sparsity;
+
+pub use mask_file::{load_masks, save_masks};
+pub use masks::{DeviceMasks, Mask, Masks};
+pub use sparsity::{LayerSparsity, SparsityReport, measure_sparsity};
+
+use std::collections::BTreeMap;
+
+/// Sparsity after `rounds` rounds each removing `rate` of the remaining weights.
+pub fn expected_sparsity(rate: f64, rounds: usize) -> f64 {
+    1.0 - (1.0 - rate).powi(rounds as i32)
+}
+
+/// The fewest rounds whose sparsity reaches `target` (a tiny tolerance absorbs float error, so
+/// that 0.36 is reached after 2 rounds at rate 0.2).
+pub fn rounds_to_reach(rate: f64, target: f64) -> usize {
+    if target <= 0.0 {
+        return 0;
+    }
+    (1..=1000)
+        .find(|&n| expected_sparsity(rate, n) + 1e-9 >= target)
+        .unwrap_or(1000)
+}
+
+/// Result of choosing which weights to remove in one round.
+#[derive(Debug, Clone)]
+pub struct PruneRound {
+    pub masks: Masks,
+    /// The largest magnitude removed this round (every removed weight is at most this).
+    pub global_magnitude_threshold: f32,
+    pub removed: usize,
+    pub remaining_before: usize,
+}
+
+/// Removes the `round(rate * remaining)` smallest-magnitude unpruned weights across all tensors
+/// in `values` (path -> flattened weights). Ties are broken by path, then by position, so the
+/// choice is deterministic.
+pub fn global_magnitude_prune(
+    values: &BTreeMap<String, Vec<f32>>,
+    current: &Masks,
+    rate: f64,
+) -> PruneRound {
+    let mut candidates: Vec<(f32, u32, u32)> = Vec::new();
+    let paths: Vec<&String> = values.keys().collect();
+    for (path_index, path) in paths.iter().enumerate() {
+        let weights = &values[*path];
+        let mask = current.get(path);
+        for (position, weight) in weights.iter().enumerate() {
+            if mask.is_none_or(|m| m.keep[position]) {
+                candidates.push((weight.abs(), path_index as u32, position as u32));
+            }
+        }
+    }
+    let remaining_before = candidates.len();
+    let to_remove = ((rate * remaining_before as f64).round() as usize).min(remaining_before);
+    let mut masks = current.clone();
+    for (path, weights) in values {
+        masks.ensure(path, weights.len());
+    }
+    let mut threshold = 0.0f32;
+    if to_remove > 0 {
+        // Partition instead of a full sort: O(n) for the paper's 11-88 M weights.
+        candidates.select_nth_unstable_by(to_remove - 1, |a, b| {
+            a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2))
+        });
+        for &(magnitude, path_index, position) in &candidates[..to_remove] {
+            threshold = threshold.max(magnitude);
+            masks.remove(paths[path_index as usize], position as usize);
+        }
+    }
+    PruneRound {
+        masks,
+        global_magnitude_threshold: threshold,
+        removed: to_remove,
+        remaining_before,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sparsity_arithmetic_matches_the_study() {
+        let cases = [
+            (1, 0.2),
+            (5, 0.67232),
+            (10, 0.892626),
+            (14, 0.956020),
+            (20, 0.988471),
+        ];
+        for (rounds, sparsity) in cases {
+            assert!(
+                (expected_sparsity(0.2, rounds) - sparsity).abs() < 1e-5,
+                "{rounds}"
+            );
+        }
+        assert_eq!(rounds_to_reach(0.2, 0.9), 11);
+        assert_eq!(rounds_to_reach(0.2, 0.95), 14);
+        assert_eq!(rounds_to_reach(0.2, 0.36), 2);
+        assert_eq!(rounds_to_reach(0.2, 0.0), 0);
+    }
+
+    fn weights() -> BTreeMap<String, Vec<f32>> {
+        let mut values = BTreeMap::new();
+        values.insert("a.weight".to_string(), vec![0.5, -0.1, 0.9, -0.3, 0.05]);
+        values.insert("b.weight".to_string(), vec![-0.7, 0.2, 0.01, 0.6, -0.4]);
+        values
+    }
+
+    #[test]
+    fn one_global_threshold_across_tensors() {
+        let round = global_magnitude_prune(&weights(), &Masks::default(), 0.3);
+        // 10 weights, 3 removed: 0.01 (b), 0.05 (a), 0.1 (a).
+        assert_eq!(round.removed, 3);
+        assert_eq!(round.global_magnitude_threshold, 0.1);
+        assert_eq!(
+            round.masks.get("a.weight").unwrap().keep,
+            vec![true, false, true, true, false]
+        );
+        assert_eq!(
+            round.masks.get("b.weight").unwrap().keep,
+            vec![true, true, false, true, true]
+        );
+    }
+
+    #[test]
+    fn later_rounds_count_only_remaining_weights() {
+        let mut values = weights();
+        let first = global_magnitude_prune(&values, &Masks::default(), 0.2);
+        // Zero the pruned weights as training would, then prune again.
+        for (path, mask) in &first.masks.tensors {
+            let weights = values.get_mut(path).unwrap();
+            for (w, keep) in weights.iter_mut().zip(&mask.keep) {
+                if !keep {
+                    *w = 0.0;
+                }
+            }
+        }
+        let second = global_magnitude_prune(&values, &first.masks, 0.2);
+        assert_eq!(first.removed, 2);
+        assert_eq!(second.remaining_before, 8);
+        assert_eq!(second.removed, 2);
+        assert_eq!(second.masks.pruned(), 4);
+    }
+
+    #[test]
+    fn n_rounds_give_one_minus_point_eight_to_the_n() {
+        let mut values = BTreeMap::new();
+        let count = 100_000;
+        let weights: Vec<f32> = (0..count)
+            .map(|i| ((i as f32 * 0.618_034).fract() - 0.5) * 2.0)
+            .collect();
+        values.insert("w.weight".to_string(), weights);
+        let mut masks = Masks::default();
+        for round in 1..=10 {
+            masks = global_magnitude_prune(&values, &masks, 0.2).masks;
+            let sparsity = masks.sparsity();
+            assert!(
+                (sparsity - expected_sparsity(0.2, round)).abs() < 1e-4,
+                "round {round}: {sparsity}"
+            );
+        }
+    }
+}

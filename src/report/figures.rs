@@ -1,0 +1,31 @@
+//! The figures of the core report.
+
+use super::PoolRow;
+use super::plot::{Axes, Figure, Highlight, Series, TickFormat};
+
+/// Top-1 and top-5 against measured sparsity, the dense model's top-1 as a reference line, and
+/// pruned models that beat it ringed.
+pub fn accuracy_figure(experiment: &str, rows: &[PoolRow]) -> Figure {
+    let top1 = Series::new("top-1", rows.iter().map(|r| (r.sparsity, r.top1))).with_markers(true);
+    let top5 = Series::new("top-5", rows.iter().map(|r| (r.sparsity, r.top5)))
+        .with_markers(true)
+        .dashed();
+    let mut axes = Axes::new(
+        format!("{experiment}: accuracy against sparsity (LRR)"),
+        "sparsity (share of prunable weights removed)",
+        "validation accuracy",
+    )
+    .with_series(top1)
+    .with_series(top5)
+    .with_x_format(TickFormat::Percent)
+    .with_y_format(TickFormat::Percent);
+    if let Some(dense) = rows.iter().find(|r| r.round == 0) {
+        axes = axes.with_reference_line(dense.top1, "dense top-1");
+        for row in rows.iter().filter(|r| r.round > 0 && r.top1 > dense.top1) {
+            axes = axes.with_highlight(
+                Highlight::new(row.sparsity, row.top1).labeled(format!("round {}", row.round)),
+            );
+        }
+    }
+    Figure::single(axes)
+}

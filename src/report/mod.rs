@@ -1,0 +1,9 @@
+//! Reports: tidy Parquet tables (one row per observation), a Markdown summary and PNG figures.
+
+pub mod figures;
+pub mod plot;
+pub mod pool;
+pub mod summary;
+pub mod tables;
+
+pub use pool::{LayerRow, PoolRow};

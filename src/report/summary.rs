@@ -1,0 +1,66 @@
+//! `summary.md`: what a researcher reads first.
+
+use std::fmt::Write as _;
+
+use super::PoolRow;
+
+/// A Markdown summary: one table row per round, and the rounds whose accuracy beats the dense
+/// model's.
+pub fn summary_markdown(experiment: &str, rate: f64, rows: &[PoolRow], prunable: usize) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "# {experiment}\n");
+    let _ = writeln!(
+        out,
+        "Learning-rate rewinding: each round removes {:.0}% of the remaining prunable weights \
+         ({prunable} tensors) by global magnitude, then retrains with the schedule restarted.\n",
+        rate * 100.0
+    );
+    let _ = writeln!(
+        out,
+        "| round | sparsity (measured) | expected | top-1 | top-5 | loss | train s |"
+    );
+    let _ = writeln!(out, "|---:|---:|---:|---:|---:|---:|---:|");
+    for row in rows {
+        let _ = writeln!(
+            out,
+            "| {} | {:.2}% | {:.2}% | {:.2}% | {:.2}% | {:.4} | {:.0} |",
+            row.round,
+            row.sparsity * 100.0,
+            row.expected_sparsity * 100.0,
+            row.top1 * 100.0,
+            row.top5 * 100.0,
+            row.loss,
+            row.train_seconds
+        );
+    }
+    if let Some(dense) = rows.iter().find(|r| r.round == 0) {
+        let better: Vec<&PoolRow> = rows
+            .iter()
+            .filter(|r| r.round > 0 && r.top1 > dense.top1)
+            .collect();
+        let _ = writeln!(out, "\n## Pruned models that beat the dense one on top-1\n");
+        if better.is_empty() {
+            let _ = writeln!(
+                out,
+                "None: no pruned model exceeds the dense top-1 of {:.2}%.",
+                dense.top1 * 100.0
+            );
+        } else {
+            for row in better {
+                let _ = writeln!(
+                    out,
+                    "- round {} ({:.1}% sparse): {:+.2} points over the dense {:.2}%",
+                    row.round,
+                    row.sparsity * 100.0,
+                    (row.top1 - dense.top1) * 100.0,
+                    dense.top1 * 100.0
+                );
+            }
+            let _ = writeln!(
+                out,
+                "\nOne validation split, one seed: differences of a point or less may be noise."
+            );
+        }
+    }
+    out
+}

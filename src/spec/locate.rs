@@ -1,0 +1,84 @@
+//! Maps between dotted key paths (`prune.rate`) and byte spans of a TOML document, so that
+//! errors found after deserialization still point at a file, line and column.
+
+use std::ops::Range;
+
+use toml::de::{DeTable, DeValue};
+
+/// Line and column (both 1-based) of a byte offset.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rfind('\n').map_or(offset, |nl| offset - nl - 1) + 1;
+    (line, column)
+}
+
+/// Span of the value at `path` (or of the deepest table on the way, if the key is absent).
+pub fn span_of(text: &str, path: &str) -> Option<Range<usize>> {
+    let doc = DeTable::parse(text).ok()?;
+    let mut table = doc.get_ref();
+    let mut found = None;
+    for part in path.split('.') {
+        let (_, value) = table.iter().find(|(k, _)| k.get_ref().as_ref() == part)?;
+        found = Some(value.span());
+        match value.get_ref() {
+            DeValue::Table(inner) => table = inner,
+            _ => break,
+        }
+    }
+    found
+}
+
+/// Dotted path of the innermost key whose key or value span contains `span`.
+pub fn key_at(text: &str, span: &Range<usize>) -> Option<String> {
+    let doc = DeTable::parse(text).ok()?;
+    let mut path = Vec::new();
+    descend(doc.get_ref(), span, &mut path);
+    (!path.is_empty()).then(|| path.join("."))
+}
+
+fn descend(table: &DeTable<'_>, span: &Range<usize>, path: &mut Vec<String>) {
+    for (key, value) in table.iter() {
+        let key_span = key.span();
+        let value_span = value.span();
+        let contains = |outer: &Range<usize>| outer.start <= span.start && span.end <= outer.end;
+        if contains(&key_span) || contains(&value_span) {
+            path.push(key.get_ref().to_string());
+            if let DeValue::Table(inner) = value.get_ref() {
+                descend(inner, span, path);
+            }
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DOC: &str = "[experiment]\nname = \"x\"\n\n[prune]\nrate = 1.5\ninclude = [\"*\"]\n";
+
+    #[test]
+    fn line_col_counts_from_one() {
+        assert_eq!(line_col(DOC, 0), (1, 1));
+        let offset = DOC.find("rate").unwrap();
+        assert_eq!(line_col(DOC, offset), (5, 1));
+    }
+
+    #[test]
+    fn span_of_finds_nested_values() {
+        let span = span_of(DOC, "prune.rate").unwrap();
+        assert_eq!(&DOC[span], "1.5");
+        assert!(span_of(DOC, "train.epochs").is_none());
+    }
+
+    #[test]
+    fn key_at_names_the_key_under_a_span() {
+        let offset = DOC.find("1.5").unwrap();
+        assert_eq!(
+            key_at(DOC, &(offset..offset + 3)).as_deref(),
+            Some("prune.rate")
+        );
+    }
+}

@@ -1,0 +1,404 @@
+//! The experiment specification: a TOML file, deserialized into typed sections with defaults.
+//!
+//! Every key is documented in `docs/spec.md`. Parsing (with file/line/column errors and
+//! `--set` overrides) lives in [`load`]; range checks in [`validate`].
+
+mod load;
+mod locate;
+mod validate;
+
+pub use load::{Override, SpecError, load_spec, parse_spec};
+
+use serde::{Deserialize, Serialize};
+
+/// A whole experiment file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Spec {
+    pub experiment: ExperimentSpec,
+    #[serde(default)]
+    pub data: DataSpec,
+    #[serde(default)]
+    pub model: ModelSpec,
+    #[serde(default)]
+    pub train: TrainSpec,
+    #[serde(default)]
+    pub prune: PruneSpec,
+    #[serde(default)]
+    pub eval: EvalSpec,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExperimentSpec {
+    /// Names the report folder `reports/<name>/`.
+    pub name: String,
+    #[serde(default)]
+    pub seed: u64,
+    /// `cpu`, `cuda`, `cuda:N`, `vulkan`, `vulkan:N`.
+    #[serde(default = "default_device")]
+    pub device: String,
+}
+
+fn default_device() -> String {
+    "cpu".into()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DataSource {
+    /// pvr's embedded procedural dataset.
+    Shapes,
+    /// `root/{train,val}/<class>/<image>` on disk.
+    Imagefolder,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataSpec {
+    #[serde(default = "default_source")]
+    pub source: DataSource,
+    /// Dataset root for `imagefolder`; `~` and `$VARS` are not expanded.
+    #[serde(default)]
+    pub path: Option<String>,
+    #[serde(default = "default_image_size")]
+    pub image_size: usize,
+    /// Number of generated training images (shapes only).
+    #[serde(default = "default_train_size")]
+    pub train_size: usize,
+    /// Number of generated validation images (shapes only).
+    #[serde(default = "default_val_size")]
+    pub val_size: usize,
+    /// Probability that a shapes object wears its own class's texture.
+    #[serde(default = "default_texture_correlation")]
+    pub texture_correlation: f32,
+    /// Maximum number of distractor blobs per shapes image.
+    #[serde(default = "default_distractors")]
+    pub distractors: usize,
+    /// Seed of the generated data; defaults to the experiment seed.
+    #[serde(default)]
+    pub seed: Option<u64>,
+}
+
+fn default_source() -> DataSource {
+    DataSource::Shapes
+}
+fn default_image_size() -> usize {
+    32
+}
+fn default_train_size() -> usize {
+    4000
+}
+fn default_val_size() -> usize {
+    1000
+}
+fn default_texture_correlation() -> f32 {
+    0.8
+}
+fn default_distractors() -> usize {
+    3
+}
+
+impl Default for DataSpec {
+    fn default() -> Self {
+        Self {
+            source: default_source(),
+            path: None,
+            image_size: default_image_size(),
+            train_size: default_train_size(),
+            val_size: default_val_size(),
+            texture_correlation: default_texture_correlation(),
+            distractors: default_distractors(),
+            seed: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stem {
+    /// 3x3 stride-1 convolution without max-pool: for 32-64 px images.
+    Small,
+    /// torchvision's 7x7 stride-2 convolution followed by a 3x3 stride-2 max-pool.
+    Imagenet,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSpec {
+    #[serde(default = "default_arch")]
+    pub arch: String,
+    /// Base width (channels of the first stage); 64 is torchvision's.
+    #[serde(default = "default_width")]
+    pub width: usize,
+    #[serde(default = "default_stem")]
+    pub stem: Stem,
+    /// Must match the dataset when given; taken from the dataset otherwise.
+    #[serde(default)]
+    pub num_classes: Option<usize>,
+}
+
+fn default_arch() -> String {
+    "resnet18".into()
+}
+fn default_width() -> usize {
+    64
+}
+fn default_stem() -> Stem {
+    Stem::Small
+}
+
+impl Default for ModelSpec {
+    fn default() -> Self {
+        Self {
+            arch: default_arch(),
+            width: default_width(),
+            stem: default_stem(),
+            num_classes: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainSpec {
+    #[serde(default = "default_epochs")]
+    pub epochs: usize,
+    #[serde(default = "default_batch_size")]
+    pub batch_size: usize,
+    #[serde(default)]
+    pub optimizer: OptimizerSpec,
+    #[serde(default)]
+    pub schedule: ScheduleSpec,
+    #[serde(default)]
+    pub augment: AugmentSpec,
+}
+
+fn default_epochs() -> usize {
+    6
+}
+fn default_batch_size() -> usize {
+    64
+}
+
+impl Default for TrainSpec {
+    fn default() -> Self {
+        Self {
+            epochs: default_epochs(),
+            batch_size: default_batch_size(),
+            optimizer: OptimizerSpec::default(),
+            schedule: ScheduleSpec::default(),
+            augment: AugmentSpec::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum OptimizerSpec {
+    Sgd {
+        lr: f64,
+        #[serde(default = "default_momentum")]
+        momentum: f64,
+        #[serde(default = "default_sgd_weight_decay")]
+        weight_decay: f64,
+        #[serde(default)]
+        nesterov: bool,
+    },
+    Adamw {
+        lr: f64,
+        #[serde(default = "default_beta1")]
+        beta1: f64,
+        #[serde(default = "default_beta2")]
+        beta2: f64,
+        #[serde(default = "default_adamw_weight_decay")]
+        weight_decay: f64,
+        #[serde(default = "default_eps")]
+        eps: f64,
+    },
+}
+
+fn default_momentum() -> f64 {
+    0.9
+}
+fn default_sgd_weight_decay() -> f64 {
+    5e-4
+}
+fn default_beta1() -> f64 {
+    0.9
+}
+fn default_beta2() -> f64 {
+    0.999
+}
+fn default_adamw_weight_decay() -> f64 {
+    0.05
+}
+fn default_eps() -> f64 {
+    1e-8
+}
+
+impl Default for OptimizerSpec {
+    fn default() -> Self {
+        OptimizerSpec::Sgd {
+            lr: 0.1,
+            momentum: default_momentum(),
+            weight_decay: default_sgd_weight_decay(),
+            nesterov: false,
+        }
+    }
+}
+
+impl OptimizerSpec {
+    pub fn lr(&self) -> f64 {
+        match self {
+            OptimizerSpec::Sgd { lr, .. } | OptimizerSpec::Adamw { lr, .. } => *lr,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum ScheduleSpec {
+    /// Cosine decay from `lr` to `min_lr` over the run (per step), after the warmup.
+    Cosine {
+        #[serde(default)]
+        warmup_epochs: f64,
+        #[serde(default)]
+        min_lr: f64,
+    },
+    /// Multiply the rate by `gamma` every `every` epochs (torchvision's StepLR).
+    Step {
+        every: usize,
+        #[serde(default = "default_gamma")]
+        gamma: f64,
+        #[serde(default)]
+        warmup_epochs: f64,
+    },
+    Constant {
+        #[serde(default)]
+        warmup_epochs: f64,
+    },
+}
+
+fn default_gamma() -> f64 {
+    0.1
+}
+
+impl Default for ScheduleSpec {
+    fn default() -> Self {
+        ScheduleSpec::Cosine {
+            warmup_epochs: 0.0,
+            min_lr: 0.0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AugmentSpec {
+    /// Zero padding before the random crop back to the image size; 0 disables the crop.
+    #[serde(default = "default_crop_padding")]
+    pub crop_padding: usize,
+    #[serde(default = "default_true")]
+    pub horizontal_flip: bool,
+}
+
+fn default_crop_padding() -> usize {
+    4
+}
+fn default_true() -> bool {
+    true
+}
+
+impl Default for AugmentSpec {
+    fn default() -> Self {
+        Self {
+            crop_padding: default_crop_padding(),
+            horizontal_flip: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PruneMethod {
+    /// Learning-rate rewinding: keep the weights, restart the full schedule with a fresh optimizer.
+    Lrr,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PruneSpec {
+    #[serde(default = "default_prune_method")]
+    pub method: PruneMethod,
+    /// Share of the still-unpruned weights removed each round.
+    #[serde(default = "default_rate")]
+    pub rate: f64,
+    /// Prune until the sparsity reaches this; exclusive with `rounds`.
+    #[serde(default)]
+    pub target_sparsity: Option<f64>,
+    /// Number of pruning rounds; exclusive with `target_sparsity`.
+    #[serde(default)]
+    pub rounds: Option<usize>,
+    /// Glob patterns (`*` any run of characters) over prunable parameter paths.
+    #[serde(default = "default_include")]
+    pub include: Vec<String>,
+    #[serde(default)]
+    pub exclude: Vec<String>,
+}
+
+fn default_prune_method() -> PruneMethod {
+    PruneMethod::Lrr
+}
+fn default_rate() -> f64 {
+    0.2
+}
+fn default_include() -> Vec<String> {
+    vec!["*".into()]
+}
+
+impl Default for PruneSpec {
+    fn default() -> Self {
+        Self {
+            method: default_prune_method(),
+            rate: default_rate(),
+            target_sparsity: None,
+            rounds: None,
+            include: default_include(),
+            exclude: Vec::new(),
+        }
+    }
+}
+
+impl PruneSpec {
+    /// Number of pruning rounds the spec asks for: `rounds`, or the fewest rounds whose sparsity
+    /// `1 - (1 - rate)^n` reaches `target_sparsity`. Without either, no pruning.
+    pub fn round_count(&self) -> usize {
+        if let Some(rounds) = self.rounds {
+            return rounds;
+        }
+        match self.target_sparsity {
+            Some(target) => crate::prune::rounds_to_reach(self.rate, target),
+            None => 0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvalSpec {
+    #[serde(default = "default_eval_batch_size")]
+    pub batch_size: usize,
+}
+
+fn default_eval_batch_size() -> usize {
+    128
+}
+
+impl Default for EvalSpec {
+    fn default() -> Self {
+        Self {
+            batch_size: default_eval_batch_size(),
+        }
+    }
+}

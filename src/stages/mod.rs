@@ -1,0 +1,51 @@
+//! The core pipeline's stages: dense training, LRR pruning rounds, evaluation of every pool
+//! member, and the report; plus [`compile`], which turns a spec into their DAG.
+
+mod checkpoint;
+mod compile;
+mod eval;
+mod prune;
+mod report;
+mod train;
+
+pub use checkpoint::{LoadedModel, RoundRecord, load_checkpoint, read_json};
+pub use compile::{Pipeline, compile};
+pub use eval::EvalRecord;
+
+use std::sync::Arc;
+
+use crate::backend::DeviceChoice;
+use crate::data::Dataset;
+use crate::models::NetworkConfig;
+use crate::models::params::ParamInfo;
+use crate::spec::TrainSpec;
+
+/// What the model stages of one experiment share.
+pub struct ModelContext {
+    pub network: NetworkConfig,
+    pub device: DeviceChoice,
+    pub seed: u64,
+    pub recipe: TrainSpec,
+    pub train_data: Arc<dyn Dataset>,
+    pub val_data: Arc<dyn Dataset>,
+    /// The parameters pruning may touch, after include/exclude.
+    pub prunable: Vec<ParamInfo>,
+}
+
+/// Label of the model stage of a round: `train` for the dense model, `prune[n]` after.
+pub fn model_label(round: usize) -> String {
+    if round == 0 {
+        "train".to_string()
+    } else {
+        format!("prune[{round}]")
+    }
+}
+
+pub fn eval_label(round: usize) -> String {
+    format!("eval[{round}]")
+}
+
+/// Each round retrains with its own data order, derived from the experiment seed.
+pub fn round_seed(seed: u64, round: usize) -> u64 {
+    seed ^ (round as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}

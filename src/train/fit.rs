@@ -1,0 +1,231 @@
+//! The training loop shared by the dense run and every LRR retraining round.
+//!
+//! Every epoch ends with a checkpoint (weights, optimizer state, history) in the stage's scratch
+//! area, so a killed run resumes at its last finished epoch and, because data order and
+//! augmentation depend only on (seed, epoch, index), reaches the same weights as an unbroken run.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Context;
+use burn::module::Module;
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::optim::{GradientsParams, ModuleOptimizer};
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use serde::{Deserialize, Serialize};
+
+use super::loader::{Augmentation, Batch, epoch_order, load_batch};
+use super::optimizer::build_optimizer;
+use super::schedule::learning_rate;
+use crate::data::Dataset;
+use crate::exec::progress::Progress;
+use crate::models::Network;
+use crate::prune::DeviceMasks;
+use crate::spec::TrainSpec;
+
+/// One finished epoch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpochStats {
+    pub epoch: usize,
+    pub loss: f64,
+    pub train_top1: f64,
+    pub last_lr: f64,
+    pub seconds: f64,
+    pub images_per_second: f64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct ResumeState {
+    epochs_done: usize,
+    history: Vec<EpochStats>,
+}
+
+/// What to train and where to keep its resumable state.
+pub struct FitRequest<'a> {
+    pub recipe: &'a TrainSpec,
+    pub seed: u64,
+    pub dataset: &'a dyn Dataset,
+    pub masks: &'a DeviceMasks,
+    /// The autodiff device training runs on.
+    pub device: &'a Device,
+    /// Per-stage scratch folder for epoch checkpoints.
+    pub scratch: &'a Path,
+    pub progress: &'a dyn Progress,
+}
+
+/// Trains `network` (already on `request.device`, masks applied) for the recipe's epochs with a
+/// fresh optimizer and the schedule started from step 0.
+pub fn fit(
+    mut network: Network,
+    request: &FitRequest<'_>,
+) -> anyhow::Result<(Network, Vec<EpochStats>)> {
+    let recipe = request.recipe;
+    let steps_per_epoch = request.dataset.len().div_ceil(recipe.batch_size);
+    let total_steps = steps_per_epoch * recipe.epochs;
+    let mut optimizer = build_optimizer(&recipe.optimizer);
+    let checkpoint = Checkpoint::new(request.scratch);
+    let mut state = ResumeState::default();
+    if let Some(resumed) = checkpoint.load(network.clone(), optimizer.clone())? {
+        (network, optimizer, state) = resumed;
+        request
+            .progress
+            .note(&format!("resuming after epoch {}", state.epochs_done));
+    }
+    network = request.masks.apply(network);
+    let loss_fn = CrossEntropyLossConfig::new().init(request.device);
+
+    for epoch in state.epochs_done..recipe.epochs {
+        let started = Instant::now();
+        request.progress.phase(
+            &format!("epoch {}/{}", epoch + 1, recipe.epochs),
+            steps_per_epoch as u64,
+        );
+        let order = epoch_order(request.dataset.len(), request.seed, epoch);
+        let augmentation = Augmentation {
+            spec: &recipe.augment,
+            seed: request.seed,
+            epoch,
+        };
+        let (mut loss_sum, mut correct, mut seen, mut lr) = (0.0f64, 0usize, 0usize, 0.0);
+        for (step_in_epoch, indices) in order.chunks(recipe.batch_size).enumerate() {
+            let step = epoch * steps_per_epoch + step_in_epoch;
+            lr = learning_rate(
+                &recipe.schedule,
+                recipe.optimizer.lr(),
+                step,
+                steps_per_epoch,
+                total_steps,
+            );
+            let batch = load_batch(request.dataset, indices, Some(augmentation))?;
+            let (images, targets) = to_tensors(&batch, request.device);
+            let logits = network.forward(images);
+            let loss = loss_fn.forward(logits.clone(), targets.clone());
+            let batch_loss = loss.clone().into_scalar::<f32>() as f64;
+            anyhow::ensure!(
+                batch_loss.is_finite(),
+                "training diverged at epoch {} step {step_in_epoch}: loss is {batch_loss}; lower train.optimizer.lr",
+                epoch + 1
+            );
+            let hits = logits
+                .argmax(1)
+                .squeeze_dim::<1>(1)
+                .equal(targets)
+                .int()
+                .sum()
+                .into_scalar::<i64>();
+            let grads = GradientsParams::from_grads(loss.backward(), &network);
+            network = optimizer.step(lr, network, grads);
+            // Momentum and weight decay move pruned weights off zero; put them back every step.
+            network = request.masks.apply(network);
+            loss_sum += batch_loss * batch.count as f64;
+            correct += hits as usize;
+            seen += batch.count;
+            let rate = seen as f64 / started.elapsed().as_secs_f64().max(1e-9);
+            request.progress.advance(
+                1,
+                &format!("loss {:.3} · {rate:.0} img/s", loss_sum / seen as f64),
+            );
+        }
+        let seconds = started.elapsed().as_secs_f64();
+        let stats = EpochStats {
+            epoch: epoch + 1,
+            loss: loss_sum / seen.max(1) as f64,
+            train_top1: correct as f64 / seen.max(1) as f64,
+            last_lr: lr,
+            seconds,
+            images_per_second: seen as f64 / seconds.max(1e-9),
+        };
+        request.progress.note(&format!(
+            "epoch {}/{}: loss {:.4}, train top-1 {:.3}, {:.0} img/s",
+            stats.epoch, recipe.epochs, stats.loss, stats.train_top1, stats.images_per_second
+        ));
+        state.history.push(stats);
+        state.epochs_done = epoch + 1;
+        checkpoint.save(&network, &optimizer, &state)?;
+    }
+    Ok((network, state.history))
+}
+
+/// Host batch to device tensors.
+pub fn to_tensors(batch: &Batch, device: &Device) -> (Tensor<4>, Tensor<1, Int>) {
+    let images = Tensor::<4>::from_data(
+        TensorData::new(
+            batch.images.clone(),
+            [batch.count, 3, batch.height, batch.width],
+        ),
+        device,
+    );
+    let targets =
+        Tensor::<1, Int>::from_data(TensorData::new(batch.labels.clone(), [batch.count]), device);
+    (images, targets)
+}
+
+/// The epoch checkpoint in a scratch folder. `state.json` is written last and names the epoch
+/// the weights belong to, so a crash mid-save falls back to the previous complete epoch.
+struct Checkpoint {
+    dir: PathBuf,
+}
+
+impl Checkpoint {
+    fn new(dir: &Path) -> Self {
+        Self {
+            dir: dir.to_path_buf(),
+        }
+    }
+
+    fn paths(&self, epoch: usize) -> (PathBuf, PathBuf) {
+        (
+            self.dir.join(format!("model-epoch{epoch}.bpk")),
+            self.dir.join(format!("optimizer-epoch{epoch}.bpk")),
+        )
+    }
+
+    fn save(
+        &self,
+        network: &Network,
+        optimizer: &ModuleOptimizer,
+        state: &ResumeState,
+    ) -> anyhow::Result<()> {
+        std::fs::create_dir_all(&self.dir)?;
+        let (model_path, optimizer_path) = self.paths(state.epochs_done);
+        network
+            .clone()
+            .save_file(&model_path)
+            .with_context(|| format!("saving checkpoint {}", model_path.display()))?;
+        optimizer
+            .save(&optimizer_path)
+            .with_context(|| format!("saving optimizer state {}", optimizer_path.display()))?;
+        let tmp = self.dir.join("state.json.tmp");
+        std::fs::write(&tmp, serde_json::to_vec_pretty(state)?)?;
+        std::fs::File::open(&tmp)?.sync_all()?;
+        std::fs::rename(&tmp, self.dir.join("state.json"))?;
+        // Older epochs are no longer needed once the newer one is named in state.json.
+        if state.epochs_done > 1 {
+            let (old_model, old_optimizer) = self.paths(state.epochs_done - 1);
+            let _ = std::fs::remove_file(old_model);
+            let _ = std::fs::remove_file(old_optimizer);
+        }
+        Ok(())
+    }
+
+    fn load(
+        &self,
+        network: Network,
+        optimizer: ModuleOptimizer,
+    ) -> anyhow::Result<Option<(Network, ModuleOptimizer, ResumeState)>> {
+        let Ok(bytes) = std::fs::read(self.dir.join("state.json")) else {
+            return Ok(None);
+        };
+        let Ok(state) = serde_json::from_slice::<ResumeState>(&bytes) else {
+            return Ok(None);
+        };
+        let (model_path, optimizer_path) = self.paths(state.epochs_done);
+        let Ok(network) = network.try_load_file(&model_path) else {
+            return Ok(None);
+        };
+        let Ok(optimizer) = optimizer.load(&optimizer_path) else {
+            return Ok(None);
+        };
+        Ok(Some((network, optimizer, state)))
+    }
+}

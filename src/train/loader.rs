@@ -1,0 +1,103 @@
+//! Batches of normalised images from a [`Dataset`], with augmentation that depends only on
+//! (seed, epoch, image index): any thread count and a resumed run see exactly the same pixels.
+
+use anyhow::Context;
+
+use crate::data::augment::{
+    IMAGENET_MEAN, IMAGENET_STD, horizontal_flip, normalize, random_crop_with_padding,
+};
+use crate::data::rng::Rng;
+use crate::data::{Dataset, ImageF32};
+use crate::spec::AugmentSpec;
+
+/// Images as one NCHW buffer plus their labels.
+pub struct Batch {
+    pub images: Vec<f32>,
+    pub labels: Vec<i64>,
+    pub count: usize,
+    pub height: usize,
+    pub width: usize,
+}
+
+/// Training-time augmentation of one epoch.
+#[derive(Clone, Copy)]
+pub struct Augmentation<'a> {
+    pub spec: &'a AugmentSpec,
+    pub seed: u64,
+    pub epoch: usize,
+}
+
+/// The order in which an epoch visits the training set.
+pub fn epoch_order(len: usize, seed: u64, epoch: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..len).collect();
+    Rng::for_item(seed, 0x5eed_0bde, epoch as u64).shuffle(&mut order);
+    order
+}
+
+/// Loads, augments and normalises `indices`, spread over the machine's cores.
+pub fn load_batch(
+    dataset: &dyn Dataset,
+    indices: &[usize],
+    augmentation: Option<Augmentation<'_>>,
+) -> anyhow::Result<Batch> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(indices.len().max(1));
+    let chunk = indices.len().div_ceil(threads).max(1);
+    let results: Vec<anyhow::Result<Vec<(ImageF32, usize)>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = indices
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|&i| prepare(dataset, i, augmentation))
+                        .collect()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("loader thread panicked"))
+            .collect()
+    });
+    let mut images = Vec::new();
+    let mut labels = Vec::with_capacity(indices.len());
+    let (mut height, mut width) = (0, 0);
+    for part in results {
+        for (image, label) in part? {
+            height = image.height;
+            width = image.width;
+            images.extend_from_slice(&image.data);
+            labels.push(label as i64);
+        }
+    }
+    Ok(Batch {
+        count: labels.len(),
+        images,
+        labels,
+        height,
+        width,
+    })
+}
+
+fn prepare(
+    dataset: &dyn Dataset,
+    index: usize,
+    augmentation: Option<Augmentation<'_>>,
+) -> anyhow::Result<(ImageF32, usize)> {
+    let sample = dataset
+        .get(index)
+        .with_context(|| format!("loading image {index}"))?;
+    let mut image = sample.image;
+    if let Some(aug) = augmentation {
+        let mut rng = Rng::for_item(aug.seed, aug.epoch as u64 + 1, index as u64);
+        if aug.spec.crop_padding > 0 {
+            image = random_crop_with_padding(&image, aug.spec.crop_padding, &mut rng);
+        }
+        if aug.spec.horizontal_flip && rng.uniform() < 0.5 {
+            image = horizontal_flip(&image);
+        }
+    }
+    normalize(&mut image, IMAGENET_MEAN, IMAGENET_STD);
+    Ok((image, sample.label))
+}

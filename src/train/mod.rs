@@ -1,0 +1,10 @@
+//! Training and evaluation of one network: the loop, its optimizer and schedule, batching.
+
+pub mod evaluate;
+pub mod fit;
+pub mod loader;
+pub mod optimizer;
+pub mod schedule;
+
+pub use evaluate::evaluate;
+pub use fit::{EpochStats, FitRequest, fit};

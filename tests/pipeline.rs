@@ -1,0 +1,122 @@
+//! End to end through the CLI on the tiny experiment: a full run, a no-op rerun, exact
+//! invalidation when one value changes, and `pvr status` explaining why.
+
+mod common;
+
+use common::{TINY, Workspace, labels_with, stdout};
+use pvr::exec::StageStatus;
+
+fn strings(items: &[&str]) -> Vec<String> {
+    let mut out: Vec<String> = items.iter().map(|s| s.to_string()).collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn run_rerun_and_exact_invalidation() {
+    let ws = Workspace::new();
+    ws.write_spec("tiny.toml", TINY);
+
+    let first = ws.run_ok("tiny.toml", &[]);
+    assert_eq!(
+        labels_with(&first, StageStatus::Ran),
+        strings(&[
+            "train", "prune[1]", "prune[2]", "eval[0]", "eval[1]", "eval[2]", "report"
+        ])
+    );
+    let report = ws.path().join("reports/tiny");
+    for file in [
+        "pool.parquet",
+        "layers.parquet",
+        "summary.md",
+        "accuracy.png",
+        "run.json",
+    ] {
+        assert!(report.join(file).is_file(), "missing {file}");
+    }
+    let pool = pvr::report::tables::read_parquet(&report.join("pool.parquet")).unwrap();
+    assert_eq!(pool.height(), 3);
+    let sparsity: Vec<f64> = pool
+        .column("sparsity")
+        .unwrap()
+        .f64()
+        .unwrap()
+        .into_no_null_iter()
+        .collect();
+    assert_eq!(sparsity[0], 0.0);
+    assert!((sparsity[1] - 0.2).abs() < 1e-3, "{sparsity:?}");
+    assert!((sparsity[2] - 0.36).abs() < 1e-3, "{sparsity:?}");
+
+    // Nothing changed: every stage is a cache hit.
+    let second = ws.run_ok("tiny.toml", &[]);
+    assert_eq!(second.count(StageStatus::Cached), 7, "{:?}", second.stages);
+
+    // Evaluation batch size only concerns the eval stages and the report built from them.
+    let third = ws.run_ok("tiny.toml", &["--set", "eval.batch_size=12"]);
+    assert_eq!(
+        labels_with(&third, StageStatus::Ran),
+        strings(&["eval[0]", "eval[1]", "eval[2]", "report"])
+    );
+
+    // The pruning rate leaves the dense model and its evaluation alone.
+    let status = stdout(&ws.pvr(&["status", "tiny.toml", "--set", "prune.rate=0.3"]));
+    assert!(status.contains("rate: 0.2 -> 0.3"), "{status}");
+    assert!(
+        status
+            .lines()
+            .any(|l| l.starts_with("train ") && l.contains("cached")),
+        "{status}"
+    );
+    let fourth = ws.run_ok("tiny.toml", &["--set", "prune.rate=0.3"]);
+    assert_eq!(
+        labels_with(&fourth, StageStatus::Ran),
+        strings(&["prune[1]", "prune[2]", "eval[1]", "eval[2]", "report"])
+    );
+    assert_eq!(
+        labels_with(&fourth, StageStatus::Cached),
+        strings(&["train", "eval[0]"])
+    );
+
+    // Comments, key order and formatting do not change any key.
+    let reordered = format!(
+        "# a comment\n{}",
+        TINY.replace("rate = 0.2\nrounds = 2", "rounds = 2\nrate   =   0.2")
+    );
+    ws.write_spec("tiny.toml", &reordered);
+    let fifth = ws.run_ok("tiny.toml", &[]);
+    assert_eq!(fifth.count(StageStatus::Cached), 7, "{:?}", fifth.stages);
+}
+
+#[test]
+fn a_corrupted_entry_is_detected_and_rebuilt() {
+    let ws = Workspace::new();
+    ws.write_spec("tiny.toml", TINY);
+    let first = ws.run_ok("tiny.toml", &["--set", "prune.rounds=1"]);
+    let eval_key = &first
+        .stages
+        .iter()
+        .find(|s| s.stage == "eval[1]")
+        .unwrap()
+        .key;
+    let metrics = ws
+        .path()
+        .join("cache/entries")
+        .join(&eval_key[..2])
+        .join(eval_key)
+        .join("metrics.json");
+    let mut bytes = std::fs::read(&metrics).unwrap();
+    bytes[10] ^= 0x01;
+    std::fs::write(&metrics, bytes).unwrap();
+
+    let second = ws.run_ok("tiny.toml", &["--set", "prune.rounds=1"]);
+    let eval = second.stages.iter().find(|s| s.stage == "eval[1]").unwrap();
+    assert_eq!(eval.status, StageStatus::Ran);
+    assert!(
+        eval.note.as_deref().unwrap_or("").contains("metrics.json"),
+        "{eval:?}"
+    );
+    assert_eq!(
+        labels_with(&second, StageStatus::Ran),
+        strings(&["eval[1]"])
+    );
+}
