@@ -45,7 +45,7 @@ pub enum Command {
     Run {
         #[command(flatten)]
         spec: SpecArgs,
-        /// Stages run at once (training stages still take the compute one at a time).
+        /// Stages run at once (a training stage always runs alone, for reproducible numbers).
         #[arg(long, short = 'j', default_value_t = 1)]
         jobs: usize,
         /// Where reports/<experiment>/ goes.

@@ -22,7 +22,7 @@ use ui::Ui;
 
 /// How to run.
 pub struct RunOptions {
-    /// Stages run at once; stages that train still take the compute one at a time.
+    /// Stages run at once; a training stage always runs alone.
     pub jobs: usize,
     /// Where `<experiment>/` with the report and `run.json` goes.
     pub reports_dir: PathBuf,
@@ -107,7 +107,9 @@ pub fn execute(
                 }
                 let stage = &plan.graph[node];
                 let exclusive = stage.stage.exclusive_compute();
-                if exclusive && compute_busy {
+                // A training stage runs alone: two trainings in one process were seen to change
+                // each other's last digits (Burn's CPU kernels share one thread pool).
+                if compute_busy || (exclusive && running > 0) {
                     continue;
                 }
                 let input_entries: BTreeMap<String, Entry> = inputs

@@ -25,8 +25,8 @@ pub trait Stage: Send + Sync {
     fn params(&self) -> Value;
     /// Labels of the stages whose outputs this one reads.
     fn inputs(&self) -> Vec<String>;
-    /// Whether the stage needs the compute device to itself (training); such stages run one at
-    /// a time even with `--jobs N`.
+    /// Whether the stage needs the machine to itself (training): it runs alone even with
+    /// `--jobs N`, so that its numbers do not depend on what else is running.
     fn exclusive_compute(&self) -> bool {
         false
     }

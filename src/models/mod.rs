@@ -9,6 +9,7 @@ pub mod resnet;
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Mutex;
 
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};
@@ -86,9 +87,21 @@ impl NetworkConfig {
         })
     }
 
-    /// A freshly initialised network. Initialisation draws from the device's generator, so seed
-    /// the device first for reproducible weights.
-    pub fn init(&self, device: &Device) -> Network {
+    /// A freshly initialised network with weights drawn from `seed`.
+    ///
+    /// Burn draws initial weights from a generator shared by the whole process, so seeding and
+    /// drawing happen under one lock: another thread building a network at the same moment (an
+    /// evaluation stage loading a checkpoint, say) cannot shift this one's draws.
+    pub fn init(&self, device: &Device, seed: u64) -> Network {
+        static INIT_LOCK: Mutex<()> = Mutex::new(());
+        let _guard = INIT_LOCK
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        device.seed(seed);
+        self.build(device)
+    }
+
+    fn build(&self, device: &Device) -> Network {
         match self.arch {
             Architecture::ResNet18 => Network::ResNet(ResNet::new(
                 ResNetDepth::RESNET18,

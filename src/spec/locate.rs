@@ -38,19 +38,22 @@ pub fn key_at(text: &str, span: &Range<usize>) -> Option<String> {
     (!path.is_empty()).then(|| path.join("."))
 }
 
-fn descend(table: &DeTable<'_>, span: &Range<usize>, path: &mut Vec<String>) {
+fn descend(table: &DeTable<'_>, span: &Range<usize>, path: &mut Vec<String>) -> bool {
+    let contains = |outer: &Range<usize>| outer.start <= span.start && span.end <= outer.end;
     for (key, value) in table.iter() {
-        let key_span = key.span();
-        let value_span = value.span();
-        let contains = |outer: &Range<usize>| outer.start <= span.start && span.end <= outer.end;
-        if contains(&key_span) || contains(&value_span) {
-            path.push(key.get_ref().to_string());
-            if let DeValue::Table(inner) = value.get_ref() {
-                descend(inner, span, path);
-            }
-            return;
+        path.push(key.get_ref().to_string());
+        // A `[section]` table's span covers its header only, so look inside tables first.
+        if let DeValue::Table(inner) = value.get_ref()
+            && descend(inner, span, path)
+        {
+            return true;
         }
+        if contains(&key.span()) || contains(&value.span()) {
+            return true;
+        }
+        path.pop();
     }
+    false
 }
 
 #[cfg(test)]

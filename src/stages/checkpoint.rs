@@ -40,8 +40,9 @@ pub fn save_checkpoint(
     masks: &Masks,
     record: &RoundRecord,
 ) -> anyhow::Result<()> {
+    // `valid()` folds pending batch-norm running-statistic updates in (see `train::fit`).
     network
-        .clone()
+        .valid()
         .save_file(dir.join(MODEL_FILE))
         .with_context(|| format!("saving {}", dir.join(MODEL_FILE).display()))?;
     save_masks(masks, &dir.join(MASKS_FILE))?;
@@ -60,7 +61,8 @@ pub fn load_checkpoint(entry: &Entry, device: &Device) -> anyhow::Result<LoadedM
     let record: RoundRecord = read_json(&entry.path(ROUND_FILE))?;
     let network = record
         .network
-        .init(device)
+        // The initial values are overwritten by the checkpoint; any seed will do.
+        .init(device, 0)
         .try_load_file(entry.path(MODEL_FILE))
         .with_context(|| format!("loading {}", entry.path(MODEL_FILE).display()))?;
     let masks = load_masks(&entry.path(MASKS_FILE))?;

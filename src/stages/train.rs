@@ -45,8 +45,7 @@ impl Stage for TrainStage {
         let c = &self.context;
         let started = Instant::now();
         let device = c.device.autodiff_device();
-        device.seed(c.seed);
-        let network = c.network.init(&device);
+        let network = c.network.init(&device, c.seed);
         let mut masks = Masks::default();
         for param in &c.prunable {
             masks.ensure(&param.path, param.numel());

@@ -188,8 +188,10 @@ impl Checkpoint {
     ) -> anyhow::Result<()> {
         std::fs::create_dir_all(&self.dir)?;
         let (model_path, optimizer_path) = self.paths(state.epochs_done);
+        // `valid()` folds pending batch-norm running-statistic updates in; a plain clone would
+        // save them one step stale.
         network
-            .clone()
+            .valid()
             .save_file(&model_path)
             .with_context(|| format!("saving checkpoint {}", model_path.display()))?;
         optimizer
