@@ -120,3 +120,33 @@ fn a_corrupted_entry_is_detected_and_rebuilt() {
         strings(&["eval[1]"])
     );
 }
+
+#[test]
+fn gc_keeps_what_the_given_experiments_reach() {
+    let ws = Workspace::new();
+    ws.write_spec("tiny.toml", TINY);
+    let other = TINY
+        .replace("name = \"tiny\"", "name = \"other\"")
+        .replace("batch_size = 24", "batch_size = 12");
+    ws.write_spec("other.toml", &other);
+    ws.run_ok("tiny.toml", &[]);
+    let other_run = ws.run_ok("other.toml", &[]);
+    // Same data, model and recipe: the model stages are shared, only evaluation differs.
+    assert_eq!(
+        labels_with(&other_run, StageStatus::Ran),
+        strings(&["eval[0]", "eval[1]", "eval[2]", "report"])
+    );
+
+    let dry = stdout(&ws.pvr(&["gc", "tiny.toml", "--dry-run"]));
+    assert!(dry.contains("would remove 4 entries"), "{dry}");
+    assert_eq!(ws.run_ok("other.toml", &[]).count(StageStatus::Cached), 7);
+
+    let removed = stdout(&ws.pvr(&["gc", "tiny.toml"]));
+    assert!(removed.contains("removed 4 entries"), "{removed}");
+    assert_eq!(ws.run_ok("tiny.toml", &[]).count(StageStatus::Cached), 7);
+    let rerun = ws.run_ok("other.toml", &[]);
+    assert_eq!(
+        labels_with(&rerun, StageStatus::Ran),
+        strings(&["eval[0]", "eval[1]", "eval[2]", "report"])
+    );
+}

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use super::{Cli, Command, DagFormat, SpecArgs};
-use crate::cache::Cache;
+use crate::cache::{Cache, CacheBusy, CacheLock};
 use crate::exec::ui::{Ui, UiMode};
 use crate::exec::{RunOptions, StageStatus, execute, format_seconds};
 use crate::spec::load_spec;
@@ -22,7 +22,7 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
         } => {
             let pipeline = load(spec)?;
             let cache = Cache::open(&cli.cache_dir)?;
-            let _lock = cache.lock(true)?;
+            let _lock = lock_or_wait(&cache)?;
             let ui = Ui::new(
                 UiMode::detect(*quiet),
                 pipeline.plan.graph.node_count() as u64,
@@ -98,7 +98,7 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
                 keep.extend(pipeline.plan.stages().map(|s| s.key.clone()));
             }
             let cache = Cache::open(&cli.cache_dir)?;
-            let _lock = cache.lock(true)?;
+            let _lock = lock_or_wait(&cache)?;
             let report = cache.gc(&keep, *dry_run)?;
             let verb = if *dry_run { "would remove" } else { "removed" };
             for entry in &report.removed {
@@ -117,6 +117,18 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+/// Takes the cache lock, saying whom it waits for when another pvr holds it.
+fn lock_or_wait(cache: &Cache) -> anyhow::Result<CacheLock> {
+    match cache.lock(false) {
+        Ok(lock) => Ok(lock),
+        Err(error) if error.downcast_ref::<CacheBusy>().is_some() => {
+            eprintln!("{error}; waiting for it");
+            cache.lock(true)
+        }
+        Err(error) => Err(error),
     }
 }
 

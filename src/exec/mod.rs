@@ -31,7 +31,7 @@ pub struct RunOptions {
 enum State {
     Pending,
     Running,
-    Done(Entry),
+    Done(Box<Entry>),
     Failed,
 }
 
@@ -55,7 +55,7 @@ pub fn execute(
                     node,
                     StageOutcome::new(stage, StageStatus::Cached, entry.manifest.seconds),
                 );
-                states.insert(node, State::Done(entry));
+                states.insert(node, State::Done(Box::new(entry)));
                 ui.stage_done(&format!("{:>12} cached", stage.label));
             }
             Lookup::Missing => {
@@ -115,7 +115,7 @@ pub fn execute(
                 let input_entries: BTreeMap<String, Entry> = inputs
                     .iter()
                     .map(|n| match &states[n] {
-                        State::Done(entry) => (plan.graph[*n].label.clone(), entry.clone()),
+                        State::Done(entry) => (plan.graph[*n].label.clone(), Entry::clone(entry)),
                         _ => unreachable!("inputs checked done"),
                     })
                     .collect();
@@ -152,7 +152,7 @@ pub fn execute(
                         stage.label,
                         format_seconds(seconds)
                     ));
-                    states.insert(node, State::Done(entry));
+                    states.insert(node, State::Done(Box::new(entry)));
                 }
                 Err(error) => {
                     ui.stage_done(&format!("{:>12} FAILED: {error}", stage.label));
@@ -167,14 +167,13 @@ pub fn execute(
 
     let report_dir = options.reports_dir.join(&plan.experiment);
     std::fs::create_dir_all(&report_dir)?;
-    if let Some(report) = plan.find("report")
-        && let Some(State::Done(entry)) = plan
-            .order
-            .iter()
-            .find(|n| plan.graph[**n].label == report.label)
-            .map(|n| &states[n])
-    {
-        publish(entry, &report_dir)?;
+    // Every report stage (the core one and each analysis's) publishes its files side by side.
+    for node in &plan.order {
+        if plan.graph[*node].stage.kind() == "report"
+            && let State::Done(entry) = &states[node]
+        {
+            publish(entry, &report_dir)?;
+        }
     }
     let summary = RunSummary {
         experiment: plan.experiment.clone(),

@@ -127,6 +127,36 @@ pub enum Network {
     ResNet(ResNet),
 }
 
+/// A forward pass cut at the layer attribution methods read (GradCAM's layer).
+///
+/// Attribution code detaches `activations`, marks them as requiring gradients and calls
+/// [`Network::attribution_resume`] to get logits whose gradient reaches them, without knowing the
+/// architecture.
+pub struct AttributionSplit {
+    /// `[batch, channels, h, w]`: ResNet's `layer4` output; for transformers, the tokens of the
+    /// layer laid out on the patch grid (class token dropped).
+    pub activations: Tensor<4>,
+    /// What the rest of the forward pass needs besides the activations.
+    pub rest: ForwardRest,
+}
+
+/// Architecture-specific state carried from [`Network::attribution_split`] to
+/// [`Network::attribution_resume`].
+pub enum ForwardRest {
+    /// CNNs: the activations are all the head needs.
+    Nothing,
+}
+
+/// Per-patch features for object discovery (LOST).
+pub struct PatchFeatures {
+    /// `[batch, patches, dim]`, patches in row-major order over the grid.
+    pub features: Tensor<3>,
+    /// (rows, columns) of the patch grid.
+    pub grid: (usize, usize),
+    /// Input pixels per patch side.
+    pub stride: usize,
+}
+
 impl Network {
     /// Class logits `[batch, classes]` for normalised images `[batch, 3, height, width]`.
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
@@ -135,17 +165,46 @@ impl Network {
         }
     }
 
-    /// Activations at the attribution layer (ResNet: the output of `layer4`).
-    pub fn features(&self, images: Tensor<4>) -> Tensor<4> {
+    /// The forward pass up to the attribution layer (ResNet: the output of `layer4`).
+    pub fn attribution_split(&self, images: Tensor<4>) -> AttributionSplit {
         match self {
-            Network::ResNet(net) => net.features(images),
+            Network::ResNet(net) => AttributionSplit {
+                activations: net.features(images),
+                rest: ForwardRest::Nothing,
+            },
         }
     }
 
-    /// The rest of the network after [`Network::features`].
-    pub fn head(&self, features: Tensor<4>) -> Tensor<2> {
+    /// The rest of the forward pass from (possibly detached) attribution-layer activations.
+    pub fn attribution_resume(&self, activations: Tensor<4>, rest: &ForwardRest) -> Tensor<2> {
+        match (self, rest) {
+            (Network::ResNet(net), ForwardRest::Nothing) => net.head(activations),
+        }
+    }
+
+    /// Patch features for LOST (ResNet: the `layer4` map, one patch per output position).
+    pub fn patch_features(&self, images: Tensor<4>) -> PatchFeatures {
         match self {
-            Network::ResNet(net) => net.head(features),
+            Network::ResNet(net) => {
+                let [_, _, height, _] = images.dims();
+                let map = net.features(images);
+                let [batch, channels, rows, columns] = map.dims();
+                PatchFeatures {
+                    features: map
+                        .reshape([batch, channels, rows * columns])
+                        .swap_dims(1, 2),
+                    grid: (rows, columns),
+                    stride: height.div_ceil(rows),
+                }
+            }
+        }
+    }
+
+    /// Per-head attention of the last block, `[batch, heads, tokens, tokens]`; `None` for
+    /// networks without attention.
+    pub fn last_block_attention(&self, _images: Tensor<4>) -> Option<Tensor<4>> {
+        match self {
+            Network::ResNet(_) => None,
         }
     }
 }

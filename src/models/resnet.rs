@@ -125,8 +125,10 @@ impl Bottleneck {
     }
 }
 
-/// A residual block of either kind, so one ResNet type serves every depth.
+/// A residual block of either kind, so one ResNet type serves every depth. A network holds
+/// one kind only, so the size difference between the variants costs nothing.
 #[derive(Module, Debug)]
+#[allow(clippy::large_enum_variant)]
 pub enum Block {
     Basic(BasicBlock),
     Bottleneck(Bottleneck),

@@ -58,7 +58,10 @@ pub fn summary_markdown(experiment: &str, rate: f64, rows: &[PoolRow], prunable:
             }
             let _ = writeln!(
                 out,
-                "\nOne validation split, one seed: differences of a point or less may be noise."
+                "\nOne validation split, one seed: differences of a point or less may be noise. \
+                 Each LRR round retrains with the full schedule on top of the previous weights, so \
+                 round n has had n+1 schedules of training: part of a gain over an under-trained \
+                 dense model can be that extra training rather than pruning."
             );
         }
     }

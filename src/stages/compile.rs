@@ -86,6 +86,8 @@ pub fn compile(spec: &Spec, spec_path: &Path) -> anyhow::Result<Pipeline> {
         val_data,
         prunable,
     });
+    // The pool: the dense model, one model per LRR round, an evaluation of each, the report.
+    // Analyses (attribution, LOST, human alignment) add their stages over the same pool.
     let mut stages: Vec<Box<dyn Stage>> = vec![Box::new(TrainStage {
         context: context.clone(),
     })];

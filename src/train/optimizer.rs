@@ -15,13 +15,13 @@ pub fn build_optimizer(spec: &OptimizerSpec) -> ModuleOptimizer {
             nesterov,
             ..
         } => SgdConfig::new()
-            .with_momentum((*momentum > 0.0).then(|| MomentumConfig {
+            .with_momentum((*momentum > 0.0).then_some(MomentumConfig {
                 momentum: *momentum,
                 // Burn defaults to 0.1; torch.optim.SGD (and the study) uses none.
                 dampening: 0.0,
                 nesterov: *nesterov,
             }))
-            .with_weight_decay((*weight_decay > 0.0).then(|| WeightDecayConfig {
+            .with_weight_decay((*weight_decay > 0.0).then_some(WeightDecayConfig {
                 penalty: *weight_decay as f32,
             }))
             .init(),
