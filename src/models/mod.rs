@@ -147,6 +147,18 @@ pub enum ForwardRest {
     Nothing,
 }
 
+/// Options of [`Network::patch_features_with`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PatchOptions {
+    /// CNNs: run the last stage with its stride replaced by dilation (torchvision's
+    /// `replace_stride_with_dilation` for `layer4`; stride 32 becomes 16 with the ImageNet
+    /// stem), from the same weights. LOST's default for ResNets.
+    pub dilate_last_stage: bool,
+}
+
+/// Epsilon of the LayerNorm over ResNet patch features (PyTorch's `nn.LayerNorm` default).
+const PATCH_LAYER_NORM_EPS: f64 = 1e-5;
+
 /// Per-patch features for object discovery (LOST).
 pub struct PatchFeatures {
     /// `[batch, patches, dim]`, patches in row-major order over the grid.
@@ -182,21 +194,39 @@ impl Network {
         }
     }
 
-    /// Patch features for LOST (ResNet: the `layer4` map, one patch per output position).
+    /// Patch features for LOST with default [`PatchOptions`].
     pub fn patch_features(&self, images: Tensor<4>) -> PatchFeatures {
+        self.patch_features_with(images, PatchOptions::default())
+    }
+
+    /// Patch features for LOST. ResNet: the `layer4` map (optionally dilated), one patch per
+    /// position, then, per image, a LayerNorm over the whole `(patches, channels)` array with
+    /// unit weight and zero bias, as LOST does for CNN features. Images should be a multiple
+    /// of [`Network::patch_stride`] in both sides so that patches tile them exactly.
+    pub fn patch_features_with(&self, images: Tensor<4>, options: PatchOptions) -> PatchFeatures {
         match self {
             Network::ResNet(net) => {
-                let [_, _, height, _] = images.dims();
-                let map = net.features(images);
+                let map = net.features_with(images, options.dilate_last_stage);
                 let [batch, channels, rows, columns] = map.dims();
+                let patches = rows * columns;
+                let flat = map.reshape([batch, channels * patches]);
+                let (variance, mean) = flat.clone().var_mean_bias(1);
+                let normalised = (flat - mean) / (variance + PATCH_LAYER_NORM_EPS).sqrt();
                 PatchFeatures {
-                    features: map
-                        .reshape([batch, channels, rows * columns])
+                    features: normalised
+                        .reshape([batch, channels, patches])
                         .swap_dims(1, 2),
                     grid: (rows, columns),
-                    stride: height.div_ceil(rows),
+                    stride: net.feature_stride(options.dilate_last_stage),
                 }
             }
+        }
+    }
+
+    /// Input pixels per patch side that [`Network::patch_features_with`] gives with `options`.
+    pub fn patch_stride(&self, options: PatchOptions) -> usize {
+        match self {
+            Network::ResNet(net) => net.feature_stride(options.dilate_last_stage),
         }
     }
 
@@ -208,3 +238,6 @@ impl Network {
         }
     }
 }
+
+#[cfg(test)]
+mod patch_tests;
