@@ -12,6 +12,7 @@ pub mod open;
 pub mod rng;
 pub mod shapes;
 pub mod sheet;
+pub mod voc_boxes;
 
 pub use augment::{
     IMAGENET_MEAN, IMAGENET_STD, batch_to_nchw, horizontal_flip, normalize,
