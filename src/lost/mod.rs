@@ -9,17 +9,25 @@
 //! 6. [`bbox`]: its bounding box, scaled to pixels and clipped to the unpadded image.
 //!
 //! [`run`] feeds images through a [`crate::models::Network`] to get the features; the
-//! `lost[round]` and `report[lost]` stages ([`stage`], [`report`]) score every pooled model
-//! with CorLoc.
+//! `lost[round]` and `report[lost]` stages ([`stage`], [`report`]), planned by [`plan`] from
+//! the spec's `[lost]` section, score every pooled model with CorLoc.
 
 pub mod bbox;
 pub mod component;
 pub mod degree;
 pub mod expansion;
+pub mod figures;
+pub mod plan;
+pub mod report;
+pub mod run;
 pub mod seed;
 pub mod similarity;
+pub mod stage;
+pub mod summary;
+pub mod table;
 
 pub use bbox::CellBox;
+pub use plan::plan;
 pub use similarity::{Similarity, similarity_batch};
 
 use serde::{Deserialize, Serialize};
