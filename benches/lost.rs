@@ -55,6 +55,17 @@ const CONFIGS: &[Config] = &[
         batch: 32,
     },
     Config {
+        // The quickstart's LOST setting: 32 px-trained model, scenes rendered at 128 px.
+        name: "quickstart-128",
+        arch: Architecture::ResNet18,
+        width: 8,
+        stem: Stem::Small,
+        size: (128, 128),
+        dilate: false,
+        images: 64,
+        batch: 32,
+    },
+    Config {
         name: "resnet50-voc",
         arch: Architecture::ResNet50,
         width: 64,
@@ -81,6 +92,13 @@ fn main() {
         .skip(1)
         .filter(|a| !a.starts_with("--"))
         .collect();
+    // Timings are only comparable on an otherwise idle machine: say how idle it was.
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!(
+        "load average {} on {} cores",
+        load.split_whitespace().next().unwrap_or("?"),
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
     println!(
         "{:<22} {:>9} {:>7} {:>11} {:>13} {:>13} {:>13}",
         "config", "image", "grid", "LOST img/s", "features ms", "similarity ms", "component ms"

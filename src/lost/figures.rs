@@ -29,15 +29,15 @@ pub fn corloc_figure(experiment: &str, dataset: &str, rows: &[CorLocSummary]) ->
         rows.iter().map(|r| (r.sparsity, r.chance)),
     )
     .with_markers(false)
-    .with_color([120, 120, 120])
+    .with_color([204, 121, 167])
     .dashed();
     let top1 = Series::new("top-1", rows.iter().map(|r| (r.sparsity, r.top1)))
         .with_color([0, 0, 0])
         .dashed();
     let mut axes = Axes::new(
-        format!("{experiment}: LOST object discovery ({dataset})"),
+        format!("{experiment}: LOST CorLoc, {dataset}"),
         "sparsity (share of prunable weights removed)",
-        "CorLoc (IoU >= 0.5), 95% bootstrap band",
+        "CorLoc (95% bootstrap band)",
     )
     .with_series(corloc)
     .with_band(band)

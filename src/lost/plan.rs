@@ -70,11 +70,7 @@ fn open_lost_data(lost: &LostSpec, spec: &Spec) -> anyhow::Result<LostData> {
             })?;
             let n = lost.images.unwrap_or(shapes.len()).min(shapes.len());
             let ids = (0..n).map(|i| format!("val {i}")).collect();
-            (
-                Arc::new(shapes),
-                ids,
-                format!("shapes val, {size} px, {n} images"),
-            )
+            (Arc::new(shapes), ids, format!("shapes val, {size} px"))
         }
         LostDataset::Voc => {
             let path = lost
@@ -88,11 +84,7 @@ fn open_lost_data(lost: &LostSpec, spec: &Spec) -> anyhow::Result<LostData> {
                 .map(|i| voc.id(i).unwrap_or_default().to_string())
                 .collect();
             let hard = if lost.no_hard { ", no_hard" } else { "" };
-            (
-                Arc::new(voc),
-                ids,
-                format!("VOC {}{hard}, {n} images", lost.split),
-            )
+            (Arc::new(voc), ids, format!("VOC {}{hard}", lost.split))
         }
     };
     Ok(LostData {

@@ -24,7 +24,7 @@ pub struct LostData {
     pub dataset: Arc<dyn Dataset>,
     /// Display ids of the first `ids.len()` images, the ones used.
     pub ids: Vec<String>,
-    /// E.g. `shapes val, 32 px` or `VOC trainval (no_hard)`.
+    /// E.g. `shapes val, 32 px` or `VOC trainval, no_hard`.
     pub description: String,
     pub settings: LostSettings,
 }

@@ -115,14 +115,15 @@ pub fn corloc_markdown(
     let pct = |v: f64| format!("{:.1}", 100.0 * v);
     let mut out = format!(
         "# {experiment}: object discovery (LOST), CorLoc\n\n\
-         Images: {dataset}. CorLoc = share of images whose LOST box has IoU >= 0.5 with a \
+         Images: {dataset}, {images} of them. CorLoc = share of images whose LOST box has IoU >= 0.5 with a \
          ground-truth box; [low, high] = {:.0}% bootstrap interval over images; gain = CorLoc \
          minus the dense model's on the same images (paired bootstrap); chance = a uniformly \
          random box of whole patches. A sweet spot is a pruned model whose gain interval lies \
          above 0.\n\n\
          | round | sparsity | top-1 | CorLoc % | interval | gain (pp) | gain interval | chance % | sweet spot |\n\
          | ---: | ---: | ---: | ---: | --- | ---: | --- | ---: | :---: |\n",
-        100.0 * confidence
+        100.0 * confidence,
+        images = rows.first().map_or(0, |r| r.images),
     );
     for r in rows {
         out.push_str(&format!(
