@@ -60,15 +60,17 @@ fn open_lost_data(lost: &LostSpec, spec: &Spec) -> anyhow::Result<LostData> {
     let (dataset, ids, description): (Arc<dyn Dataset>, Vec<String>, String) = match lost.dataset {
         LostDataset::Shapes => {
             let size = lost.image_size.unwrap_or(spec.data.image_size);
+            // Scenes are a pure function of their index: the validation stream serves any
+            // number of images, the first `val_size` being the validation set itself.
+            let n = lost.images.unwrap_or(spec.data.val_size);
             let shapes = ShapesDataset::new(ShapesConfig {
                 seed: spec.data.seed.unwrap_or(spec.experiment.seed),
                 image_size: size,
-                len: spec.data.val_size,
+                len: n,
                 split: Split::Val,
                 texture_correlation: spec.data.texture_correlation,
                 distractors: spec.data.distractors,
             })?;
-            let n = lost.images.unwrap_or(shapes.len()).min(shapes.len());
             let ids = (0..n).map(|i| format!("val {i}")).collect();
             (Arc::new(shapes), ids, format!("shapes val, {size} px"))
         }

@@ -1,9 +1,10 @@
 //! Tests of the patch features LOST reads: the dilated last stage and the LayerNorm.
 
-use burn::tensor::{Distribution, Tensor};
+use burn::tensor::{Tensor, TensorData};
 
 use super::{Architecture, Network, NetworkConfig, PatchOptions};
 use crate::backend::DeviceChoice;
+use crate::data::Rng;
 use crate::spec::Stem;
 
 fn network(arch: Architecture, stem: Stem) -> Network {
@@ -16,13 +17,15 @@ fn network(arch: Architecture, stem: Stem) -> Network {
     .init(&DeviceChoice::Cpu.device(), 11)
 }
 
+/// Deterministic inputs (Burn's own generator is shared by every test thread).
 fn images(batch: usize, height: usize, width: usize) -> Tensor<4> {
-    let device = DeviceChoice::Cpu.device();
-    device.seed(5);
-    Tensor::random(
-        [batch, 3, height, width],
-        Distribution::Normal(0.0, 1.0),
-        &device,
+    let mut rng = Rng::new((batch * 1000 + height * 10 + width) as u64);
+    let values: Vec<f32> = (0..batch * 3 * height * width)
+        .map(|_| rng.normal())
+        .collect();
+    Tensor::from_data(
+        TensorData::new(values, [batch, 3, height, width]),
+        &DeviceChoice::Cpu.device(),
     )
 }
 
@@ -65,8 +68,15 @@ fn dilated_last_stage_is_the_strided_one_at_twice_the_resolution() {
                 }
             }
         }
-        // The odd positions are new information, not copies.
-        assert_ne!(dilated[1], dilated[0], "{arch} {stem:?}");
+        // The odd positions are new information, not copies of their even neighbours.
+        let differing = dilated
+            .chunks(2)
+            .filter(|pair| pair.len() == 2 && pair[0] != pair[1])
+            .count();
+        assert!(
+            differing > dilated.len() / 20,
+            "{arch} {stem:?}: {differing}"
+        );
     }
 }
 

@@ -29,7 +29,8 @@ pub struct LostSpec {
     /// are skipped.
     #[serde(default)]
     pub no_hard: bool,
-    /// The first this many images of the dataset; all of them when absent.
+    /// The first this many images of the dataset; all of them when absent (`shapes`: the
+    /// validation set's size, `data.val_size`).
     #[serde(default)]
     pub images: Option<usize>,
     /// `shapes`: side the scenes are rendered at; the experiment's `data.image_size` by default.
