@@ -206,6 +206,37 @@ fn lost_on_real_voc_photos_at_their_own_size() {
         );
         assert!(row.ground_truth >= 2);
     }
+
+    // Resized to 64 px for batching, with layer4 dilated: stride 4, a 16 x 16 grid, and boxes
+    // mapped back onto the photos.
+    ws.run_ok(
+        "tiny.toml",
+        &[
+            "--set",
+            "prune.rounds=0",
+            "--set",
+            "lost.resize=64",
+            "--set",
+            "lost.dilate=true",
+        ],
+    );
+    let table = read_parquet(&ws.path().join("reports/tiny/lost.parquet")).unwrap();
+    let rows = pvr::lost::table::lost_rows(&table.drop_many(["round", "sparsity"])).unwrap();
+    for row in &rows {
+        assert_eq!((row.stride, row.grid_rows, row.grid_cols), (4, 16, 16));
+        let b = row.predicted.expect("a box");
+        assert!(b[0] < b[2] && b[1] < b[3], "{b:?}");
+        assert!(
+            b[2] <= row.width as f32 && b[3] <= row.height as f32,
+            "{b:?}"
+        );
+        // Cell edges land on multiples of the original size / 16.
+        let cell = row.width as f32 / 16.0;
+        assert!(
+            ((b[2] / cell) - (b[2] / cell).round()).abs() < 1e-3,
+            "{b:?}"
+        );
+    }
 }
 
 #[test]
