@@ -48,6 +48,14 @@ impl Downsample {
     }
 }
 
+/// The residual branch: `x` itself, or its projection when the block changes the shape.
+fn shortcut(downsample: &Option<Downsample>, x: &Tensor<4>) -> Tensor<4> {
+    match downsample {
+        Some(downsample) => downsample.forward(x.clone()),
+        None => x.clone(),
+    }
+}
+
 /// Two 3x3 convolutions (ResNet-18/34).
 #[derive(Module, Debug)]
 pub struct BasicBlock {
@@ -74,10 +82,7 @@ impl BasicBlock {
     }
 
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let identity = match &self.downsample {
-            Some(downsample) => downsample.forward(x.clone()),
-            None => x.clone(),
-        };
+        let identity = shortcut(&self.downsample, &x);
         let out = relu(self.bn1.forward(self.conv1.forward(x)));
         let out = self.bn2.forward(self.conv2.forward(out));
         relu(out + identity)
@@ -114,10 +119,7 @@ impl Bottleneck {
     }
 
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let identity = match &self.downsample {
-            Some(downsample) => downsample.forward(x.clone()),
-            None => x.clone(),
-        };
+        let identity = shortcut(&self.downsample, &x);
         let out = relu(self.bn1.forward(self.conv1.forward(x)));
         let out = relu(self.bn2.forward(self.conv2.forward(out)));
         let out = self.bn3.forward(self.conv3.forward(out));

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use burn::module::{Module, ModuleMapper, Param};
 use burn::tensor::{Device, Tensor, TensorData};
 
-use crate::models::params::PathTracker;
+use crate::models::params::{ParamInfo, PathTracker};
 
 /// Which weights of one tensor survive.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +27,22 @@ pub struct Masks {
 }
 
 impl Masks {
+    /// Masks keeping every weight of `params`: the dense model's, which still records the
+    /// prunable set.
+    pub fn all_kept(params: &[ParamInfo]) -> Self {
+        let tensors = params
+            .iter()
+            .map(|p| {
+                let mask = Mask {
+                    shape: p.shape.clone(),
+                    keep: vec![true; p.numel()],
+                };
+                (p.path.clone(), mask)
+            })
+            .collect();
+        Self { tensors }
+    }
+
     pub fn get(&self, path: &str) -> Option<&Mask> {
         self.tensors.get(path)
     }
