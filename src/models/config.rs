@@ -51,6 +51,31 @@ impl NetworkConfig {
         }
     }
 
+    /// The shape in words: `width 64, patch 4, 6 layers, 4 heads`.
+    pub fn describe(&self) -> String {
+        match &self.arch {
+            Architecture::ResNet18 | Architecture::ResNet50 => {
+                let stem = match self.stem {
+                    Stem::Small => "small",
+                    Stem::Imagenet => "imagenet",
+                };
+                format!("width {}, {stem} stem", self.width)
+            }
+            Architecture::Vit(shape) => format!(
+                "width {}, patch {}, {} layers, {} heads",
+                self.width, shape.patch_size, shape.layers, shape.heads
+            ),
+            Architecture::Swin(shape) => format!(
+                "width {}, patch {}, window {}, depths {:?}, heads {}",
+                self.width,
+                shape.patch_size,
+                shape.window_size,
+                shape.stage_depths(),
+                shape.heads
+            ),
+        }
+    }
+
     /// A freshly initialised network with weights drawn from `seed`.
     ///
     /// Burn draws initial weights from a generator shared by the whole process, so seeding and
