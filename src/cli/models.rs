@@ -157,13 +157,13 @@ fn table(rows: &[Row]) -> String {
     let shapes: Vec<String> = rows.iter().map(|row| row.config.describe()).collect();
     let shape_width = shapes.iter().map(String::len).max().unwrap_or(0).max(5);
     let mut out = format!(
-        "{:<10} {:<shape_width$} {:>5} {:>7} {:>12} {:>12} {:>8}\n",
+        "{:<10} {:<shape_width$} {:>5} {:>7} {:>12} {:>12} {:>9}\n",
         "arch", "shape", "px", "classes", "params", "prunable", "GFLOPs"
     );
     for (row, shape) in rows.iter().zip(&shapes) {
         let _ = writeln!(
             out,
-            "{:<10} {shape:<shape_width$} {:>5} {:>7} {:>12} {:>12} {:>8.3}",
+            "{:<10} {shape:<shape_width$} {:>5} {:>7} {:>12} {:>12} {:>9.4}",
             row.config.arch.name(),
             row.image_size,
             row.config.num_classes,
