@@ -6,6 +6,7 @@
 
 pub mod params;
 pub mod resnet;
+pub mod weights;
 
 use std::fmt;
 use std::str::FromStr;
