@@ -1,6 +1,7 @@
 //! The `pvr` command line.
 
 mod commands;
+mod export;
 mod status;
 
 use std::io::IsTerminal;
@@ -72,6 +73,21 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = DagFormat::Text)]
         format: DagFormat,
     },
+    /// Write pool members as safetensors files with torchvision's names (run the experiment first).
+    Export {
+        #[command(flatten)]
+        spec: SpecArgs,
+        /// Folder for `<experiment>-round<N>.safetensors`.
+        #[arg(long, default_value = "exports")]
+        out: PathBuf,
+        /// Rounds to export (repeatable); every round when not given.
+        #[arg(long = "round", value_name = "N")]
+        rounds: Vec<usize>,
+        /// `applied`: plain weights, pruned ones zero (loads into stock torchvision);
+        /// `pairs`: torch.nn.utils.prune's weight_orig/weight_mask for pruned tensors.
+        #[arg(long, value_enum, default_value_t = MaskFormat::Applied)]
+        masks: MaskFormat,
+    },
     /// Remove cache entries that none of the given experiments reaches.
     Gc {
         /// Experiment files whose stages are kept.
@@ -81,6 +97,12 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MaskFormat {
+    Applied,
+    Pairs,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]

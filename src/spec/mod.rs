@@ -136,6 +136,13 @@ pub struct ModelSpec {
     /// Must match the dataset when given; taken from the dataset otherwise.
     #[serde(default)]
     pub num_classes: Option<usize>,
+    /// Weights to start from (`.pth` or `.safetensors` with torchvision's names): round 0 is
+    /// this model instead of a trained one. Relative to the working directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pretrained: Option<String>,
+    /// A given pool: round n is the n-th file, nothing is trained or pruned.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pool: Vec<String>,
 }
 
 fn default_arch() -> String {
@@ -155,6 +162,8 @@ impl Default for ModelSpec {
             width: default_width(),
             stem: default_stem(),
             num_classes: None,
+            pretrained: None,
+            pool: Vec::new(),
         }
     }
 }
@@ -366,6 +375,17 @@ impl Default for PruneSpec {
             rounds: None,
             include: default_include(),
             exclude: Vec::new(),
+        }
+    }
+}
+
+impl ModelSpec {
+    /// The weights files the pipeline starts from: the pool, or the pretrained model, or none.
+    pub fn given_weights(&self) -> Vec<&str> {
+        if !self.pool.is_empty() {
+            self.pool.iter().map(String::as_str).collect()
+        } else {
+            self.pretrained.iter().map(String::as_str).collect()
         }
     }
 }

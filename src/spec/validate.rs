@@ -76,6 +76,32 @@ pub fn validate(spec: &Spec) -> Vec<(String, String)> {
         );
     }
 
+    let model = &spec.model;
+    check(
+        model.pretrained.is_none() || model.pool.is_empty(),
+        "model.pool",
+        "give either `pretrained` (a model to prune from) or `pool` (the models to evaluate), not both".into(),
+    );
+    for (key, path) in model
+        .pretrained
+        .iter()
+        .map(|p| ("model.pretrained", p))
+        .chain(model.pool.iter().map(|p| ("model.pool", p)))
+    {
+        check(
+            std::path::Path::new(path).is_file(),
+            key,
+            format!("`{path}` is not a file (weights paths are relative to the working directory)"),
+        );
+    }
+    if !model.pool.is_empty() {
+        check(
+            spec.prune.rounds.is_none() && spec.prune.target_sparsity.is_none(),
+            "prune.rounds",
+            "`model.pool` gives the rounds (round n is its n-th file): drop `prune.rounds` and `prune.target_sparsity`".into(),
+        );
+    }
+
     let train = &spec.train;
     check(
         train.epochs >= 1,
