@@ -23,6 +23,12 @@ import torch.nn as nn
 import torch.nn.utils.prune as prune
 from safetensors.torch import save_file
 from torchvision.models.resnet import BasicBlock, Bottleneck, ResNet
+from torchvision.models.swin_transformer import (
+    PatchMergingV2,
+    SwinTransformer,
+    SwinTransformerBlockV2,
+)
+from torchvision.models.vision_transformer import VisionTransformer
 
 OUT = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "torch"
 
@@ -67,6 +73,15 @@ def randomize_norms(model, generator):
                     module.num_batches_tracked.fill_(17)
 
 
+def randomize_transformer(model, generator):
+    """torchvision starts the classifier (and many biases) at zero, which would make the logits
+    constant: give every bias and the head small random values."""
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            if name.endswith("bias") or name.startswith("heads.head") or name.startswith("head."):
+                param.copy_(torch.randn(param.shape, generator=generator) * 0.1)
+
+
 def prune_conv_and_linear(model, amount):
     """Global L1 pruning of every conv and linear weight, leaving torch.nn.utils.prune's
     `weight_orig`/`weight_mask` pairs in the state dict."""
@@ -93,6 +108,33 @@ FIXTURES = [
         spec=dict(arch="resnet50", width=4, stem="small", num_classes=10),
     ),
     dict(
+        name="vit_w32_p8",
+        # torchvision's VisionTransformer at small size: pvr's `vit` family (MLP 4x wide).
+        build=lambda: VisionTransformer(
+            image_size=32, patch_size=8, num_layers=2, num_heads=2, hidden_dim=32,
+            mlp_dim=128, num_classes=10,
+        ),
+        image_size=32,
+        spec=dict(arch="vit", width=32, patch_size=8, layers=2, heads=2, num_classes=10),
+        transformer=True,
+    ),
+    dict(
+        name="swin_v2_w16_p2",
+        # torchvision's SwinTransformer with its V2 block and merging (as swin_v2_t), small:
+        # 16 px, 2 px patches, 4x4 windows, two stages (the second too small to shift).
+        build=lambda: SwinTransformer(
+            patch_size=[2, 2], embed_dim=16, depths=[2, 2], num_heads=[1, 2],
+            window_size=[4, 4], stochastic_depth_prob=0.0, num_classes=10,
+            block=SwinTransformerBlockV2, downsample_layer=PatchMergingV2,
+        ),
+        image_size=16,
+        spec=dict(
+            arch="swin", width=16, patch_size=2, depths=[2, 2], heads=1, window_size=4,
+            num_classes=10,
+        ),
+        transformer=True,
+    ),
+    dict(
         name="resnet18_w4_pruned",
         build=lambda: SmallResNet(BasicBlock, [2, 2, 2, 2], 4, 10, small_stem=True),
         image_size=16,
@@ -110,6 +152,8 @@ def main():
         generator = torch.Generator().manual_seed(2000 + index)
         model = fixture["build"]()
         randomize_norms(model, generator)
+        if fixture.get("transformer"):
+            randomize_transformer(model, generator)
         if "prune" in fixture:
             prune_conv_and_linear(model, fixture["prune"])
         model.eval()

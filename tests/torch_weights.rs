@@ -21,17 +21,29 @@ fn manifest() -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(fixture("manifest.json")).unwrap()).unwrap()
 }
 
+/// The network of fixture `name`, from its `[model]` values in the manifest.
 fn config(name: &str) -> NetworkConfig {
-    let entry = &manifest()[name];
-    NetworkConfig {
-        arch: entry["arch"].as_str().unwrap().parse().unwrap(),
-        width: entry["width"].as_u64().unwrap() as usize,
-        stem: match entry["stem"].as_str().unwrap() {
-            "small" => Stem::Small,
-            _ => Stem::Imagenet,
-        },
-        num_classes: entry["num_classes"].as_u64().unwrap() as usize,
+    let entry = manifest()[name].clone();
+    let image_size = entry["image_size"].as_u64().unwrap() as usize;
+    let classes = entry["num_classes"].as_u64().unwrap() as usize;
+    let mut model = serde_json::Map::new();
+    for key in [
+        "arch",
+        "width",
+        "stem",
+        "patch_size",
+        "layers",
+        "depths",
+        "heads",
+        "window_size",
+    ] {
+        if let Some(value) = entry.get(key) {
+            model.insert(key.to_string(), value.clone());
+        }
     }
+    let spec: pvr::spec::ModelSpec =
+        serde_json::from_value(serde_json::Value::Object(model)).unwrap();
+    NetworkConfig::from_spec(&spec, image_size, classes).unwrap()
 }
 
 /// Every tensor of a safetensors/pth file as (shape, f32 values).
@@ -109,6 +121,59 @@ fn resnet_checkpoints_reproduce_pytorch_logits_in_both_formats() {
             );
             assert!(!imported.report.ignored.is_empty());
         }
+    }
+}
+
+#[test]
+fn transformer_checkpoints_reproduce_pytorch_logits_in_both_formats() {
+    for name in ["vit_w32_p8", "swin_v2_w16_p2"] {
+        for ext in ["pth", "safetensors"] {
+            let imported = assert_reproduces_pytorch(name, &format!("{name}.{ext}"));
+            assert!(imported.masks.tensors.is_empty());
+        }
+    }
+    // Swin V2's relative-position tables are derived, checked and set aside.
+    let imported = assert_reproduces_pytorch("swin_v2_w16_p2", "swin_v2_w16_p2.pth");
+    assert_eq!(
+        imported.report.ignored.len(),
+        8,
+        "{:?}",
+        imported.report.ignored
+    );
+}
+
+#[test]
+fn transformer_exports_carry_torchvision_names_and_buffers() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["vit_w32_p8", "swin_v2_w16_p2"] {
+        let original = import_weights(
+            &fixture(&format!("{name}.pth")),
+            &config(name),
+            &Device::flex(),
+        )
+        .unwrap();
+        let out = dir.path().join(format!("{name}.safetensors"));
+        export_safetensors(
+            &original.network,
+            &original.masks,
+            config(name).arch,
+            MaskLayout::Applied,
+            &out,
+        )
+        .unwrap();
+        let exported = tensors(&out);
+        let torch = tensors(&fixture(&format!("{name}.safetensors")));
+        assert_eq!(
+            exported.keys().collect::<Vec<_>>(),
+            torch.keys().collect::<Vec<_>>(),
+            "{name}"
+        );
+        // Every value, the derived Swin tables included, equals PyTorch's.
+        for (key, (shape, values)) in &torch {
+            assert_eq!(&exported[key].0, shape, "{name} {key}");
+            assert_eq!(&exported[key].1, values, "{name} {key}");
+        }
+        assert_reproduces_pytorch_from(name, &out);
     }
 }
 

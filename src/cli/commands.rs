@@ -103,6 +103,27 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
             super::export::export_rounds(&pipeline, &cache, rounds, layout, out)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Models {
+            file,
+            arch,
+            width,
+            image_size,
+            classes,
+            overrides,
+        } => {
+            print!(
+                "{}",
+                super::models::models_text(&super::models::ModelsRequest {
+                    file: file.as_deref(),
+                    arch: arch.as_deref(),
+                    width: *width,
+                    image_size: *image_size,
+                    classes: *classes,
+                    overrides,
+                })?
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Gc { files, dry_run } => {
             let mut keep = HashSet::new();
             for file in files {

@@ -2,6 +2,7 @@
 
 mod commands;
 mod export;
+mod models;
 mod status;
 
 use std::io::IsTerminal;
@@ -87,6 +88,28 @@ pub enum Command {
         /// `pairs`: torch.nn.utils.prune's weight_orig/weight_mask for pruned tensors.
         #[arg(long, value_enum, default_value_t = MaskFormat::Applied)]
         masks: MaskFormat,
+    },
+    /// List the architectures, or show one configuration's parameter count, prunable
+    /// parameter count and FLOPs per image.
+    Models {
+        /// Experiment TOML file whose `[model]` to show.
+        file: Option<PathBuf>,
+        /// An architecture: resnet18, resnet50, vit_b_32, swin_v2_t, vit, swin.
+        #[arg(long)]
+        arch: Option<String>,
+        /// ResNet: first-stage channels; ViT: hidden size; Swin: embedding size.
+        #[arg(long)]
+        width: Option<usize>,
+        /// Side of the square input, in pixels.
+        #[arg(long)]
+        image_size: Option<usize>,
+        /// Classes of the classifier (default: the spec's data, or 1000 for the torchvision
+        /// architectures and 10 for the small ones).
+        #[arg(long)]
+        classes: Option<usize>,
+        /// Any other model value, e.g. `--set model.layers=4` (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_override)]
+        overrides: Vec<Override>,
     },
     /// Remove cache entries that none of the given experiments reaches.
     Gc {

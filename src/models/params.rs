@@ -50,9 +50,30 @@ impl ParamInfo {
     }
 }
 
-/// Whether a parameter is a convolution or linear weight, by its path and rank.
+/// Whether a parameter is a convolution or linear weight, by its path and rank: every
+/// `*.weight` of rank 2 or more (convolutions, linear layers, the patch embeddings, Swin's
+/// `qkv`, `proj`, `cpb_mlp` and patch-merging `reduction`) and the ViT attention's fused
+/// `in_proj_weight`. Biases, norm scales (`gamma`/`beta`), the class token, position
+/// embeddings and SwinV2's `logit_scale` are never prunable.
 pub fn is_prunable_kind(path: &str, rank: usize) -> bool {
-    rank >= 2 && path.ends_with(".weight")
+    rank >= 2 && (path.ends_with(".weight") || path.ends_with("in_proj_weight"))
+}
+
+/// Whether a visited float tensor is a buffer rather than a parameter. Burn visits BatchNorm's
+/// running statistics like parameters; torchvision registers them as buffers, so parameter
+/// counts leave them out.
+pub fn is_buffer(path: &str) -> bool {
+    path.ends_with(".running_mean") || path.ends_with(".running_var")
+}
+
+/// Parameter count as torchvision counts it (`sum(p.numel() for p in model.parameters())`):
+/// every float tensor but the buffers.
+pub fn count_parameters(params: &[ParamInfo]) -> usize {
+    params
+        .iter()
+        .filter(|p| !is_buffer(&p.path))
+        .map(ParamInfo::numel)
+        .sum()
 }
 
 struct Lister {
@@ -69,7 +90,9 @@ impl ModuleVisitor for Lister {
     }
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
         let path = self.tracker.path();
-        let shape = param.shape().dims::<D>().to_vec();
+        // `lazy_shape` reads the shape without drawing a not-yet-initialised parameter, so
+        // listing the parameters of a fresh network allocates nothing.
+        let shape = param.lazy_shape().dims::<D>().to_vec();
         self.params.push(ParamInfo {
             prunable: is_prunable_kind(&path, D),
             path,
@@ -193,5 +216,41 @@ mod tests {
         assert!(is_prunable_kind("fc.weight", 2));
         assert!(!is_prunable_kind("fc.bias", 1));
         assert!(!is_prunable_kind("bn1.gamma", 1));
+        assert!(is_prunable_kind(
+            "encoder.layers.0.self_attention.in_proj_weight",
+            2
+        ));
+        assert!(!is_prunable_kind(
+            "encoder.layers.0.self_attention.in_proj_bias",
+            1
+        ));
+        assert!(!is_prunable_kind("class_token", 3));
+        assert!(!is_prunable_kind("encoder.pos_embedding", 3));
+        assert!(!is_prunable_kind("features.1.0.attn.logit_scale", 3));
+    }
+
+    #[test]
+    fn buffers_are_batch_norm_running_statistics() {
+        assert!(is_buffer("layer1.0.bn1.running_mean"));
+        assert!(is_buffer("bn1.running_var"));
+        assert!(!is_buffer("bn1.gamma"));
+        let params = [
+            ParamInfo {
+                path: "bn1.gamma".into(),
+                shape: vec![4],
+                prunable: false,
+            },
+            ParamInfo {
+                path: "bn1.running_var".into(),
+                shape: vec![4],
+                prunable: false,
+            },
+            ParamInfo {
+                path: "fc.weight".into(),
+                shape: vec![4, 3],
+                prunable: true,
+            },
+        ];
+        assert_eq!(count_parameters(&params), 16);
     }
 }

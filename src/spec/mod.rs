@@ -127,13 +127,33 @@ pub enum Stem {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelSpec {
+    /// `resnet18`, `resnet50`, `vit_b_32`, `swin_v2_t` (torchvision's shapes) or the
+    /// configurable `vit` and `swin` families.
     #[serde(default = "default_arch")]
     pub arch: String,
-    /// Base width (channels of the first stage); 64 is torchvision's.
-    #[serde(default = "default_width")]
-    pub width: usize,
+    /// ResNet: channels of the first stage (torchvision: 64); ViT: hidden size (768); Swin:
+    /// embedding size of the first stage (96). Defaults to the architecture's.
+    #[serde(default)]
+    pub width: Option<usize>,
+    /// ResNets only: the 3x3 small-image stem or torchvision's ImageNet stem.
     #[serde(default = "default_stem")]
     pub stem: Stem,
+    /// `vit`/`swin`: side of the square patches (default 4 for `vit`, 2 for `swin`).
+    #[serde(default)]
+    pub patch_size: Option<usize>,
+    /// `vit`: encoder blocks (default 6).
+    #[serde(default)]
+    pub layers: Option<usize>,
+    /// `swin`: blocks per stage, 1 to 4 stages (default `[2, 2, 2]`).
+    #[serde(default)]
+    pub depths: Option<Vec<usize>>,
+    /// `vit`: attention heads (default 4); `swin`: heads of the first stage, doubled by each
+    /// later stage (default 2).
+    #[serde(default)]
+    pub heads: Option<usize>,
+    /// `swin`: side of the square attention windows (default 4).
+    #[serde(default)]
+    pub window_size: Option<usize>,
     /// Must match the dataset when given; taken from the dataset otherwise.
     #[serde(default)]
     pub num_classes: Option<usize>,
@@ -149,9 +169,6 @@ pub struct ModelSpec {
 fn default_arch() -> String {
     "resnet18".into()
 }
-fn default_width() -> usize {
-    64
-}
 fn default_stem() -> Stem {
     Stem::Small
 }
@@ -160,8 +177,13 @@ impl Default for ModelSpec {
     fn default() -> Self {
         Self {
             arch: default_arch(),
-            width: default_width(),
+            width: None,
             stem: default_stem(),
+            patch_size: None,
+            layers: None,
+            depths: None,
+            heads: None,
+            window_size: None,
             num_classes: None,
             pretrained: None,
             pool: Vec::new(),

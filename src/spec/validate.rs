@@ -3,7 +3,7 @@
 
 use super::{DataSource, OptimizerSpec, ScheduleSpec, Spec};
 use crate::backend::DeviceChoice;
-use crate::models::Architecture;
+use crate::models::model_problems;
 
 /// Every problem found, as (dotted key, message). Empty when the spec is usable.
 pub fn validate(spec: &Spec) -> Vec<(String, String)> {
@@ -49,25 +49,9 @@ pub fn validate(spec: &Spec) -> Vec<(String, String)> {
         ),
     );
 
-    match spec.model.arch.parse::<Architecture>() {
-        Err(message) => check(false, "model.arch", message),
-        Ok(arch) => {
-            let minimum = arch.min_image_size(spec.model.stem);
-            check(
-                data.image_size >= minimum && data.image_size <= 1024,
-                "data.image_size",
-                format!(
-                    "{} px is outside what {} with the {:?} stem accepts ({minimum}..=1024 px)",
-                    data.image_size, spec.model.arch, spec.model.stem
-                ),
-            );
-        }
+    for (key, message) in model_problems(&spec.model, data.image_size) {
+        check(false, &key, message);
     }
-    check(
-        (1..=1024).contains(&spec.model.width),
-        "model.width",
-        format!("{} is not in 1..=1024", spec.model.width),
-    );
     if let Some(classes) = spec.model.num_classes {
         check(
             classes >= 2,

@@ -56,8 +56,8 @@ pub fn compile(spec: &Spec, spec_path: &Path) -> anyhow::Result<Pipeline> {
             val_data.num_classes()
         );
     }
-    let network =
-        NetworkConfig::from_spec(&spec.model, data_classes).map_err(|m| anyhow::anyhow!(m))?;
+    let network = NetworkConfig::from_spec(&spec.model, spec.data.image_size, data_classes)
+        .map_err(|m| anyhow::anyhow!(m))?;
     let params = list_params(&network.init(&burn::tensor::Device::flex(), 0));
     let prunable = prunable_set(&params, &spec.prune.include, &spec.prune.exclude);
     // `[model] pool` fixes the rounds (one per file); otherwise LRR makes them.

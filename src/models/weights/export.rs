@@ -14,7 +14,7 @@ use burn::store::{
 use burn::tensor::TensorData;
 use serde_json::{Map, Value, json};
 
-use super::names::to_torch_name;
+use super::names::{BufferValues, derived_buffers, to_torch_name};
 use crate::models::{Architecture, Network};
 use crate::prune::Masks;
 
@@ -37,9 +37,9 @@ pub struct ExportSummary {
     pub bytes: u64,
 }
 
-/// Writes `network` (its masks as `layout` says) to `path`. Batch norm's
-/// `num_batches_tracked`, which pvr does not keep, is written as 0 so that a strict
-/// `load_state_dict` accepts the file.
+/// Writes `network` (its masks as `layout` says) to `path`. The buffers torchvision stores
+/// and pvr derives ([`derived_buffers`]) are written too, so that a strict `load_state_dict`
+/// accepts the file; batch norm's `num_batches_tracked`, which pvr does not count, as 0.
 pub fn export_safetensors(
     network: &Network,
     masks: &Masks,
@@ -52,17 +52,24 @@ pub fn export_safetensors(
         MaskLayout::PrunePairs => masks_in_torch_layout(network, masks, arch)?,
     };
     let mut file = SafetensorsWriter::default();
-    for tensor in network.collect(None, Some(Box::new(BurnToPyTorchAdapter)), true) {
-        let name = to_torch_name(arch, &tensor.name);
+    let tensors = network.collect(None, Some(Box::new(BurnToPyTorchAdapter)), true);
+    let names: Vec<String> = tensors
+        .iter()
+        .map(|tensor| to_torch_name(arch, &tensor.name))
+        .collect();
+    for buffer in derived_buffers(arch, &names) {
+        match &buffer.values {
+            BufferValues::I64(values) => file.add_i64(&buffer.name, buffer.shape.clone(), values),
+            BufferValues::F32(values) => file.add_f32(&buffer.name, buffer.shape.clone(), values),
+        }
+    }
+    for (tensor, name) in tensors.into_iter().zip(names) {
         let shape = tensor.shape.to_vec();
         let values = bridge::to_data(&tensor)
             .map_err(|err| anyhow::anyhow!("reading `{name}`: {err}"))?
             .convert::<f32>()
             .try_to_vec::<f32>()
             .map_err(|err| anyhow::anyhow!("reading `{name}`: {err:?}"))?;
-        if let Some(base) = name.strip_suffix(".running_var") {
-            file.add_i64(&format!("{base}.num_batches_tracked"), vec![], &[0]);
-        }
         match torch_masks.get(&name) {
             Some(mask) => {
                 file.add_f32(&format!("{name}_orig"), shape.clone(), &values);

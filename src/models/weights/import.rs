@@ -13,7 +13,7 @@ use burn::store::{
 use burn::tensor::{DType, Device, TensorData};
 use serde::{Deserialize, Serialize};
 
-use super::names::{to_pvr_path, to_torch_name};
+use super::names::{derived_buffers, to_pvr_path, to_torch_name};
 use super::read::{StateDict, WeightsFormat, read_tensors, select_state_dict};
 use crate::models::params::{list_params, read_params};
 use crate::models::{Architecture, Network, NetworkConfig};
@@ -37,7 +37,8 @@ pub struct ImportReport {
     pub tensors: usize,
     /// pvr paths of the tensors stored as `weight_orig`/`weight_mask` pairs.
     pub masked: Vec<String>,
-    /// Buffers pvr's modules do not hold (batch norm's `num_batches_tracked`).
+    /// Buffers pvr derives instead of storing (batch norm's `num_batches_tracked`, Swin V2's
+    /// relative-position tables).
     pub ignored: Vec<String>,
 }
 
@@ -67,14 +68,23 @@ pub fn import_weights(
     let (state, prefix) = select_state_dict(all, &names);
     let what = describe(config);
     let pruned = recombine_pruned(&state, path)?;
-    let ignored: Vec<String> = pruned
-        .weights
-        .keys()
-        .filter(|name| name.ends_with(".num_batches_tracked"))
-        .cloned()
-        .collect();
     let mut weights = pruned.weights;
-    weights.retain(|name, _| !name.ends_with(".num_batches_tracked"));
+    // Buffers pvr computes itself: checked for shape (a Swin window of another size would show
+    // here), then set aside.
+    let mut ignored = Vec::new();
+    for buffer in derived_buffers(arch, &names.iter().cloned().collect::<Vec<_>>()) {
+        if let Some(tensor) = weights.remove(&buffer.name) {
+            let have = tensor.shape.to_vec();
+            ensure!(
+                have == buffer.shape,
+                "{}: `{}` has shape {have:?} but {what} derives {:?}",
+                path.display(),
+                buffer.name,
+                buffer.shape
+            );
+            ignored.push(buffer.name);
+        }
+    }
 
     let unknown: Vec<&str> = weights
         .keys()
