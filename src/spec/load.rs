@@ -175,6 +175,14 @@ pub fn parse_spec(text: &str, file: &Path, overrides: &[Override]) -> Result<Spe
             },
         }
     };
+    let mut spec = spec;
+    // `data.path_env`: the dataset root from the environment when the file and `--set` give none.
+    if spec.data.path.is_none()
+        && let Some(var) = &spec.data.path_env
+        && let Some(value) = std::env::var_os(var).filter(|v| !v.is_empty())
+    {
+        spec.data.path = Some(value.to_string_lossy().into_owned());
+    }
     let problems = validate(&spec);
     if problems.is_empty() {
         return Ok(spec);

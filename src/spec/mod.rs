@@ -62,6 +62,10 @@ pub struct DataSpec {
     /// Dataset root for `imagefolder`; `~` and `$VARS` are not expanded.
     #[serde(default)]
     pub path: Option<String>,
+    /// An environment variable holding the dataset root when `path` is not given (the
+    /// ImageNet experiments name `PVR_IMAGENET`), so one file serves every machine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path_env: Option<String>,
     #[serde(default = "default_image_size")]
     pub image_size: usize,
     /// Number of generated training images (shapes only).
@@ -105,6 +109,7 @@ impl Default for DataSpec {
         Self {
             source: default_source(),
             path: None,
+            path_env: None,
             image_size: default_image_size(),
             train_size: default_train_size(),
             val_size: default_val_size(),

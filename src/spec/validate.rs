@@ -30,10 +30,21 @@ pub fn validate(spec: &Spec) -> Vec<(String, String)> {
     }
 
     let data = &spec.data;
+    let from_env = data
+        .path_env
+        .as_ref()
+        .map(|var| format!(" or set the environment variable {var}"))
+        .unwrap_or_default();
     check(
         data.source != DataSource::Imagefolder || data.path.is_some(),
-        "data.path",
-        "`source = \"imagefolder\"` needs `path` (the folder holding train/ and val/), e.g. `--set data.path=/datasets/imagenet`".into(),
+        if data.path_env.is_some() {
+            "data.path_env"
+        } else {
+            "data.path"
+        },
+        format!(
+            "`source = \"imagefolder\"` needs `path` (the folder holding train/ and val/): give `--set data.path=/datasets/imagenet`{from_env}"
+        ),
     );
     check(
         data.source != DataSource::Shapes || (data.train_size >= 1 && data.val_size >= 1),
