@@ -23,6 +23,8 @@ struct Config {
     arch: &'static str,
     width: Option<usize>,
     image_size: usize,
+    /// 1000 (ImageNet) for the paper-scale models, so that their sizes are torchvision's.
+    classes: usize,
     batch: usize,
     steps: usize,
 }
@@ -33,6 +35,7 @@ const CONFIGS: &[Config] = &[
         arch: "resnet18",
         width: Some(8),
         image_size: 32,
+        classes: 10,
         batch: 64,
         steps: 6,
     },
@@ -41,6 +44,7 @@ const CONFIGS: &[Config] = &[
         arch: "vit",
         width: None,
         image_size: 32,
+        classes: 10,
         batch: 64,
         steps: 6,
     },
@@ -49,6 +53,7 @@ const CONFIGS: &[Config] = &[
         arch: "swin",
         width: None,
         image_size: 32,
+        classes: 10,
         batch: 64,
         steps: 6,
     },
@@ -57,6 +62,7 @@ const CONFIGS: &[Config] = &[
         arch: "vit_b_32",
         width: None,
         image_size: 224,
+        classes: 1000,
         batch: 8,
         steps: 2,
     },
@@ -65,6 +71,7 @@ const CONFIGS: &[Config] = &[
         arch: "swin_v2_t",
         width: None,
         image_size: 224,
+        classes: 1000,
         batch: 8,
         steps: 2,
     },
@@ -114,13 +121,15 @@ fn measure(config: &Config) {
         ..ModelSpec::default()
     };
     let network_config =
-        NetworkConfig::from_spec(&spec, config.image_size, 10).expect("valid config");
+        NetworkConfig::from_spec(&spec, config.image_size, config.classes).expect("valid config");
     let summary = summarize(&network_config, config.image_size);
     let device = DeviceChoice::Cpu.autodiff_device();
     let mut network = network_config.init(&device, 0);
     let shape = [config.batch, 3, config.image_size, config.image_size];
     let images = Tensor::<4>::random(shape, Distribution::Normal(0.0, 1.0), &device);
-    let labels: Vec<i64> = (0..config.batch as i64).map(|i| i % 10).collect();
+    let labels: Vec<i64> = (0..config.batch as i64)
+        .map(|i| i % config.classes as i64)
+        .collect();
     let targets = Tensor::<1, Int>::from_data(TensorData::new(labels, [config.batch]), &device);
     let loss_fn = CrossEntropyLossConfig::new().init(&device);
     // Each family's reference optimizer: SGD for ResNets, AdamW for transformers.

@@ -59,12 +59,11 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
             let pipeline = load(spec)?;
             let c = &pipeline.context;
             println!(
-                "{}: ok · {} {} (width {}, {:?} stem, {} classes) on {} · {} train / {} val images · {} prunable tensors",
+                "{}: ok · {} {} ({}, {} classes) on {} · {} train / {} val images · {} prunable tensors",
                 spec.file.display(),
                 pipeline.spec.experiment.name,
                 c.network.arch,
-                c.network.width,
-                c.network.stem,
+                c.network.describe(),
                 c.network.num_classes,
                 c.device,
                 c.train_data.len(),

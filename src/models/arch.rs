@@ -189,7 +189,7 @@ impl Architecture {
             });
         }
         if let Architecture::Vit(shape) = self
-            && image_size % shape.patch_size != 0
+            && !image_size.is_multiple_of(shape.patch_size)
         {
             return Some(format!(
                 "{image_size} px is not a multiple of the {} px patches of {}: the patch grid must tile the image",

@@ -236,7 +236,7 @@ fn resolve(spec: &ModelSpec, image_size: usize) -> (Option<Architecture>, Vec<(S
         _ => None,
     };
     if let Some(heads) = heads
-        && width % heads != 0
+        && !width.is_multiple_of(heads)
     {
         let key = if spec.width.is_some() {
             "width"

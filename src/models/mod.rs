@@ -54,6 +54,7 @@ pub struct AttributionSplit {
 /// Architecture-specific state carried from [`Network::attribution_split`] to
 /// [`Network::attribution_resume`]. Its tensors are detached: gradients of the resumed pass
 /// reach the activations only.
+#[allow(clippy::large_enum_variant)] // one value per split; boxing would buy nothing
 pub enum ForwardRest {
     /// ResNet and Swin: the activations are all the head needs.
     Nothing,

@@ -370,7 +370,7 @@ mod tests {
         }
         // Query (0, 0), key (2, 1): offset (-2, -1), scaled to (-8, -4).
         let row = index[7] as usize;
-        assert_eq!(row, 0 * 5 + 1);
+        assert_eq!(row, 1); // table row 0 (dh = -2), column 1 (dw = -1)
         let expected = |x: f32| x.signum() * (x.abs() + 1.0).log2() / 3.0;
         assert!((table[2 * row] - expected(-8.0)).abs() < 1e-6);
         assert!((table[2 * row + 1] - expected(-4.0)).abs() < 1e-6);
