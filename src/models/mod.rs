@@ -13,6 +13,7 @@ pub mod params;
 pub mod resnet;
 pub mod swin;
 pub mod vit;
+pub mod weights;
 pub mod window_attention;
 
 #[cfg(test)]

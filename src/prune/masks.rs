@@ -121,6 +121,11 @@ impl DeviceMasks {
         self.tensors.is_empty()
     }
 
+    /// The flattened mask of `path` (1 = kept), when it has pruned entries.
+    pub fn get(&self, path: &str) -> Option<&Tensor<1>> {
+        self.tensors.get(path)
+    }
+
     /// Multiplies every masked parameter by its mask. The result is detached and, on an autodiff
     /// device, marked trainable again: a masked parameter that stayed a graph node would silently
     /// stop being updated by the optimizer.

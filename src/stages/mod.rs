@@ -4,6 +4,7 @@
 mod checkpoint;
 mod compile;
 mod eval;
+mod import;
 mod prune;
 mod report;
 mod round;
@@ -12,6 +13,7 @@ mod train;
 pub use checkpoint::{LoadedModel, RoundRecord, load_checkpoint, read_json};
 pub use compile::{Pipeline, compile};
 pub use eval::EvalRecord;
+pub use import::{GivenWeights, ImportStage, given_weights};
 
 use std::sync::Arc;
 
