@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-use super::{Cli, Command, DagFormat, SpecArgs};
+use super::{Cli, Command, DagFormat, MaskFormat, SpecArgs};
 use crate::cache::{Cache, CacheBusy, CacheLock};
 use crate::exec::ui::{Ui, UiMode};
 use crate::exec::{RunOptions, StageStatus, execute, format_seconds};
@@ -59,12 +59,11 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
             let pipeline = load(spec)?;
             let c = &pipeline.context;
             println!(
-                "{}: ok · {} {} (width {}, {:?} stem, {} classes) on {} · {} train / {} val images · {} prunable tensors",
+                "{}: ok · {} {} ({}, {} classes) on {} · {} train / {} val images · {} prunable tensors",
                 spec.file.display(),
                 pipeline.spec.experiment.name,
                 c.network.arch,
-                c.network.width,
-                c.network.stem,
+                c.network.describe(),
                 c.network.num_classes,
                 c.device,
                 c.train_data.len(),
@@ -86,6 +85,42 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
                 DagFormat::Text => print!("{}", pipeline.plan.to_text()),
                 DagFormat::Dot => print!("{}", pipeline.plan.to_dot()),
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Export {
+            spec,
+            out,
+            rounds,
+            masks,
+        } => {
+            let pipeline = load(spec)?;
+            let cache = Cache::open(&cli.cache_dir)?;
+            let layout = match masks {
+                MaskFormat::Applied => crate::models::weights::MaskLayout::Applied,
+                MaskFormat::Pairs => crate::models::weights::MaskLayout::PrunePairs,
+            };
+            super::export::export_rounds(&pipeline, &cache, rounds, layout, out)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Models {
+            file,
+            arch,
+            width,
+            image_size,
+            classes,
+            overrides,
+        } => {
+            print!(
+                "{}",
+                super::models::models_text(&super::models::ModelsRequest {
+                    file: file.as_deref(),
+                    arch: arch.as_deref(),
+                    width: *width,
+                    image_size: *image_size,
+                    classes: *classes,
+                    overrides,
+                })?
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Gc { files, dry_run } => {

@@ -1,6 +1,8 @@
 //! The `pvr` command line.
 
 mod commands;
+mod export;
+mod models;
 mod status;
 
 use std::io::IsTerminal;
@@ -72,6 +74,43 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = DagFormat::Text)]
         format: DagFormat,
     },
+    /// Write pool members as safetensors files with torchvision's names (run the experiment first).
+    Export {
+        #[command(flatten)]
+        spec: SpecArgs,
+        /// Folder for `<experiment>-round<N>.safetensors`.
+        #[arg(long, default_value = "exports")]
+        out: PathBuf,
+        /// Rounds to export (repeatable); every round when not given.
+        #[arg(long = "round", value_name = "N")]
+        rounds: Vec<usize>,
+        /// `applied`: plain weights, pruned ones zero (loads into stock torchvision);
+        /// `pairs`: torch.nn.utils.prune's weight_orig/weight_mask for pruned tensors.
+        #[arg(long, value_enum, default_value_t = MaskFormat::Applied)]
+        masks: MaskFormat,
+    },
+    /// List the architectures, or show one configuration's parameter count, prunable
+    /// parameter count and FLOPs per image.
+    Models {
+        /// Experiment TOML file whose `[model]` to show.
+        file: Option<PathBuf>,
+        /// An architecture: resnet18, resnet50, vit_b_32, swin_v2_t, vit, swin.
+        #[arg(long)]
+        arch: Option<String>,
+        /// ResNet: first-stage channels; ViT: hidden size; Swin: embedding size.
+        #[arg(long)]
+        width: Option<usize>,
+        /// Side of the square input, in pixels.
+        #[arg(long)]
+        image_size: Option<usize>,
+        /// Classes of the classifier (default: the spec's data, or 1000 for the torchvision
+        /// architectures and 10 for the small ones).
+        #[arg(long)]
+        classes: Option<usize>,
+        /// Any other model value, e.g. `--set model.layers=4` (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_override)]
+        overrides: Vec<Override>,
+    },
     /// Remove cache entries that none of the given experiments reaches.
     Gc {
         /// Experiment files whose stages are kept.
@@ -81,6 +120,12 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MaskFormat {
+    Applied,
+    Pairs,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,6 +4,7 @@
 
 use std::time::{Duration, Instant};
 
+use anyhow::{bail, ensure};
 use burn::tensor::{Device, Tensor, TensorData};
 
 use super::{Discovery, discover, similarity_batch};
@@ -17,7 +18,8 @@ pub struct LostSettings {
     /// Candidate patches for the seed expansion.
     pub k: usize,
     pub patch: PatchOptions,
-    /// Square side every image is resized to first; None keeps images at their own size.
+    /// Square side every image is resized to first; None keeps images at their own size
+    /// (except for networks with a fixed input size, see [`Network::fixed_input_size`]).
     pub resize: Option<usize>,
     /// Images per forward pass (only images of one padded size share a batch).
     pub batch_size: usize,
@@ -98,16 +100,21 @@ pub fn discover_images(
     settings: &LostSettings,
     timing: &mut Timing,
 ) -> anyhow::Result<Vec<Found>> {
+    ensure!(
+        !settings.patch.dilate_last_stage || network.can_dilate_last_stage(),
+        "lost.dilate: this network has no strided last stage to dilate (only CNNs do)"
+    );
+    let resize = input_side(network, settings.resize)?;
     let stride = network.patch_stride(settings.patch);
     let mut found = Vec::with_capacity(images.len());
     let mut start = 0;
     while start < images.len() {
         let started = Instant::now();
-        let first = prepare(&images[start], settings.resize, stride);
+        let first = prepare(&images[start], resize, stride);
         let size = (first.image.width, first.image.height);
         let mut batch = vec![first];
         while batch.len() < settings.batch_size.max(1) && start + batch.len() < images.len() {
-            let next = prepare(&images[start + batch.len()], settings.resize, stride);
+            let next = prepare(&images[start + batch.len()], resize, stride);
             if (next.image.width, next.image.height) != size {
                 break;
             }
@@ -122,6 +129,12 @@ pub fn discover_images(
             device,
         );
         let patches = network.patch_features_with(input, settings.patch);
+        ensure!(
+            patches.stride == stride && patches.grid == (size.1 / stride, size.0 / stride),
+            "{size:?} px images gave a {:?} patch grid of stride {}, not whole {stride} px patches",
+            patches.grid,
+            patches.stride
+        );
         let grid = patches.grid;
         let similarities = similarity_batch(patches.features)?;
         timing.network += started.elapsed();
@@ -148,6 +161,19 @@ pub fn discover_images(
         start += batch.len();
     }
     Ok(found)
+}
+
+/// The side images are resized to: `resize`, or the network's own input size when it accepts
+/// only one (a ViT's position embedding is sized for it; LOST's ViT code interpolates it instead,
+/// which pvr's ViT does not do).
+fn input_side(network: &Network, resize: Option<usize>) -> anyhow::Result<Option<usize>> {
+    match (network.fixed_input_size(), resize) {
+        (Some(side), Some(asked)) if asked != side => bail!(
+            "lost.resize = {asked}: this network takes {side} x {side} px images only (its position embedding is sized for them)"
+        ),
+        (Some(side), _) => Ok(Some(side)),
+        (None, asked) => Ok(asked),
+    }
 }
 
 /// A box on the (possibly resized) network input, on the original image.
@@ -191,6 +217,56 @@ mod tests {
         }
         // Already a multiple: untouched size.
         assert_eq!(prepare(&image(8, 8), None, 4).image.width, 8);
+    }
+
+    fn vit() -> Network {
+        crate::models::NetworkConfig {
+            arch: crate::models::Architecture::Vit(crate::models::VitShape::SMALL),
+            width: 16,
+            stem: crate::spec::Stem::Small,
+            num_classes: 3,
+        }
+        .init(&crate::backend::DeviceChoice::Cpu.device(), 4)
+    }
+
+    #[test]
+    fn a_vit_sees_every_image_at_its_own_input_size() {
+        let device = crate::backend::DeviceChoice::Cpu.device();
+        let settings = LostSettings {
+            k: 100,
+            patch: PatchOptions::default(),
+            resize: None,
+            batch_size: 4,
+        };
+        let images = [image(48, 40), image(20, 36)];
+        let mut timing = Timing::default();
+        let found = discover_images(&vit(), &device, &images, &settings, &mut timing).unwrap();
+        for (found, img) in found.iter().zip(&images) {
+            // 32 px input, 4 px patches: an 8 x 8 grid, boxes back on the original image.
+            assert_eq!(
+                (found.grid, found.stride, found.content),
+                ((8, 8), 4, (32, 32))
+            );
+            let b = found.predicted.unwrap();
+            assert!(
+                b[2] <= img.width as f32 && b[3] <= img.height as f32,
+                "{b:?}"
+            );
+        }
+        let other = LostSettings {
+            resize: Some(64),
+            ..settings
+        };
+        let err = discover_images(&vit(), &device, &images, &other, &mut timing).unwrap_err();
+        assert!(err.to_string().contains("lost.resize = 64"), "{err}");
+        let dilated = LostSettings {
+            patch: PatchOptions {
+                dilate_last_stage: true,
+            },
+            ..settings
+        };
+        let err = discover_images(&vit(), &device, &images, &dilated, &mut timing).unwrap_err();
+        assert!(err.to_string().contains("lost.dilate"), "{err}");
     }
 
     #[test]

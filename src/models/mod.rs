@@ -1,130 +1,41 @@
 //! The vision models pvr trains and prunes, behind one [`Network`] type that every stage uses.
 //!
 //! Stages never match on the architecture themselves: they call [`Network::forward`] for logits
-//! and [`Network::features`] / [`Network::head`] where they need the split at the layer that
-//! attribution methods read.
+//! and the analysis hooks ([`Network::attribution_split`] / [`Network::attribution_resume`],
+//! [`Network::patch_features`], [`Network::last_block_attention`]), which reuse each
+//! architecture's forward pass rather than copying it.
 
+pub mod arch;
+pub mod blocks;
+pub mod config;
+pub mod flops;
 pub mod params;
 pub mod resnet;
+pub mod swin;
+pub mod vit;
+pub mod weights;
+pub mod window_attention;
 
-use std::fmt;
-use std::str::FromStr;
-use std::sync::Mutex;
+#[cfg(test)]
+mod tests;
 
 use burn::module::Module;
-use burn::tensor::{Device, Tensor};
+use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 
-use crate::spec::{ModelSpec, Stem};
-use resnet::{ResNet, ResNetDepth};
-
-/// Architectures pvr can build.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Architecture {
-    ResNet18,
-    ResNet50,
-}
-
-impl Architecture {
-    pub const ALL: [Architecture; 2] = [Architecture::ResNet18, Architecture::ResNet50];
-
-    pub fn name(&self) -> &'static str {
-        match self {
-            Architecture::ResNet18 => "resnet18",
-            Architecture::ResNet50 => "resnet50",
-        }
-    }
-
-    /// Smallest input side the network accepts: each downsampling step must leave at least one
-    /// pixel (ResNets halve the size 3 times after the stem; the ImageNet stem halves twice more).
-    pub fn min_image_size(&self, stem: Stem) -> usize {
-        match stem {
-            Stem::Small => 8,
-            Stem::Imagenet => 32,
-        }
-    }
-}
-
-impl fmt::Display for Architecture {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for Architecture {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        Architecture::ALL
-            .into_iter()
-            .find(|arch| arch.name() == text)
-            .ok_or_else(|| {
-                let known: Vec<_> = Architecture::ALL.iter().map(|a| a.name()).collect();
-                format!(
-                    "unknown architecture `{text}`; pvr knows {}",
-                    known.join(", ")
-                )
-            })
-    }
-}
-
-/// Everything needed to build a network, with the class count resolved from the data.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct NetworkConfig {
-    pub arch: Architecture,
-    pub width: usize,
-    pub stem: Stem,
-    pub num_classes: usize,
-}
-
-impl NetworkConfig {
-    pub fn from_spec(spec: &ModelSpec, num_classes: usize) -> Result<Self, String> {
-        Ok(Self {
-            arch: spec.arch.parse()?,
-            width: spec.width,
-            stem: spec.stem,
-            num_classes,
-        })
-    }
-
-    /// A freshly initialised network with weights drawn from `seed`.
-    ///
-    /// Burn draws initial weights from a generator shared by the whole process, so seeding and
-    /// drawing happen under one lock: another thread building a network at the same moment (an
-    /// evaluation stage loading a checkpoint, say) cannot shift this one's draws.
-    pub fn init(&self, device: &Device, seed: u64) -> Network {
-        static INIT_LOCK: Mutex<()> = Mutex::new(());
-        let _guard = INIT_LOCK
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        device.seed(seed);
-        self.build(device)
-    }
-
-    fn build(&self, device: &Device) -> Network {
-        match self.arch {
-            Architecture::ResNet18 => Network::ResNet(ResNet::new(
-                ResNetDepth::RESNET18,
-                self.width,
-                self.stem,
-                self.num_classes,
-                device,
-            )),
-            Architecture::ResNet50 => Network::ResNet(ResNet::new(
-                ResNetDepth::RESNET50,
-                self.width,
-                self.stem,
-                self.num_classes,
-                device,
-            )),
-        }
-    }
-}
+pub use arch::{Architecture, MAX_SWIN_STAGES, SwinShape, VitShape};
+pub use config::{NetworkConfig, model_problems};
+use resnet::ResNet;
+use swin::SwinTransformer;
+use vit::VisionTransformer;
 
 /// Any network pvr builds.
 #[derive(Module, Debug)]
+#[allow(clippy::large_enum_variant)]
 pub enum Network {
     ResNet(ResNet),
+    Vit(VisionTransformer),
+    Swin(SwinTransformer),
 }
 
 /// A forward pass cut at the layer attribution methods read (GradCAM's layer).
@@ -133,18 +44,29 @@ pub enum Network {
 /// [`Network::attribution_resume`] to get logits whose gradient reaches them, without knowing the
 /// architecture.
 pub struct AttributionSplit {
-    /// `[batch, channels, h, w]`: ResNet's `layer4` output; for transformers, the tokens of the
-    /// layer laid out on the patch grid (class token dropped).
+    /// `[batch, channels, h, w]`. ResNet: the output of `layer4`. ViT: the output of the last
+    /// encoder block's `ln_1`, patch tokens on the patch grid (class token dropped). Swin: the
+    /// output of the last block of the last stage (before the final norm).
     pub activations: Tensor<4>,
     /// What the rest of the forward pass needs besides the activations.
     pub rest: ForwardRest,
 }
 
 /// Architecture-specific state carried from [`Network::attribution_split`] to
-/// [`Network::attribution_resume`].
+/// [`Network::attribution_resume`]. Its tensors are detached: gradients of the resumed pass
+/// reach the activations only.
+#[allow(clippy::large_enum_variant)] // one value per split; boxing would buy nothing
 pub enum ForwardRest {
-    /// CNNs: the activations are all the head needs.
+    /// ResNet and Swin: the activations are all the head needs.
     Nothing,
+    /// ViT: the rest of the last block needs the class token's row of `ln_1`'s output and the
+    /// block's input, which the attention output is added to.
+    Vit {
+        /// `[batch, 1, dim]`.
+        class_row: Tensor<3>,
+        /// `[batch, tokens, dim]`, class token first.
+        residual: Tensor<3>,
+    },
 }
 
 /// Options of [`Network::patch_features_with`].
@@ -174,23 +96,53 @@ impl Network {
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
         match self {
             Network::ResNet(net) => net.forward(images),
+            Network::Vit(net) => net.forward(images),
+            Network::Swin(net) => net.forward(images),
         }
     }
 
-    /// The forward pass up to the attribution layer (ResNet: the output of `layer4`).
+    /// The forward pass up to the attribution layer (see [`AttributionSplit::activations`]).
     pub fn attribution_split(&self, images: Tensor<4>) -> AttributionSplit {
         match self {
             Network::ResNet(net) => AttributionSplit {
                 activations: net.features(images),
                 rest: ForwardRest::Nothing,
             },
+            Network::Vit(net) => {
+                let (activations, class_row, residual) = net.attribution_split(images);
+                AttributionSplit {
+                    activations,
+                    rest: ForwardRest::Vit {
+                        class_row,
+                        residual,
+                    },
+                }
+            }
+            Network::Swin(net) => AttributionSplit {
+                activations: net.features(images).permute([0, 3, 1, 2]),
+                rest: ForwardRest::Nothing,
+            },
         }
     }
 
     /// The rest of the forward pass from (possibly detached) attribution-layer activations.
+    ///
+    /// # Panics
+    /// When `rest` comes from another architecture's split.
     pub fn attribution_resume(&self, activations: Tensor<4>, rest: &ForwardRest) -> Tensor<2> {
         match (self, rest) {
             (Network::ResNet(net), ForwardRest::Nothing) => net.head(activations),
+            (
+                Network::Vit(net),
+                ForwardRest::Vit {
+                    class_row,
+                    residual,
+                },
+            ) => net.attribution_resume(activations, class_row, residual),
+            (Network::Swin(net), ForwardRest::Nothing) => {
+                net.head(activations.permute([0, 2, 3, 1]))
+            }
+            _ => panic!("attribution_resume got the ForwardRest of another architecture"),
         }
     }
 
@@ -201,9 +153,30 @@ impl Network {
 
     /// Patch features for LOST. ResNet: the `layer4` map (optionally dilated), one patch per
     /// position, then, per image, a LayerNorm over the whole `(patches, channels)` array with
-    /// unit weight and zero bias, as LOST does for CNN features. Images should be a multiple
-    /// of [`Network::patch_stride`] in both sides so that patches tile them exactly.
+    /// unit weight and zero bias, as LOST does for CNN features. ViT: the keys of the last
+    /// block's attention, heads concatenated, class token dropped. Swin: the last stage's map.
+    /// Images should be a multiple of [`Network::patch_stride`] in both sides so that patches
+    /// tile them exactly (and, for a ViT, of [`Network::fixed_input_size`]).
+    ///
+    /// # Panics
+    /// When `options.dilate_last_stage` is asked of a transformer: it has no strided last stage
+    /// (see [`Network::can_dilate_last_stage`]).
     pub fn patch_features_with(&self, images: Tensor<4>, options: PatchOptions) -> PatchFeatures {
+        assert!(
+            !options.dilate_last_stage || self.can_dilate_last_stage(),
+            "only CNNs have a strided last stage to dilate"
+        );
+        let [_, _, height, _] = images.dims();
+        let from_map = |map: Tensor<4>| {
+            let [batch, channels, rows, columns] = map.dims();
+            PatchFeatures {
+                features: map
+                    .reshape([batch, channels, rows * columns])
+                    .swap_dims(1, 2),
+                grid: (rows, columns),
+                stride: height.div_ceil(rows),
+            }
+        };
         match self {
             Network::ResNet(net) => {
                 let map = net.features_with(images, options.dilate_last_stage);
@@ -220,6 +193,20 @@ impl Network {
                     stride: net.feature_stride(options.dilate_last_stage),
                 }
             }
+            Network::Swin(net) => from_map(net.features(images).permute([0, 3, 1, 2])),
+            Network::Vit(net) => {
+                let keys = net.last_block_attention(images).keys;
+                let [batch, heads, tokens, head_dim] = keys.dims();
+                let grid = net.grid();
+                PatchFeatures {
+                    features: keys
+                        .swap_dims(1, 2)
+                        .reshape([batch, tokens, heads * head_dim])
+                        .narrow(1, 1, tokens - 1),
+                    grid: (grid, grid),
+                    stride: net.patch_size,
+                }
+            }
         }
     }
 
@@ -227,14 +214,52 @@ impl Network {
     pub fn patch_stride(&self, options: PatchOptions) -> usize {
         match self {
             Network::ResNet(net) => net.feature_stride(options.dilate_last_stage),
+            Network::Vit(net) => net.patch_size,
+            // The patch embedding's stride, doubled by every patch merging.
+            Network::Swin(net) => net
+                .features
+                .iter()
+                .map(|feature| match feature {
+                    swin::SwinFeature::PatchEmbed(layers) => layers
+                        .iter()
+                        .find_map(|layer| match layer {
+                            swin::PatchEmbedLayer::Conv(conv) => Some(conv.stride[0]),
+                            _ => None,
+                        })
+                        .unwrap_or(1),
+                    swin::SwinFeature::Merge(_) => 2,
+                    swin::SwinFeature::Stage(_) => 1,
+                })
+                .product(),
         }
     }
 
-    /// Per-head attention of the last block, `[batch, heads, tokens, tokens]`; `None` for
+    /// Whether [`PatchOptions::dilate_last_stage`] applies: CNNs only.
+    pub fn can_dilate_last_stage(&self) -> bool {
+        matches!(self, Network::ResNet(_))
+    }
+
+    /// The one input side the network accepts, when it has one: a ViT's position embedding is
+    /// sized for its `image_size`. None when any size (of whole patches) works.
+    pub fn fixed_input_size(&self) -> Option<usize> {
+        match self {
+            Network::Vit(net) => Some(net.image_size),
+            Network::ResNet(_) | Network::Swin(_) => None,
+        }
+    }
+
+    /// Per-head attention weights of the last block (softmax over the last axis); `None` for
     /// networks without attention.
-    pub fn last_block_attention(&self, _images: Tensor<4>) -> Option<Tensor<4>> {
+    ///
+    /// ViT: `[batch, heads, tokens, tokens]` over all tokens, the class token first, then the
+    /// patches in row-major order. Swin: `[batch * windows, heads, w^2, w^2]` for windows of
+    /// side `w`, one row per window of the (padded, and for shifted blocks cyclically shifted)
+    /// last-stage map; see [`window_attention::WindowAttention::weights`].
+    pub fn last_block_attention(&self, images: Tensor<4>) -> Option<Tensor<4>> {
         match self {
             Network::ResNet(_) => None,
+            Network::Vit(net) => Some(net.last_block_attention(images).weights),
+            Network::Swin(net) => Some(net.last_block_attention(images)),
         }
     }
 }

@@ -50,17 +50,51 @@ impl ParamInfo {
     }
 }
 
-/// Whether a parameter is a convolution or linear weight, by its path and rank.
+/// Whether a parameter is a convolution or linear weight, by its path and rank: every
+/// `*.weight` of rank 2 or more (convolutions, linear layers, the patch embeddings, Swin's
+/// `qkv`, `proj`, `cpb_mlp` and patch-merging `reduction`) and the ViT attention's fused
+/// `in_proj_weight`. Biases, norm scales (`gamma`/`beta`), the class token, position
+/// embeddings and SwinV2's `logit_scale` are never prunable.
 pub fn is_prunable_kind(path: &str, rank: usize) -> bool {
-    rank >= 2 && path.ends_with(".weight")
+    rank >= 2 && (path.ends_with(".weight") || path.ends_with("in_proj_weight"))
 }
 
-struct Lister {
+/// Whether a visited float tensor is a buffer rather than a parameter. Burn visits BatchNorm's
+/// running statistics like parameters; torchvision registers them as buffers, so parameter
+/// counts leave them out.
+pub fn is_buffer(path: &str) -> bool {
+    path.ends_with(".running_mean") || path.ends_with(".running_var")
+}
+
+/// Parameter count as torchvision counts it (`sum(p.numel() for p in model.parameters())`):
+/// every float tensor but the buffers.
+pub fn count_parameters(params: &[ParamInfo]) -> usize {
+    params
+        .iter()
+        .filter(|p| !is_buffer(&p.path))
+        .map(ParamInfo::numel)
+        .sum()
+}
+
+/// What [`walk_params`] calls for each parameter: (path, shape, read the values).
+pub type ParamVisit<'a> = dyn FnMut(&str, &[usize], &dyn Fn() -> Vec<f32>) + 'a;
+
+/// Calls `visit(path, shape, read)` for every float parameter in visiting order (the module's
+/// field order); `read()` copies the parameter's values out, row-major, only when asked.
+pub fn walk_params<M: Module>(module: &M, visit: &mut ParamVisit<'_>) {
+    let mut walker = Walker {
+        tracker: PathTracker::default(),
+        visit,
+    };
+    module.visit(&mut walker);
+}
+
+struct Walker<'a> {
     tracker: PathTracker,
-    params: Vec<ParamInfo>,
+    visit: &'a mut ParamVisit<'a>,
 }
 
-impl ModuleVisitor for Lister {
+impl ModuleVisitor for Walker<'_> {
     fn enter_module(&mut self, name: &str, container_type: &str) {
         self.tracker.enter(name, container_type);
     }
@@ -68,51 +102,32 @@ impl ModuleVisitor for Lister {
         self.tracker.exit();
     }
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        let path = self.tracker.path();
-        let shape = param.shape().dims::<D>().to_vec();
-        self.params.push(ParamInfo {
-            prunable: is_prunable_kind(&path, D),
-            path,
-            shape,
-        });
+        let read = || {
+            param
+                .val()
+                .into_data()
+                .convert::<f32>()
+                .try_into_vec::<f32>()
+                .expect("float parameters convert to f32")
+        };
+        // `lazy_shape` reads the shape without drawing a not-yet-initialised parameter, so
+        // listing the parameters of a fresh network allocates nothing.
+        let shape = param.lazy_shape().dims::<D>();
+        (self.visit)(&self.tracker.path(), &shape, &read);
     }
 }
 
 /// Every float parameter in visiting order (which is the module's field order).
 pub fn list_params<M: Module>(module: &M) -> Vec<ParamInfo> {
-    let mut lister = Lister {
-        tracker: PathTracker::default(),
-        params: Vec::new(),
-    };
-    module.visit(&mut lister);
-    lister.params
-}
-
-struct Reader<'a> {
-    tracker: PathTracker,
-    wanted: &'a dyn Fn(&str) -> bool,
-    values: BTreeMap<String, Vec<f32>>,
-}
-
-impl ModuleVisitor for Reader<'_> {
-    fn enter_module(&mut self, name: &str, container_type: &str) {
-        self.tracker.enter(name, container_type);
-    }
-    fn exit_module(&mut self, _name: &str, _container_type: &str) {
-        self.tracker.exit();
-    }
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        let path = self.tracker.path();
-        if (self.wanted)(&path) {
-            let values = param
-                .val()
-                .into_data()
-                .convert::<f32>()
-                .try_into_vec::<f32>()
-                .expect("float parameters convert to f32");
-            self.values.insert(path, values);
-        }
-    }
+    let mut params = Vec::new();
+    walk_params(module, &mut |path, shape, _| {
+        params.push(ParamInfo {
+            path: path.to_string(),
+            shape: shape.to_vec(),
+            prunable: is_prunable_kind(path, shape.len()),
+        });
+    });
+    params
 }
 
 /// Values of the parameters whose paths `wanted` accepts, flattened in row-major order.
@@ -120,13 +135,13 @@ pub fn read_params<M: Module>(
     module: &M,
     wanted: &dyn Fn(&str) -> bool,
 ) -> BTreeMap<String, Vec<f32>> {
-    let mut reader = Reader {
-        tracker: PathTracker::default(),
-        wanted,
-        values: BTreeMap::new(),
-    };
-    module.visit(&mut reader);
-    reader.values
+    let mut values = BTreeMap::new();
+    walk_params(module, &mut |path, _, read| {
+        if wanted(path) {
+            values.insert(path.to_string(), read());
+        }
+    });
+    values
 }
 
 /// `*` matches any run of characters (dots included); everything else matches itself.
@@ -193,5 +208,41 @@ mod tests {
         assert!(is_prunable_kind("fc.weight", 2));
         assert!(!is_prunable_kind("fc.bias", 1));
         assert!(!is_prunable_kind("bn1.gamma", 1));
+        assert!(is_prunable_kind(
+            "encoder.layers.0.self_attention.in_proj_weight",
+            2
+        ));
+        assert!(!is_prunable_kind(
+            "encoder.layers.0.self_attention.in_proj_bias",
+            1
+        ));
+        assert!(!is_prunable_kind("class_token", 3));
+        assert!(!is_prunable_kind("encoder.pos_embedding", 3));
+        assert!(!is_prunable_kind("features.1.0.attn.logit_scale", 3));
+    }
+
+    #[test]
+    fn buffers_are_batch_norm_running_statistics() {
+        assert!(is_buffer("layer1.0.bn1.running_mean"));
+        assert!(is_buffer("bn1.running_var"));
+        assert!(!is_buffer("bn1.gamma"));
+        let params = [
+            ParamInfo {
+                path: "bn1.gamma".into(),
+                shape: vec![4],
+                prunable: false,
+            },
+            ParamInfo {
+                path: "bn1.running_var".into(),
+                shape: vec![4],
+                prunable: false,
+            },
+            ParamInfo {
+                path: "fc.weight".into(),
+                shape: vec![4, 3],
+                prunable: true,
+            },
+        ];
+        assert_eq!(count_parameters(&params), 16);
     }
 }

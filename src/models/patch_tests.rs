@@ -2,7 +2,7 @@
 
 use burn::tensor::{Tensor, TensorData};
 
-use super::{Architecture, Network, NetworkConfig, PatchOptions};
+use super::{Architecture, Network, NetworkConfig, PatchOptions, SwinShape, VitShape};
 use crate::backend::DeviceChoice;
 use crate::data::Rng;
 use crate::spec::Stem;
@@ -32,6 +32,7 @@ fn images(batch: usize, height: usize, width: usize) -> Tensor<4> {
 fn layer4(net: &Network, images: Tensor<4>, dilate: bool) -> Tensor<4> {
     match net {
         Network::ResNet(resnet) => resnet.features_with(images, dilate),
+        _ => panic!("a ResNet"),
     }
 }
 
@@ -144,4 +145,33 @@ fn patch_features_are_layer_normed_per_image() {
     let expected = (map[(channel * h + row) * w + col] - mean) / std;
     let got = features[(row * w + col) * c + channel];
     assert!((expected - got).abs() < 1e-4, "{expected} vs {got}");
+}
+
+/// Transformers: the stride LOST pads to is the stride of the features they give, a ViT takes
+/// its own input size only, and neither has a strided last stage to dilate.
+#[test]
+fn transformer_patches_tile_their_input() {
+    let build = |arch, width| {
+        NetworkConfig {
+            arch,
+            width,
+            stem: Stem::Small,
+            num_classes: 3,
+        }
+        .init(&DeviceChoice::Cpu.device(), 2)
+    };
+    let vit = build(Architecture::Vit(VitShape::SMALL), 16);
+    let swin = build(Architecture::Swin(SwinShape::SMALL), 8);
+    for (net, size, stride, fixed) in [(vit, (32, 32), 4, Some(32)), (swin, (48, 32), 8, None)] {
+        assert_eq!(net.patch_stride(PatchOptions::default()), stride);
+        assert_eq!(net.fixed_input_size(), fixed);
+        assert!(!net.can_dilate_last_stage());
+        let patches = net.patch_features(images(1, size.1, size.0));
+        assert_eq!(patches.stride, stride);
+        assert_eq!(patches.grid, (size.1 / stride, size.0 / stride));
+        assert_eq!(patches.features.dims()[1], patches.grid.0 * patches.grid.1);
+    }
+    let resnet = network(Architecture::ResNet18, Stem::Small);
+    assert!(resnet.can_dilate_last_stage());
+    assert_eq!(resnet.fixed_input_size(), None);
 }

@@ -105,6 +105,14 @@ impl Downsample {
     }
 }
 
+/// The residual branch: `x` itself, or its projection when the block changes the shape.
+fn shortcut(downsample: &Option<Downsample>, x: &Tensor<4>, mode: BlockMode) -> Tensor<4> {
+    match downsample {
+        Some(downsample) => downsample.forward(x.clone(), mode),
+        None => x.clone(),
+    }
+}
+
 /// Two 3x3 convolutions (ResNet-18/34).
 #[derive(Module, Debug)]
 pub struct BasicBlock {
@@ -131,10 +139,7 @@ impl BasicBlock {
     }
 
     fn forward(&self, x: Tensor<4>, mode: BlockMode) -> Tensor<4> {
-        let identity = match &self.downsample {
-            Some(downsample) => downsample.forward(x.clone(), mode),
-            None => x.clone(),
-        };
+        let identity = shortcut(&self.downsample, &x, mode);
         let out = relu(self.bn1.forward(strided_conv(&self.conv1, x, mode)));
         let out = self.bn2.forward(later_conv(&self.conv2, out, mode));
         relu(out + identity)
@@ -171,10 +176,7 @@ impl Bottleneck {
     }
 
     fn forward(&self, x: Tensor<4>, mode: BlockMode) -> Tensor<4> {
-        let identity = match &self.downsample {
-            Some(downsample) => downsample.forward(x.clone(), mode),
-            None => x.clone(),
-        };
+        let identity = shortcut(&self.downsample, &x, mode);
         // The 1x1 convolutions have stride 1 and no spatial extent: dilation leaves them alone.
         let out = relu(self.bn1.forward(self.conv1.forward(x)));
         let out = relu(self.bn2.forward(strided_conv(&self.conv2, out, mode)));

@@ -106,6 +106,16 @@ pub fn validate(lost: &LostSpec, spec: &Spec) -> Vec<(String, String)> {
             );
         }
     }
+    if let Ok(arch) = spec.model.arch.parse::<crate::models::Architecture>() {
+        check(
+            !lost.dilate || !arch.is_transformer(),
+            "lost.dilate",
+            format!(
+                "{} has no strided last stage to dilate (only ResNets do)",
+                arch.name()
+            ),
+        );
+    }
     check(
         !lost.split.is_empty() && !lost.split.contains(['/', '\\']),
         "lost.split",
