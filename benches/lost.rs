@@ -18,6 +18,7 @@ use pvr::lost::expansion::{expansion_set, object_map};
 use pvr::lost::run::{LostSettings, Timing, discover_images};
 use pvr::lost::seed::{potentials, rank_by_degree};
 use pvr::lost::{DEFAULT_K, similarity_batch};
+use pvr::metrics::corloc::grid_chance;
 use pvr::models::{Architecture, NetworkConfig, PatchOptions};
 use pvr::spec::Stem;
 
@@ -224,10 +225,30 @@ fn measure(config: &Config) {
         similarity_ms,
         component_ms,
     );
+    // The stage also scores chance per image: every rectangle of whole patches against the
+    // ground truth (two boxes here).
+    let truth = [
+        [
+            0.1 * w as f32,
+            0.2 * h as f32,
+            0.6 * w as f32,
+            0.9 * h as f32,
+        ],
+        [
+            0.5 * w as f32,
+            0.1 * h as f32,
+            0.9 * w as f32,
+            0.5 * h as f32,
+        ],
+    ];
+    let started = Instant::now();
+    black_box(grid_chance(black_box(&truth), grid, stride, w, h));
+    let chance_ms = started.elapsed().as_secs_f64() * 1e3;
     eprintln!(
-        "  {}: in the full run, network {:.1} ms/img, algorithm {:.3} ms/img",
+        "  {}: in the full run, network {:.1} ms/img, algorithm {:.3} ms/img; chance {:.3} ms/img",
         config.name,
         per_image(timing.network, images.len()),
-        per_image(timing.algorithm, images.len())
+        per_image(timing.algorithm, images.len()),
+        chance_ms
     );
 }
