@@ -89,21 +89,35 @@ fn weights_part() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("resnet50.safetensors");
     let started = Instant::now();
-    let summary =
-        export_safetensors(&network, &Masks::default(), config.arch, MaskLayout::Applied, &file)
-            .unwrap();
+    let summary = export_safetensors(
+        &network,
+        &Masks::default(),
+        config.arch,
+        MaskLayout::Applied,
+        &file,
+    )
+    .unwrap();
     let export = started.elapsed().as_secs_f64();
     let started = Instant::now();
     let imported = import_weights(&file, &config, &device).unwrap();
     let import = started.elapsed().as_secs_f64();
     assert_eq!(imported.report.tensors, 267);
     let mb = summary.bytes as f64 / 1e6;
-    println!("export resnet50 (torchvision size, {mb:.0} MB): {export:.2} s ({:.0} MB/s)", mb / export);
-    println!("import resnet50 (torchvision size, {mb:.0} MB): {import:.2} s ({:.0} MB/s)", mb / import);
+    println!(
+        "export resnet50 (torchvision size, {mb:.0} MB): {export:.2} s ({:.0} MB/s)",
+        mb / export
+    );
+    println!(
+        "import resnet50 (torchvision size, {mb:.0} MB): {import:.2} s ({:.0} MB/s)",
+        mb / import
+    );
 }
 
 fn main() {
-    let wanted: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let wanted: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
     let run = |name: &str| wanted.is_empty() || wanted.iter().any(|w| w == name);
     if run("train") {
         train_part();
