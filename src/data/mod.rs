@@ -13,6 +13,7 @@ pub mod resized_crop;
 pub mod rng;
 pub mod shapes;
 pub mod sheet;
+pub mod voc_boxes;
 
 pub use augment::{
     IMAGENET_MEAN, IMAGENET_STD, batch_to_nchw, horizontal_flip, normalize,

@@ -5,10 +5,12 @@
 
 mod load;
 mod locate;
+mod lost;
 pub mod presets;
 mod validate;
 
 pub use load::{Override, SpecError, load_spec, parse_spec};
+pub use lost::{LostDataset, LostSpec};
 
 use serde::{Deserialize, Serialize};
 
@@ -27,6 +29,9 @@ pub struct Spec {
     pub prune: PruneSpec,
     #[serde(default)]
     pub eval: EvalSpec,
+    /// Object discovery (LOST, CorLoc) on every pooled model; absent: not run.
+    #[serde(default)]
+    pub lost: Option<LostSpec>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

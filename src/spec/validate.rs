@@ -296,5 +296,8 @@ pub fn validate(spec: &Spec) -> Vec<(String, String)> {
         "eval.batch_size",
         "must be at least 1".into(),
     );
+    if let Some(lost) = &spec.lost {
+        problems.extend(super::lost::validate(lost, spec));
+    }
     problems
 }

@@ -10,9 +10,9 @@ mod report;
 mod round;
 mod train;
 
-pub use checkpoint::{LoadedModel, RoundRecord, load_checkpoint, read_json};
+pub use checkpoint::{LoadedModel, ROUND_FILE, RoundRecord, load_checkpoint, read_json};
 pub use compile::{Pipeline, compile};
-pub use eval::EvalRecord;
+pub use eval::{EVAL_FILE, EvalRecord};
 pub use import::{GivenWeights, ImportStage, given_weights};
 
 use std::sync::Arc;
