@@ -186,5 +186,45 @@ def main():
     (OUT / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
 
 
+def full_size(out):
+    """torchvision's own four constructors at paper size with random weights (nothing is
+    downloaded), for the ignored test `full_size_torchvision_models_reproduce_pytorch`:
+    `make-torch-fixtures.py --full DIR`, then
+    `PVR_TORCHVISION_FULL=DIR cargo test --release --test torch_weights -- --ignored`.
+    About 600 MB; not committed."""
+    import torchvision.models as tvm
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    models = {
+        "resnet18": (tvm.resnet18, 224, dict(arch="resnet18", width=64, stem="imagenet")),
+        "resnet50": (tvm.resnet50, 224, dict(arch="resnet50", width=64, stem="imagenet")),
+        "vit_b_32": (tvm.vit_b_32, 224, dict(arch="vit_b_32")),
+        "swin_v2_t": (tvm.swin_v2_t, 256, dict(arch="swin_v2_t")),
+    }
+    manifest = {}
+    for index, (name, (build, size, spec)) in enumerate(models.items()):
+        torch.manual_seed(3000 + index)
+        generator = torch.Generator().manual_seed(4000 + index)
+        model = build()
+        randomize_norms(model, generator)
+        if name.startswith(("vit", "swin")):
+            randomize_transformer(model, generator)
+        model.eval()
+        inputs = torch.randn(2, 3, size, size, generator=generator)
+        with torch.no_grad():
+            logits = model(inputs)
+        torch.save(model.state_dict(), out / f"{name}.pth")
+        save_file({"input": inputs, "logits": logits}, out / f"{name}.io.safetensors")
+        manifest[name] = dict(spec, image_size=size, num_classes=1000)
+        print(name, sum(p.numel() for p in model.parameters()), "parameters")
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+
+
 if __name__ == "__main__":
-    main()
+    import sys
+
+    if len(sys.argv) == 3 and sys.argv[1] == "--full":
+        full_size(sys.argv[2])
+    else:
+        main()

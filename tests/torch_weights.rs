@@ -21,9 +21,17 @@ fn manifest() -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(fixture("manifest.json")).unwrap()).unwrap()
 }
 
+fn manifest_at(dir: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap()
+}
+
 /// The network of fixture `name`, from its `[model]` values in the manifest.
 fn config(name: &str) -> NetworkConfig {
-    let entry = manifest()[name].clone();
+    config_from(&manifest()[name])
+}
+
+fn config_from(entry: &serde_json::Value) -> NetworkConfig {
+    let entry = entry.clone();
     let image_size = entry["image_size"].as_u64().unwrap() as usize;
     let classes = entry["num_classes"].as_u64().unwrap() as usize;
     let mut model = serde_json::Map::new();
@@ -320,6 +328,42 @@ fn pruned_exports_round_trip_their_masks() {
             .is_empty()
     );
     assert_reproduces_pytorch_from(name, &applied);
+}
+
+/// torchvision's own constructors at paper size (random weights, made by
+/// `scripts/make-torch-fixtures.py --full DIR`, about 600 MB, so not committed):
+/// `PVR_TORCHVISION_FULL=DIR cargo test --release --test torch_weights -- --ignored`.
+#[test]
+#[ignore = "needs PVR_TORCHVISION_FULL: paper-size checkpoints made by the fixture script"]
+fn full_size_torchvision_models_reproduce_pytorch() {
+    let Some(dir) = std::env::var_os("PVR_TORCHVISION_FULL").map(PathBuf::from) else {
+        eprintln!("skipped: PVR_TORCHVISION_FULL is not set");
+        return;
+    };
+    let manifest = manifest_at(&dir);
+    for name in ["resnet18", "resnet50", "vit_b_32", "swin_v2_t"] {
+        let io = tensors(&dir.join(format!("{name}.io.safetensors")));
+        let started = std::time::Instant::now();
+        let imported = import_weights(
+            &dir.join(format!("{name}.pth")),
+            &config_from(&manifest[name]),
+            &Device::flex(),
+        )
+        .unwrap_or_else(|err| panic!("{name}: {err:#}"));
+        let seconds = started.elapsed().as_secs_f64();
+        let ours = logits_of(&imported.network, &io["input"]);
+        let theirs = &io["logits"].1;
+        let scale = theirs.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        let diff = max_abs_diff(&ours, theirs);
+        eprintln!(
+            "{name}: {} tensors imported in {seconds:.2} s; max |logit difference| {diff:.2e} (|logits| up to {scale:.2})",
+            imported.report.tensors
+        );
+        assert!(
+            diff <= 1e-4 * scale.max(1.0),
+            "{name}: {diff} at scale {scale}"
+        );
+    }
 }
 
 #[test]
