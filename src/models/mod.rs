@@ -4,6 +4,7 @@
 //! and [`Network::features`] / [`Network::head`] where they need the split at the layer that
 //! attribution methods read.
 
+pub mod guided_relu;
 pub mod params;
 pub mod resnet;
 
@@ -16,6 +17,7 @@ use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
 use crate::spec::{ModelSpec, Stem};
+pub use guided_relu::ReluMode;
 use resnet::{ResNet, ResNetDepth};
 
 /// Architectures pvr can build.
@@ -165,6 +167,15 @@ impl Network {
         }
     }
 
+    /// Class logits with every ReLU guided ([`ReluMode::Guided`]): the forward values are those
+    /// of [`Network::forward`], the input gradient is Guided Backprop's. An error for networks
+    /// whose activations are not ReLUs (transformers use GELU, which has no guided variant).
+    pub fn forward_guided(&self, images: Tensor<4>) -> anyhow::Result<Tensor<2>> {
+        match self {
+            Network::ResNet(net) => Ok(net.head(net.features_with(images, ReluMode::Guided))),
+        }
+    }
+
     /// The forward pass up to the attribution layer (ResNet: the output of `layer4`).
     pub fn attribution_split(&self, images: Tensor<4>) -> AttributionSplit {
         match self {
@@ -203,6 +214,15 @@ impl Network {
     /// Per-head attention of the last block, `[batch, heads, tokens, tokens]`; `None` for
     /// networks without attention.
     pub fn last_block_attention(&self, _images: Tensor<4>) -> Option<Tensor<4>> {
+        match self {
+            Network::ResNet(_) => None,
+        }
+    }
+
+    /// Per-head attention of every block in forward order, each `[batch, heads, tokens, tokens]`
+    /// with the token layout of [`Network::last_block_attention`], for attention rollout; `None`
+    /// for networks without attention.
+    pub fn all_block_attention(&self, _images: Tensor<4>) -> Option<Vec<Tensor<4>>> {
         match self {
             Network::ResNet(_) => None,
         }

@@ -6,9 +6,9 @@ use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Initializer, Linear, LinearConfig, PaddingConfig2d};
-use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
 
+use super::guided_relu::ReluMode;
 use crate::spec::Stem;
 
 /// torchvision's convolution init: Kaiming normal, fan-out, gain for ReLU.
@@ -73,14 +73,14 @@ impl BasicBlock {
         }
     }
 
-    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+    fn forward(&self, x: Tensor<4>, relu: ReluMode) -> Tensor<4> {
         let identity = match &self.downsample {
             Some(downsample) => downsample.forward(x.clone()),
             None => x.clone(),
         };
-        let out = relu(self.bn1.forward(self.conv1.forward(x)));
+        let out = relu.apply(self.bn1.forward(self.conv1.forward(x)));
         let out = self.bn2.forward(self.conv2.forward(out));
-        relu(out + identity)
+        relu.apply(out + identity)
     }
 }
 
@@ -113,15 +113,15 @@ impl Bottleneck {
         }
     }
 
-    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+    fn forward(&self, x: Tensor<4>, relu: ReluMode) -> Tensor<4> {
         let identity = match &self.downsample {
             Some(downsample) => downsample.forward(x.clone()),
             None => x.clone(),
         };
-        let out = relu(self.bn1.forward(self.conv1.forward(x)));
-        let out = relu(self.bn2.forward(self.conv2.forward(out)));
+        let out = relu.apply(self.bn1.forward(self.conv1.forward(x)));
+        let out = relu.apply(self.bn2.forward(self.conv2.forward(out)));
         let out = self.bn3.forward(self.conv3.forward(out));
-        relu(out + identity)
+        relu.apply(out + identity)
     }
 }
 
@@ -135,10 +135,10 @@ pub enum Block {
 }
 
 impl Block {
-    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+    fn forward(&self, x: Tensor<4>, relu: ReluMode) -> Tensor<4> {
         match self {
-            Block::Basic(block) => block.forward(x),
-            Block::Bottleneck(block) => block.forward(x),
+            Block::Basic(block) => block.forward(x, relu),
+            Block::Bottleneck(block) => block.forward(x, relu),
         }
     }
 }
@@ -237,7 +237,12 @@ impl ResNet {
 
     /// Everything up to and including `layer4`: the map GradCAM and LOST read.
     pub fn features(&self, images: Tensor<4>) -> Tensor<4> {
-        let mut x = relu(self.bn1.forward(self.conv1.forward(images)));
+        self.features_with(images, ReluMode::Standard)
+    }
+
+    /// [`ResNet::features`] with every ReLU running in `relu` mode (guided for Guided Backprop).
+    pub fn features_with(&self, images: Tensor<4>, relu: ReluMode) -> Tensor<4> {
+        let mut x = relu.apply(self.bn1.forward(self.conv1.forward(images)));
         if let Some(pool) = &self.maxpool {
             x = pool.forward(x);
         }
@@ -248,7 +253,7 @@ impl ResNet {
             .chain(&self.layer3)
             .chain(&self.layer4)
         {
-            x = block.forward(x);
+            x = block.forward(x, relu);
         }
         x
     }

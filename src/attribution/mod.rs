@@ -1,0 +1,21 @@
+//! Attribution maps (RQ1, interpretability): GradCAM, Guided Backprop, Guided GradCAM,
+//! Integrated Gradients and attention maps, computed for every pooled model and scored against
+//! ground-truth masks with RMA and RRA ([`crate::metrics::localization`]).
+//!
+//! Every method explains one target class per image (the predicted class by default, as the
+//! study) on normalised images, and works through [`crate::models::Network`]'s analysis hooks
+//! only, so it applies to every architecture where it is defined and says so where it is not.
+
+pub mod baseline;
+pub mod gradcam;
+pub mod guided;
+pub mod integrated_gradients;
+pub mod maps;
+pub mod quadrature;
+pub mod resize;
+pub mod tensors;
+
+pub use maps::Maps;
+
+#[cfg(test)]
+mod tests;
