@@ -6,6 +6,7 @@
 //! study) on normalised images, and works through [`crate::models::Network`]'s analysis hooks
 //! only, so it applies to every architecture where it is defined and says so where it is not.
 
+pub mod attention;
 pub mod baseline;
 pub mod gradcam;
 pub mod guided;
