@@ -8,15 +8,20 @@
 
 pub mod attention;
 pub mod baseline;
+pub mod eval_set;
 pub mod gradcam;
 pub mod guided;
 pub mod integrated_gradients;
 pub mod maps;
+pub mod method;
 pub mod quadrature;
+pub mod report;
 pub mod resize;
+pub mod stages;
 pub mod tensors;
 
 pub use maps::Maps;
+pub use stages::plan;
 
 #[cfg(test)]
 mod tests;

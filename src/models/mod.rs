@@ -37,6 +37,21 @@ impl Architecture {
         }
     }
 
+    /// Whether every nonlinearity is a ReLU, so Guided Backprop is defined (GELU networks have no
+    /// guided variant).
+    pub fn relu_only(&self) -> bool {
+        match self {
+            Architecture::ResNet18 | Architecture::ResNet50 => true,
+        }
+    }
+
+    /// Whether the network has self-attention, so attention maps are defined.
+    pub fn has_attention(&self) -> bool {
+        match self {
+            Architecture::ResNet18 | Architecture::ResNet50 => false,
+        }
+    }
+
     /// Smallest input side the network accepts: each downsampling step must leave at least one
     /// pixel (ResNets halve the size 3 times after the stem; the ImageNet stem halves twice more).
     pub fn min_image_size(&self, stem: Stem) -> usize {

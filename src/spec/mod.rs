@@ -3,10 +3,12 @@
 //! Every key is documented in `docs/spec.md`. Parsing (with file/line/column errors and
 //! `--set` overrides) lives in [`load`]; range checks in [`validate`].
 
+pub mod attribution;
 mod load;
 mod locate;
 mod validate;
 
+pub use attribution::AttributionSpec;
 pub use load::{Override, SpecError, load_spec, parse_spec};
 
 use serde::{Deserialize, Serialize};
@@ -26,6 +28,9 @@ pub struct Spec {
     pub prune: PruneSpec,
     #[serde(default)]
     pub eval: EvalSpec,
+    /// `[[attribution]]` tables: attribution maps scored with RMA/RRA (none by default).
+    #[serde(default)]
+    pub attribution: Vec<AttributionSpec>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -214,5 +214,6 @@ pub fn validate(spec: &Spec) -> Vec<(String, String)> {
         "eval.batch_size",
         "must be at least 1".into(),
     );
+    super::attribution::validate_attribution(spec, &mut problems);
     problems
 }

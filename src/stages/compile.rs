@@ -110,6 +110,7 @@ pub fn compile(spec: &Spec, spec_path: &Path) -> anyhow::Result<Pipeline> {
         rounds,
         rate: spec.prune.rate,
     }));
+    stages.extend(crate::attribution::plan(spec, &context, rounds, spec_path)?);
     let plan = Plan::new(&spec.experiment.name, stages)?;
     Ok(Pipeline {
         spec: spec.clone(),
