@@ -1,5 +1,5 @@
 //! The study's Figure 3: mean RMA and RRA against sparsity per method, with bootstrap bands and
-//! top-1 accuracy on a right-hand axis; sweet spots ringed.
+//! top-1 accuracy on a right-hand axis; sweet spots (outside the noise) ringed.
 
 use super::summary::MetricRow;
 use super::{AttributionResults, Metric};
@@ -26,7 +26,7 @@ pub fn metrics_figure(
 
 fn metric_panel(metric: Metric, results: &AttributionResults, rows: &[MetricRow]) -> Axes {
     let mut axes = Axes::new(
-        format!("mean {} (band: 95% CI over images)", metric.name()),
+        format!("mean {} (band: 95% CI; ringed: sweet spots)", metric.name()),
         "sparsity",
         metric.name(),
     )
@@ -52,15 +52,13 @@ fn metric_panel(metric: Metric, results: &AttributionResults, rows: &[MetricRow]
                 )
                 .with_color(color),
             );
-        for row in of_method.iter().filter(|r| r.is_sweet_spot()) {
-            let label = if row.inside_noise() {
-                "in noise"
-            } else {
-                "sweet spot"
-            };
+        // Only sweet spots outside the noise are ringed; attribution.md lists the others.
+        for row in of_method
+            .iter()
+            .filter(|r| r.is_sweet_spot() && !r.inside_noise())
+        {
             if let Some(mean) = row.mean {
-                axes =
-                    axes.with_highlight(Highlight::new(row.sparsity, mean.estimate).labeled(label));
+                axes = axes.with_highlight(Highlight::new(row.sparsity, mean.estimate));
             }
         }
     }

@@ -1,5 +1,6 @@
 //! The study's Figure 2: a grid with one row per pooled model (by sparsity) and, for each shown
-//! image, the image with the model's predicted class followed by every method's map overlaid.
+//! image (titled with its class), the image with the model's predicted class (green when right,
+//! red when wrong) followed by every method's map overlaid.
 
 use image::imageops::{self, FilterType};
 use image::{Rgb, RgbImage};
@@ -9,8 +10,8 @@ use crate::report::plot::{draw_text, heatmap_overlay, image_grid, text_height, t
 /// One row: a model.
 pub struct GridRow {
     pub label: String,
-    /// Predicted class name per shown image.
-    pub predicted: Vec<String>,
+    /// Predicted class name per shown image, and whether it is right (when the label is known).
+    pub predicted: Vec<(String, Option<bool>)>,
     /// `maps[method][image]`: one relevance value per pixel (any scale; see [`display_scale`]).
     pub maps: Vec<Vec<Vec<f32>>>,
 }
@@ -18,6 +19,8 @@ pub struct GridRow {
 pub struct QualitativeGrid {
     /// The shown images, at the network's input size.
     pub images: Vec<RgbImage>,
+    /// Column title of each image: its class when known.
+    pub titles: Vec<String>,
     pub methods: Vec<String>,
     pub rows: Vec<GridRow>,
 }
@@ -58,7 +61,12 @@ impl QualitativeGrid {
         };
         let mut columns = Vec::new();
         for index in 0..self.images.len() {
-            columns.push(format!("image {}", index + 1));
+            columns.push(
+                self.titles
+                    .get(index)
+                    .cloned()
+                    .unwrap_or_else(|| format!("image {}", index + 1)),
+            );
             columns.extend(self.methods.iter().cloned());
         }
         let cells: Vec<Vec<RgbImage>> = self
@@ -68,7 +76,8 @@ impl QualitativeGrid {
                 let mut line = Vec::new();
                 for (index, image) in self.images.iter().enumerate() {
                     let mut shown = upscale(image);
-                    caption(&mut shown, &row.predicted[index]);
+                    let (class, correct) = &row.predicted[index];
+                    caption(&mut shown, class, *correct);
                     line.push(shown);
                     for method_maps in &row.maps {
                         let overlay =
@@ -84,8 +93,14 @@ impl QualitativeGrid {
     }
 }
 
-/// Writes `text` on a white band along the bottom of `img`.
-fn caption(img: &mut RgbImage, text: &str) {
+/// Writes the predicted class on a white band along the bottom of `img`: green when right, red
+/// when wrong, grey when the image has no label.
+fn caption(img: &mut RgbImage, text: &str, correct: Option<bool>) {
+    let color = match correct {
+        Some(true) => [0, 120, 40],
+        Some(false) => [190, 20, 20],
+        None => [40, 40, 40],
+    };
     let scale = 1;
     let band = text_height(scale) as u32 + 4;
     let (w, h) = img.dimensions();
@@ -100,7 +115,7 @@ fn caption(img: &mut RgbImage, text: &str) {
     let max_chars = (w / text_width("m", scale).max(1)) as usize;
     let text: String = text.chars().take(max_chars).collect();
     let x = (w.saturating_sub(text_width(&text, scale)) / 2) as i32;
-    draw_text(img, x, (h - band + 2) as i32, &text, scale, [20, 20, 20]);
+    draw_text(img, x, (h - band + 2) as i32, &text, scale, color);
 }
 
 #[cfg(test)]
@@ -123,11 +138,12 @@ mod tests {
         let image = RgbImage::from_pixel(8, 8, Rgb([200, 10, 10]));
         let grid = QualitativeGrid {
             images: vec![image.clone(), image],
+            titles: vec!["circle".into(), "star".into()],
             methods: vec!["gradcam".into(), "ig".into()],
             rows: (0..3)
                 .map(|round| GridRow {
                     label: format!("round {round}"),
-                    predicted: vec!["circle".into(), "star".into()],
+                    predicted: vec![("circle".into(), Some(true)), ("ring".into(), Some(false))],
                     maps: vec![vec![vec![0.5; 64]; 2]; 2],
                 })
                 .collect(),

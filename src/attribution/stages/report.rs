@@ -170,11 +170,8 @@ impl AttributionReportStage {
             let predicted = shown
                 .iter()
                 .map(|&p| {
-                    let class = cell.scores[p].predicted as usize;
-                    self.class_names
-                        .get(class)
-                        .cloned()
-                        .unwrap_or_else(|| class.to_string())
+                    let score = &cell.scores[p];
+                    (self.class_name(score.predicted as usize), score.correct)
                 })
                 .collect();
             let mut maps = Vec::new();
@@ -202,9 +199,22 @@ impl AttributionReportStage {
         }
         Ok(QualitativeGrid {
             images: items.iter().map(|i| i.image.to_rgb8()).collect(),
+            titles: items
+                .iter()
+                .map(|i| i.label.map_or_else(|| i.id.clone(), |l| self.class_name(l)))
+                .collect(),
             methods: jobs.iter().map(|j| j.name.clone()).collect(),
             rows,
         })
+    }
+}
+
+impl AttributionReportStage {
+    fn class_name(&self, class: usize) -> String {
+        self.class_names
+            .get(class)
+            .cloned()
+            .unwrap_or_else(|| class.to_string())
     }
 }
 
