@@ -294,7 +294,7 @@ mod tests {
         let layout = TokenLayout::square(5).unwrap();
         // One block, head 0 only: 0.5 A + 0.5 I has row 0 = (0.5, 0.05, 0.1, 0.15, 0.2).
         let head0: Vec<f32> = two_heads()[..25].to_vec();
-        let one = rollout(&[head0.clone()], 1, 1, layout, HeadFusion::Mean).unwrap();
+        let one = rollout(std::slice::from_ref(&head0), 1, 1, layout, HeadFusion::Mean).unwrap();
         for (got, expected) in one.iter().zip([0.05f32, 0.1, 0.15, 0.2]) {
             assert!((got - expected).abs() < 1e-6, "{one:?}");
         }

@@ -159,8 +159,8 @@ fn guided_backprop_keeps_the_forward_pass_and_changes_only_the_gradient() {
     for image in 0..2 {
         let cam = resize_nearest(cams.image(image), cams.height, cams.width, 16, 16);
         for channel in 0..3 {
-            for pixel in 0..256 {
-                let expected = maps.image(image)[channel * 256 + pixel] * cam[pixel];
+            for (pixel, c) in cam.iter().enumerate() {
+                let expected = maps.image(image)[channel * 256 + pixel] * c;
                 assert_eq!(combined.image(image)[channel * 256 + pixel], expected);
             }
         }

@@ -48,7 +48,7 @@ impl ChannelPooling {
     /// single channel (a caller error otherwise: the spec check rejects it first).
     pub fn pool(self, map: &[f32], channels: usize) -> Vec<f32> {
         assert!(
-            channels >= 1 && map.len() % channels == 0,
+            channels >= 1 && map.len().is_multiple_of(channels),
             "map is not {channels} planes"
         );
         let plane = map.len() / channels;

@@ -102,7 +102,7 @@ fn caption(img: &mut RgbImage, text: &str, correct: Option<bool>) {
         None => [40, 40, 40],
     };
     let scale = 1;
-    let band = text_height(scale) as u32 + 4;
+    let band = text_height(scale) + 4;
     let (w, h) = img.dimensions();
     if h <= band {
         return;
