@@ -9,11 +9,10 @@ use std::time::Instant;
 
 use burn::tensor::{Distribution, Tensor};
 use pvr::attribution::baseline::Baseline;
-use pvr::attribution::integrated_gradients::HostImages;
 use pvr::attribution::integrated_gradients::IgConfig;
 use pvr::attribution::method::{MethodConfig, run_method};
 use pvr::attribution::quadrature::Quadrature;
-use pvr::attribution::tensors::{attribution_network, to_host};
+use pvr::attribution::tensors::{HostImages, attribution_network, to_host};
 use pvr::backend::DeviceChoice;
 use pvr::models::{Architecture, NetworkConfig};
 use pvr::spec::Stem;

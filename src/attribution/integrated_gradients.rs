@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use super::baseline::Baseline;
 use super::maps::Maps;
 use super::quadrature::Quadrature;
-use super::tensors::{images_tensor, target_logits, to_host};
+use super::tensors::{HostImages, images_tensor, target_logits, to_host};
 use crate::data::rng::Rng;
 use crate::models::Network;
 
@@ -73,26 +73,6 @@ impl Completeness {
 pub struct IgOutput {
     pub maps: Maps,
     pub completeness: Vec<Completeness>,
-}
-
-/// Normalised images on the host, `[count, 3, height, width]` row-major.
-#[derive(Debug, Clone, Copy)]
-pub struct HostImages<'a> {
-    pub data: &'a [f32],
-    pub count: usize,
-    pub height: usize,
-    pub width: usize,
-}
-
-impl HostImages<'_> {
-    fn image_len(&self) -> usize {
-        3 * self.height * self.width
-    }
-
-    fn image(&self, index: usize) -> &[f32] {
-        let len = self.image_len();
-        &self.data[index * len..(index + 1) * len]
-    }
 }
 
 /// Integrated Gradients of each image for its target class. `noise_keys` (one per image, e.g. its

@@ -35,17 +35,6 @@ impl Maps {
         })
     }
 
-    /// No maps yet, of the given per-image shape.
-    pub fn empty(channels: usize, height: usize, width: usize) -> Self {
-        Self {
-            count: 0,
-            channels,
-            height,
-            width,
-            data: Vec::new(),
-        }
-    }
-
     /// Values per image.
     pub fn image_len(&self) -> usize {
         self.channels * self.height * self.width

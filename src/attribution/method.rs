@@ -7,12 +7,10 @@ use super::attention::{HeadFusion, attention_maps};
 use super::baseline::Baseline;
 use super::gradcam::gradcam;
 use super::guided::{guided_backprop, guided_gradcam};
-use super::integrated_gradients::{
-    Completeness, HostImages, IgConfig, NoiseTunnel, integrated_gradients,
-};
+use super::integrated_gradients::{Completeness, IgConfig, NoiseTunnel, integrated_gradients};
 use super::maps::Maps;
 use super::quadrature::Quadrature;
-use super::tensors::images_tensor;
+use super::tensors::{HostImages, images_tensor};
 use crate::models::Network;
 use crate::spec::attribution::{
     AttributionMethod, AttributionSpec, BaselineKind, DEFAULT_IG_INTERNAL_BATCH, DEFAULT_IG_STEPS,

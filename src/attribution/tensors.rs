@@ -17,6 +17,26 @@ pub fn attribution_network(network: Network, autodiff_device: &Device) -> Networ
     network.valid().to_device(autodiff_device)
 }
 
+/// Normalised images on the host, `[count, 3, height, width]` row-major.
+#[derive(Debug, Clone, Copy)]
+pub struct HostImages<'a> {
+    pub data: &'a [f32],
+    pub count: usize,
+    pub height: usize,
+    pub width: usize,
+}
+
+impl HostImages<'_> {
+    pub fn image_len(&self) -> usize {
+        3 * self.height * self.width
+    }
+
+    pub fn image(&self, index: usize) -> &[f32] {
+        let len = self.image_len();
+        &self.data[index * len..(index + 1) * len]
+    }
+}
+
 /// A `[count, 3, height, width]` tensor from a row-major host buffer.
 pub fn images_tensor(
     data: &[f32],

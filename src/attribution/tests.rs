@@ -5,10 +5,10 @@ use burn::tensor::{Device, Distribution, Tensor, TensorData};
 use super::baseline::Baseline;
 use super::gradcam::{gradcam, layer_gradcam};
 use super::guided::{guided_backprop, guided_gradcam};
-use super::integrated_gradients::{HostImages, IgConfig, NoiseTunnel, integrated_gradients};
+use super::integrated_gradients::{IgConfig, NoiseTunnel, integrated_gradients};
 use super::quadrature::Quadrature;
 use super::resize::resize_nearest;
-use super::tensors::{attribution_network, images_tensor, to_host};
+use super::tensors::{HostImages, attribution_network, images_tensor, to_host};
 use crate::models::{Architecture, Network, NetworkConfig, ReluMode};
 use crate::spec::Stem;
 
@@ -41,6 +41,9 @@ fn attribution_network_uses_running_statistics() {
     // In training mode batch norm would normalise with the batch's statistics: logits of one
     // image would then depend on the rest of the batch.
     let (network, device) = tiny_network(1);
+    // Weights are constants: a backward pass computes no gradient for them.
+    let Network::ResNet(net) = &network;
+    assert!(!net.fc.weight.is_require_grad() && !net.conv1.weight.is_require_grad());
     let data = random_images(4, 16, &device, 2);
     let all = to_host(network.forward(images_tensor(&data, 4, 16, 16, &device))).unwrap();
     let first = to_host(network.forward(images_tensor(&data[..768], 1, 16, 16, &device))).unwrap();

@@ -13,10 +13,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::{AttributionJob, attribute_label};
-use crate::attribution::integrated_gradients::{Completeness, HostImages};
+use crate::attribution::integrated_gradients::Completeness;
 use crate::attribution::maps::Maps;
 use crate::attribution::method::run_method;
-use crate::attribution::tensors::{argmax_rows, attribution_network, images_tensor, to_host};
+use crate::attribution::tensors::{
+    HostImages, argmax_rows, attribution_network, images_tensor, to_host,
+};
 use crate::data::augment::{IMAGENET_MEAN, IMAGENET_STD, normalize};
 use crate::graph::{Stage, StageContext};
 use crate::report::npy::write_npy;
