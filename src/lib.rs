@@ -4,6 +4,7 @@
 //! content-hashed stages ([`graph`]), executed ([`exec`]) with results kept in an atomic,
 //! verified cache ([`cache`]) and written as Parquet reports ([`report`]).
 
+pub mod attribution;
 pub mod backend;
 pub mod cache;
 pub mod cli;

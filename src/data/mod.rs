@@ -14,6 +14,8 @@ pub mod rng;
 pub mod shapes;
 pub mod sheet;
 pub mod voc_boxes;
+pub mod voc_classes;
+pub mod voc_segmentation;
 
 pub use augment::{
     IMAGENET_MEAN, IMAGENET_STD, batch_to_nchw, horizontal_flip, normalize,

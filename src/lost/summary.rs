@@ -70,14 +70,23 @@ pub fn summarise(
             let n = correct.len().max(1) as f64;
             let corloc = correct.iter().sum::<f64>() / n;
             let gain = corloc - dense_correct.iter().sum::<f64>() / n;
-            let gain_ci = bootstrap.paired_difference(&correct, &dense_correct);
+            // No images leave no interval: NaN bounds, never a sweet spot.
+            let unknown = Interval {
+                estimate: f64::NAN,
+                low: f64::NAN,
+                high: f64::NAN,
+                count: 0,
+            };
+            let gain_ci = bootstrap
+                .paired_difference(&dense_correct, &correct)
+                .unwrap_or(unknown);
             Ok(CorLocSummary {
                 round: model.round,
                 sparsity: model.sparsity,
                 top1: model.top1,
                 images: correct.len(),
                 corloc,
-                corloc_ci: bootstrap.mean(&correct),
+                corloc_ci: bootstrap.mean(&correct).unwrap_or(unknown),
                 chance: model.rows.iter().map(|r| r.chance).sum::<f64>() / n,
                 gain,
                 gain_ci,

@@ -1,166 +1,138 @@
-//! Percentile bootstrap confidence intervals over images, seeded so reports are reproducible.
-//!
-//! Resampling images (with replacement) and recomputing the statistic estimates how much a
-//! score would move on another draw of images of the same kind. Paired comparisons resample the
-//! same images for both models, which removes the variation shared by the two (hard images are
-//! hard for both) and so measures the difference far more precisely than two separate CIs.
+//! Percentile bootstrap confidence intervals over images, to tell a real difference between two
+//! pool members from resampling noise.
 
 use serde::{Deserialize, Serialize};
 
-use crate::data::Rng;
+use crate::data::rng::Rng;
 
-/// A two-sided confidence interval.
+/// A point estimate with a confidence interval.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Interval {
+    pub estimate: f64,
     pub low: f64,
     pub high: f64,
+    /// Items the estimate is over.
+    pub count: usize,
 }
 
 impl Interval {
+    /// Whether the interval contains `value` (for a difference: zero means "inside the noise").
     pub fn contains(&self, value: f64) -> bool {
         self.low <= value && value <= self.high
     }
 }
 
-/// How to bootstrap.
+/// Bootstrap settings: `resamples` draws, a two-sided `confidence` level, a fixed `seed`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Bootstrap {
     pub resamples: usize,
-    /// Coverage of the interval, e.g. 0.95.
     pub confidence: f64,
     pub seed: u64,
 }
 
+impl Default for Bootstrap {
+    fn default() -> Self {
+        Self {
+            resamples: 2000,
+            confidence: 0.95,
+            seed: 0,
+        }
+    }
+}
+
 impl Bootstrap {
-    /// Percentile interval of `statistic` over `resamples` resamplings of `n` items: the
-    /// statistic gets the resampled item indices. Interpolates linearly between order
-    /// statistics (numpy's default quantile). A zero-width interval at the statistic of all
-    /// items when `n` or `resamples` is 0.
-    pub fn interval(&self, n: usize, statistic: impl Fn(&[usize]) -> f64) -> Interval {
-        let all: Vec<usize> = (0..n).collect();
-        if n == 0 || self.resamples == 0 {
-            let value = statistic(&all);
-            return Interval {
-                low: value,
-                high: value,
-            };
-        }
-        let mut rng = Rng::new(self.seed);
-        let mut indices = vec![0; n];
-        let mut values: Vec<f64> = (0..self.resamples)
-            .map(|_| {
-                for slot in indices.iter_mut() {
-                    *slot = rng.below(n);
-                }
-                statistic(&indices)
-            })
+    /// Mean of the finite `values` with its percentile interval; `None` without any.
+    pub fn mean(&self, values: &[f64]) -> Option<Interval> {
+        let finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+        self.resample_mean(&finite)
+    }
+
+    /// Paired difference `mean(after - before)` over the items finite in both (the same images
+    /// scored under two models), with its percentile interval; `None` without any such item.
+    pub fn paired_difference(&self, before: &[f64], after: &[f64]) -> Option<Interval> {
+        assert_eq!(before.len(), after.len(), "paired samples differ in length");
+        let differences: Vec<f64> = before
+            .iter()
+            .zip(after)
+            .filter(|(b, a)| b.is_finite() && a.is_finite())
+            .map(|(b, a)| a - b)
             .collect();
-        values.sort_by(f64::total_cmp);
-        let tail = (1.0 - self.confidence.clamp(0.0, 1.0)) / 2.0;
-        Interval {
-            low: quantile(&values, tail),
-            high: quantile(&values, 1.0 - tail),
+        self.resample_mean(&differences)
+    }
+
+    fn resample_mean(&self, values: &[f64]) -> Option<Interval> {
+        if values.is_empty() {
+            return None;
         }
-    }
-
-    /// Interval of the mean of `values`.
-    pub fn mean(&self, values: &[f64]) -> Interval {
-        self.interval(values.len(), |idx| mean_at(values, idx))
-    }
-
-    /// Interval of `mean(a) - mean(b)` over paired items (the same resampled items for both).
-    pub fn paired_difference(&self, a: &[f64], b: &[f64]) -> Interval {
-        assert_eq!(a.len(), b.len(), "paired samples differ in length");
-        self.interval(a.len(), |idx| mean_at(a, idx) - mean_at(b, idx))
+        let n = values.len();
+        let estimate = values.iter().sum::<f64>() / n as f64;
+        let mut rng = Rng::new(self.seed);
+        let mut means: Vec<f64> = (0..self.resamples.max(1))
+            .map(|_| (0..n).map(|_| values[rng.below(n)]).sum::<f64>() / n as f64)
+            .collect();
+        means.sort_by(f64::total_cmp);
+        let tail = (1.0 - self.confidence) / 2.0;
+        Some(Interval {
+            estimate,
+            low: quantile(&means, tail),
+            high: quantile(&means, 1.0 - tail),
+            count: n,
+        })
     }
 }
 
-fn mean_at(values: &[f64], indices: &[usize]) -> f64 {
-    if indices.is_empty() {
-        return 0.0;
-    }
-    indices.iter().map(|&i| values[i]).sum::<f64>() / indices.len() as f64
-}
-
-/// Quantile `q` of sorted `values`, linear between order statistics.
+/// Linear-interpolated quantile of sorted values.
 fn quantile(sorted: &[f64], q: f64) -> f64 {
-    let position = q * (sorted.len() - 1) as f64;
-    let below = position.floor() as usize;
-    let above = (below + 1).min(sorted.len() - 1);
-    let t = position - below as f64;
-    sorted[below] * (1.0 - t) + sorted[above] * t
+    let position = q.clamp(0.0, 1.0) * (sorted.len() - 1) as f64;
+    let (lo, hi) = (position.floor() as usize, position.ceil() as usize);
+    sorted[lo] + (sorted[hi] - sorted[lo]) * (position - lo as f64)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const B: Bootstrap = Bootstrap {
-        resamples: 2000,
-        confidence: 0.95,
-        seed: 9,
-    };
-
-    fn bernoulli(n: usize, p: f64, seed: u64) -> Vec<f64> {
-        let mut rng = Rng::new(seed);
-        (0..n)
-            .map(|_| f64::from(u8::from((rng.uniform() as f64) < p)))
-            .collect()
+    #[test]
+    fn a_constant_shift_has_a_tight_interval_that_excludes_zero() {
+        let before: Vec<f64> = (0..50).map(|i| (i as f64 * 0.37).sin()).collect();
+        let after: Vec<f64> = before.iter().map(|b| b + 0.1).collect();
+        let ci = Bootstrap::default()
+            .paired_difference(&before, &after)
+            .unwrap();
+        assert!((ci.estimate - 0.1).abs() < 1e-12);
+        assert!((ci.low - 0.1).abs() < 1e-9 && (ci.high - 0.1).abs() < 1e-9);
+        assert!(!ci.contains(0.0));
     }
 
     #[test]
-    fn width_matches_the_normal_approximation_for_a_proportion() {
-        // 400 coin flips: the 95% CI half-width of the mean is about 1.96 * sqrt(pq / n).
-        let values = bernoulli(400, 0.5, 1);
-        let p = values.iter().sum::<f64>() / 400.0;
-        let ci = B.mean(&values);
-        assert!(ci.contains(p), "{ci:?} misses {p}");
-        let expected = 1.96 * (p * (1.0 - p) / 400.0).sqrt();
-        let half = (ci.high - ci.low) / 2.0;
-        assert!(
-            (half - expected).abs() < 0.12 * expected,
-            "half-width {half} vs {expected}"
+    fn noise_around_zero_is_inside_the_noise() {
+        // Differences alternate +-1: the mean is 0 and the interval straddles it.
+        let before = vec![0.0; 40];
+        let after: Vec<f64> = (0..40)
+            .map(|i| if i % 2 == 0 { 1.0 } else { -1.0 })
+            .collect();
+        let ci = Bootstrap::default()
+            .paired_difference(&before, &after)
+            .unwrap();
+        assert!(ci.contains(0.0) && ci.low < -0.1 && ci.high > 0.1, "{ci:?}");
+    }
+
+    #[test]
+    fn intervals_narrow_with_more_items_and_skip_nans() {
+        let spread = |n: usize| {
+            let values: Vec<f64> = (0..n).map(|i| ((i * 7919) % 101) as f64 / 100.0).collect();
+            let ci = Bootstrap::default().mean(&values).unwrap();
+            ci.high - ci.low
+        };
+        assert!(spread(400) < spread(25));
+        let ci = Bootstrap::default().mean(&[1.0, f64::NAN, 3.0]).unwrap();
+        assert_eq!((ci.estimate, ci.count), (2.0, 2));
+        assert!(Bootstrap::default().mean(&[f64::NAN]).is_none());
+        // Deterministic for a seed.
+        let values = [0.1, 0.5, 0.9, 0.3];
+        assert_eq!(
+            Bootstrap::default().mean(&values),
+            Bootstrap::default().mean(&values)
         );
-        // Four times the images, half the width.
-        let wide = B.mean(&bernoulli(1600, 0.5, 2));
-        let ratio = half / ((wide.high - wide.low) / 2.0);
-        assert!((ratio - 2.0).abs() < 0.3, "ratio {ratio}");
-    }
-
-    #[test]
-    fn constant_data_give_a_point_interval() {
-        let ci = B.mean(&[1.0; 50]);
-        assert_eq!((ci.low, ci.high), (1.0, 1.0));
-        let empty = B.mean(&[]);
-        assert_eq!((empty.low, empty.high), (0.0, 0.0));
-    }
-
-    #[test]
-    fn pairing_removes_shared_variation() {
-        // b is a with 5% of the images flipped from 0 to 1: the paired CI of the difference is
-        // much narrower than what the two separate CIs suggest, and excludes 0.
-        let a = bernoulli(600, 0.4, 3);
-        let mut b = a.clone();
-        let mut flipped = 0;
-        for v in b.iter_mut() {
-            if *v == 0.0 && flipped < 30 {
-                *v = 1.0;
-                flipped += 1;
-            }
-        }
-        let diff = B.paired_difference(&b, &a);
-        assert!(diff.low > 0.0, "{diff:?}");
-        assert!(diff.contains(0.05), "{diff:?}");
-        let separate = B.mean(&a);
-        assert!(diff.high - diff.low < 0.5 * (separate.high - separate.low));
-    }
-
-    #[test]
-    fn same_seed_same_interval() {
-        let mut rng = Rng::new(4);
-        let values: Vec<f64> = (0..100).map(|_| rng.uniform() as f64).collect();
-        assert_eq!(B.mean(&values), B.mean(&values));
-        let other = Bootstrap { seed: 10, ..B };
-        assert_ne!(B.mean(&values), other.mean(&values));
     }
 }

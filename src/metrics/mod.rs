@@ -3,6 +3,10 @@
 pub mod bootstrap;
 pub mod classification;
 pub mod corloc;
+pub mod localization;
+pub mod pooling;
 
 pub use bootstrap::{Bootstrap, Interval};
 pub use classification::{ClassificationTally, EvalMetrics};
+pub use localization::{LocalizationScores, Undefined, localization_scores};
+pub use pooling::ChannelPooling;

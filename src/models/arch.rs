@@ -110,6 +110,17 @@ impl Architecture {
         Architecture::Swin(SwinShape::SMALL),
     ];
 
+    /// Whether every nonlinearity is a ReLU, so Guided Backprop is defined (the transformers'
+    /// GELU has no guided variant).
+    pub fn relu_only(&self) -> bool {
+        matches!(self, Architecture::ResNet18 | Architecture::ResNet50)
+    }
+
+    /// Whether the network has self-attention, so attention maps are defined.
+    pub fn has_attention(&self) -> bool {
+        matches!(self, Architecture::Vit(_) | Architecture::Swin(_))
+    }
+
     /// The spec name: a torchvision name when the shape is torchvision's, else the family.
     pub fn name(&self) -> &'static str {
         match self {

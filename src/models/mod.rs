@@ -9,6 +9,7 @@ pub mod arch;
 pub mod blocks;
 pub mod config;
 pub mod flops;
+pub mod guided_relu;
 pub mod params;
 pub mod resnet;
 pub mod swin;
@@ -25,6 +26,7 @@ use serde::{Deserialize, Serialize};
 
 pub use arch::{Architecture, MAX_SWIN_STAGES, SwinShape, VitShape};
 pub use config::{NetworkConfig, model_problems};
+pub use guided_relu::ReluMode;
 use resnet::ResNet;
 use swin::SwinTransformer;
 use vit::VisionTransformer;
@@ -98,6 +100,20 @@ impl Network {
             Network::ResNet(net) => net.forward(images),
             Network::Vit(net) => net.forward(images),
             Network::Swin(net) => net.forward(images),
+        }
+    }
+
+    /// Class logits with every ReLU guided ([`ReluMode::Guided`]): the forward values are those
+    /// of [`Network::forward`], the input gradient is Guided Backprop's. An error for networks
+    /// whose activations are not ReLUs (transformers use GELU, which has no guided variant).
+    pub fn forward_guided(&self, images: Tensor<4>) -> anyhow::Result<Tensor<2>> {
+        match self {
+            Network::ResNet(net) => {
+                Ok(net.head(net.features_with(images, false, ReluMode::Guided)))
+            }
+            Network::Vit(_) | Network::Swin(_) => anyhow::bail!(
+                "Guided Backprop is defined for ReLU networks only; transformers use GELU"
+            ),
         }
     }
 
@@ -179,7 +195,7 @@ impl Network {
         };
         match self {
             Network::ResNet(net) => {
-                let map = net.features_with(images, options.dilate_last_stage);
+                let map = net.features_with(images, options.dilate_last_stage, ReluMode::Standard);
                 let [batch, channels, rows, columns] = map.dims();
                 let patches = rows * columns;
                 let flat = map.reshape([batch, channels * patches]);
@@ -260,6 +276,17 @@ impl Network {
             Network::ResNet(_) => None,
             Network::Vit(net) => Some(net.last_block_attention(images).weights),
             Network::Swin(net) => Some(net.last_block_attention(images)),
+        }
+    }
+
+    /// Per-head attention of every block in forward order, each `[batch, heads, tokens, tokens]`
+    /// with the token layout of [`Network::last_block_attention`], for attention rollout; `None`
+    /// for networks without attention. Swin's shifted windows have no token-to-token chain
+    /// across blocks to roll out, so it gives `None` too.
+    pub fn all_block_attention(&self, images: Tensor<4>) -> Option<Vec<Tensor<4>>> {
+        match self {
+            Network::ResNet(_) | Network::Swin(_) => None,
+            Network::Vit(net) => Some(net.all_block_attention(images)),
         }
     }
 }

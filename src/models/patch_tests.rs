@@ -31,7 +31,9 @@ fn images(batch: usize, height: usize, width: usize) -> Tensor<4> {
 
 fn layer4(net: &Network, images: Tensor<4>, dilate: bool) -> Tensor<4> {
     match net {
-        Network::ResNet(resnet) => resnet.features_with(images, dilate),
+        Network::ResNet(resnet) => {
+            resnet.features_with(images, dilate, crate::models::ReluMode::Standard)
+        }
         _ => panic!("a ResNet"),
     }
 }

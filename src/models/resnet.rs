@@ -6,11 +6,11 @@ use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Initializer, Linear, LinearConfig, PaddingConfig2d};
-use burn::tensor::activation::relu;
 use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Tensor};
 
+use super::guided_relu::ReluMode;
 use crate::spec::Stem;
 
 /// torchvision's convolution init: Kaiming normal, fan-out, gain for ReLU.
@@ -138,11 +138,11 @@ impl BasicBlock {
         }
     }
 
-    fn forward(&self, x: Tensor<4>, mode: BlockMode) -> Tensor<4> {
+    fn forward(&self, x: Tensor<4>, mode: BlockMode, relu: ReluMode) -> Tensor<4> {
         let identity = shortcut(&self.downsample, &x, mode);
-        let out = relu(self.bn1.forward(strided_conv(&self.conv1, x, mode)));
+        let out = relu.apply(self.bn1.forward(strided_conv(&self.conv1, x, mode)));
         let out = self.bn2.forward(later_conv(&self.conv2, out, mode));
-        relu(out + identity)
+        relu.apply(out + identity)
     }
 }
 
@@ -175,13 +175,13 @@ impl Bottleneck {
         }
     }
 
-    fn forward(&self, x: Tensor<4>, mode: BlockMode) -> Tensor<4> {
+    fn forward(&self, x: Tensor<4>, mode: BlockMode, relu: ReluMode) -> Tensor<4> {
         let identity = shortcut(&self.downsample, &x, mode);
         // The 1x1 convolutions have stride 1 and no spatial extent: dilation leaves them alone.
-        let out = relu(self.bn1.forward(self.conv1.forward(x)));
-        let out = relu(self.bn2.forward(strided_conv(&self.conv2, out, mode)));
+        let out = relu.apply(self.bn1.forward(self.conv1.forward(x)));
+        let out = relu.apply(self.bn2.forward(strided_conv(&self.conv2, out, mode)));
         let out = self.bn3.forward(self.conv3.forward(out));
-        relu(out + identity)
+        relu.apply(out + identity)
     }
 }
 
@@ -195,10 +195,10 @@ pub enum Block {
 }
 
 impl Block {
-    fn forward(&self, x: Tensor<4>, mode: BlockMode) -> Tensor<4> {
+    fn forward(&self, x: Tensor<4>, mode: BlockMode, relu: ReluMode) -> Tensor<4> {
         match self {
-            Block::Basic(block) => block.forward(x, mode),
-            Block::Bottleneck(block) => block.forward(x, mode),
+            Block::Basic(block) => block.forward(x, mode, relu),
+            Block::Bottleneck(block) => block.forward(x, mode, relu),
         }
     }
 }
@@ -297,18 +297,24 @@ impl ResNet {
 
     /// Everything up to and including `layer4`: the map GradCAM and LOST read.
     pub fn features(&self, images: Tensor<4>) -> Tensor<4> {
-        self.features_with(images, false)
+        self.features_with(images, false, ReluMode::Standard)
     }
 
     /// [`ResNet::features`], optionally with `layer4`'s stride replaced by dilation (see
-    /// [`BlockMode`]): the same weights, a map of twice the resolution.
-    pub fn features_with(&self, images: Tensor<4>, dilate_layer4: bool) -> Tensor<4> {
-        let mut x = relu(self.bn1.forward(self.conv1.forward(images)));
+    /// [`BlockMode`]): the same weights, a map of twice the resolution; and with every ReLU
+    /// running in `relu` mode (guided for Guided Backprop).
+    pub fn features_with(
+        &self,
+        images: Tensor<4>,
+        dilate_layer4: bool,
+        relu: ReluMode,
+    ) -> Tensor<4> {
+        let mut x = relu.apply(self.bn1.forward(self.conv1.forward(images)));
         if let Some(pool) = &self.maxpool {
             x = pool.forward(x);
         }
         for block in self.layer1.iter().chain(&self.layer2).chain(&self.layer3) {
-            x = block.forward(x, BlockMode::AsBuilt);
+            x = block.forward(x, BlockMode::AsBuilt, relu);
         }
         for (index, block) in self.layer4.iter().enumerate() {
             let mode = match (dilate_layer4, index) {
@@ -316,7 +322,7 @@ impl ResNet {
                 (true, 0) => BlockMode::DilatedFirst,
                 (true, _) => BlockMode::Dilated,
             };
-            x = block.forward(x, mode);
+            x = block.forward(x, mode, relu);
         }
         x
     }

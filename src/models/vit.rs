@@ -294,6 +294,23 @@ impl VisionTransformer {
         self.classify(block.after_norm(normed, residual.clone()))
     }
 
+    /// Per-head attention weights (`[batch, heads, tokens, tokens]`) of every block in forward
+    /// order, for attention rollout.
+    pub fn all_block_attention(&self, images: Tensor<4>) -> Vec<Tensor<4>> {
+        let mut tokens = self.embed(images);
+        let mut weights = Vec::with_capacity(self.encoder.layers.len());
+        for layer in &self.encoder.layers {
+            weights.push(
+                layer
+                    .self_attention
+                    .attend(layer.ln_1.forward(tokens.clone()))
+                    .weights,
+            );
+            tokens = layer.forward(tokens);
+        }
+        weights
+    }
+
     /// The attention pass of the last block (its keys and per-head weights).
     pub fn last_block_attention(&self, images: Tensor<4>) -> SelfAttention {
         let input = self.last_block_input(images);

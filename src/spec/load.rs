@@ -268,6 +268,8 @@ fn file_location(text: &str, offset: Option<usize>) -> Location {
     }
 }
 
+/// Sets `key` (dotted; a numeric part after an array picks one of its tables, as in
+/// `attribution.0.steps`) to `value`, creating missing tables.
 fn set_path(table: &mut toml::Table, key: &str, value: toml::Value) -> Result<(), String> {
     let mut parts = key.split('.').peekable();
     let mut current = table;
@@ -276,9 +278,22 @@ fn set_path(table: &mut toml::Table, key: &str, value: toml::Value) -> Result<()
             current.insert(part.to_string(), value);
             return Ok(());
         }
-        let entry = current
+        let mut entry = current
             .entry(part.to_string())
             .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        if let toml::Value::Array(items) = entry {
+            let index = parts
+                .next()
+                .and_then(|p| p.parse::<usize>().ok())
+                .ok_or_else(|| format!("`{part}` is a list: name an entry, e.g. `{part}.0`"))?;
+            let len = items.len();
+            entry = items
+                .get_mut(index)
+                .ok_or_else(|| format!("`{part}` has {len} entries, so `{key}` cannot be set"))?;
+            if parts.peek().is_none() {
+                return Err(format!("`{key}` is a whole table; set one of its keys"));
+            }
+        }
         current = entry
             .as_table_mut()
             .ok_or_else(|| format!("`{part}` is not a table, so `{key}` cannot be set"))?;

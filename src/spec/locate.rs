@@ -1,5 +1,6 @@
-//! Maps between dotted key paths (`prune.rate`) and byte spans of a TOML document, so that
-//! errors found after deserialization still point at a file, line and column.
+//! Maps between dotted key paths (`prune.rate`, `attribution.1.steps` for the second
+//! `[[attribution]]` table) and byte spans of a TOML document, so that errors found after
+//! deserialization still point at a file, line and column.
 
 use std::ops::Range;
 
@@ -15,12 +16,21 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
 }
 
 /// Span of the value at `path` (or of the deepest table on the way, if the key is absent).
+/// A numeric part indexes an array (of tables).
 pub fn span_of(text: &str, path: &str) -> Option<Range<usize>> {
     let doc = DeTable::parse(text).ok()?;
     let mut table = doc.get_ref();
     let mut found = None;
-    for part in path.split('.') {
-        let (_, value) = table.iter().find(|(k, _)| k.get_ref().as_ref() == part)?;
+    let mut parts = path.split('.').peekable();
+    while let Some(part) = parts.next() {
+        let (_, mut value) = table.iter().find(|(k, _)| k.get_ref().as_ref() == part)?;
+        if let (DeValue::Array(items), Some(index)) = (
+            value.get_ref(),
+            parts.peek().and_then(|p| p.parse::<usize>().ok()),
+        ) {
+            parts.next();
+            value = items.get(index)?;
+        }
         found = Some(value.span());
         match value.get_ref() {
             DeValue::Table(inner) => table = inner,
@@ -48,6 +58,18 @@ fn descend(table: &DeTable<'_>, span: &Range<usize>, path: &mut Vec<String>) -> 
         {
             return true;
         }
+        // `[[section]]` tables: an array whose items are tables, named by their index.
+        if let DeValue::Array(items) = value.get_ref() {
+            for (index, item) in items.iter().enumerate() {
+                if let DeValue::Table(inner) = item.get_ref() {
+                    path.push(index.to_string());
+                    if descend(inner, span, path) {
+                        return true;
+                    }
+                    path.pop();
+                }
+            }
+        }
         if contains(&key.span()) || contains(&value.span()) {
             return true;
         }
@@ -74,6 +96,20 @@ mod tests {
         let span = span_of(DOC, "prune.rate").unwrap();
         assert_eq!(&DOC[span], "1.5");
         assert!(span_of(DOC, "train.epochs").is_none());
+    }
+
+    #[test]
+    fn arrays_of_tables_are_indexed() {
+        let doc = "[experiment]\nname = \"x\"\n\n[[attribution]]\nmethod = \"gradcam\"\n\n[[attribution]]\nmethod = \"ig\"\nsteps = 0\n";
+        let span = span_of(doc, "attribution.1.steps").unwrap();
+        assert_eq!(&doc[span], "0");
+        let span = span_of(doc, "attribution.0.method").unwrap();
+        assert_eq!(&doc[span], "\"gradcam\"");
+        let offset = doc.find("0\n").unwrap();
+        assert_eq!(
+            key_at(doc, &(offset..offset + 1)).as_deref(),
+            Some("attribution.1.steps")
+        );
     }
 
     #[test]

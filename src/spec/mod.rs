@@ -3,12 +3,14 @@
 //! Every key is documented in `docs/spec.md`. Parsing (with file/line/column errors and
 //! `--set` overrides) lives in [`load`]; range checks in [`validate`].
 
+pub mod attribution;
 mod load;
 mod locate;
 mod lost;
 pub mod presets;
 mod validate;
 
+pub use attribution::AttributionSpec;
 pub use load::{Override, SpecError, load_spec, parse_spec};
 pub use lost::{LostDataset, LostSpec};
 
@@ -32,6 +34,9 @@ pub struct Spec {
     /// Object discovery (LOST, CorLoc) on every pooled model; absent: not run.
     #[serde(default)]
     pub lost: Option<LostSpec>,
+    /// `[[attribution]]` tables: attribution maps scored with RMA/RRA (none by default).
+    #[serde(default)]
+    pub attribution: Vec<AttributionSpec>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -299,5 +299,6 @@ pub fn validate(spec: &Spec) -> Vec<(String, String)> {
     if let Some(lost) = &spec.lost {
         problems.extend(super::lost::validate(lost, spec));
     }
+    super::attribution::validate_attribution(spec, &mut problems);
     problems
 }

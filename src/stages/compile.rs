@@ -130,6 +130,7 @@ pub fn compile(spec: &Spec, spec_path: &Path) -> anyhow::Result<Pipeline> {
         rate: spec.prune.rate,
     }));
     stages.extend(crate::lost::plan(spec, &context, rounds)?);
+    stages.extend(crate::attribution::plan(spec, &context, rounds, spec_path)?);
     let plan = Plan::new(&spec.experiment.name, stages)?;
     Ok(Pipeline {
         spec: spec.clone(),

@@ -1,0 +1,215 @@
+//! `attribute[round,name]`: the attribution maps of one pooled model for one method, with the
+//! masks they are scored against, as NumPy files anyone can reopen.
+//!
+//! Files: `maps.npy` (float32, `(N, H, W)` or `(N, 3, H, W)`), `masks.npy` (uint8 `(N, H, W)`,
+//! 1 object, 0 background, 255 ignored), `index.parquet` (one row per image: position, image id,
+//! label, target, predicted, correct, and IG's completeness), `attribution.json` (what was run).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use polars::prelude::*;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::{AttributionJob, attribute_label};
+use crate::attribution::integrated_gradients::Completeness;
+use crate::attribution::maps::Maps;
+use crate::attribution::method::run_method;
+use crate::attribution::tensors::{
+    HostImages, argmax_rows, attribution_network, images_tensor, to_host,
+};
+use crate::data::augment::{IMAGENET_MEAN, IMAGENET_STD, normalize};
+use crate::graph::{Stage, StageContext};
+use crate::report::npy::write_npy;
+use crate::report::tables::write_parquet;
+use crate::spec::attribution::TargetPolicy;
+use crate::stages::{ModelContext, load_checkpoint, model_label};
+
+pub const MAPS_FILE: &str = "maps.npy";
+pub const MASKS_FILE: &str = "masks.npy";
+pub const INDEX_FILE: &str = "index.parquet";
+pub const RECORD_FILE: &str = "attribution.json";
+
+/// What an attribute stage ran, for the report.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AttributeRecord {
+    pub round: usize,
+    pub name: String,
+    pub method: Value,
+    pub images: usize,
+    pub channels: usize,
+    pub height: usize,
+    pub width: usize,
+    pub eval_set: String,
+    pub seconds: f64,
+    pub images_per_second: f64,
+}
+
+pub struct AttributeStage {
+    pub context: Arc<ModelContext>,
+    pub round: usize,
+    pub job: Arc<AttributionJob>,
+}
+
+/// One explained image.
+struct Row {
+    id: String,
+    label: Option<usize>,
+    target: usize,
+    predicted: usize,
+    completeness: Option<Completeness>,
+}
+
+impl Stage for AttributeStage {
+    fn kind(&self) -> &'static str {
+        "attribute"
+    }
+    fn label(&self) -> String {
+        attribute_label(self.round, &self.job.name)
+    }
+    fn version(&self) -> u32 {
+        1
+    }
+    fn params(&self) -> Value {
+        let job = &self.job;
+        json!({
+            "method": job.method.key_params(),
+            "target": job.target,
+            "mask": job.mask,
+            "compat": job.compat,
+            "images": job.images.key_params(),
+            "seed": self.context.seed,
+            "device": self.context.device.family(),
+        })
+    }
+    fn inputs(&self) -> Vec<String> {
+        vec![model_label(self.round)]
+    }
+    fn run(&self, ctx: &StageContext<'_>) -> anyhow::Result<()> {
+        let started = Instant::now();
+        let job = &self.job;
+        let device = self.context.device.autodiff_device();
+        let model = load_checkpoint(ctx.input(&model_label(self.round)), &device)?;
+        let network = attribution_network(model.network, &device);
+        let classes = self.context.network.num_classes;
+        let count = job.images.len();
+        let indices: Vec<usize> = (0..count).collect();
+        let mut maps: Option<Maps> = None;
+        let mut masks: Vec<u8> = Vec::new();
+        let mut rows: Vec<Row> = Vec::with_capacity(count);
+        ctx.progress.phase(
+            &format!("attribute {}", job.name),
+            count.div_ceil(job.batch_size) as u64,
+        );
+        for chunk in indices.chunks(job.batch_size.max(1)) {
+            let items = job.images.items(chunk)?;
+            let (height, width) = (items[0].image.height, items[0].image.width);
+            let mut data = Vec::with_capacity(items.len() * 3 * height * width);
+            for item in &items {
+                let mut image = item.image.clone();
+                normalize(&mut image, IMAGENET_MEAN, IMAGENET_STD);
+                data.extend_from_slice(&image.data);
+            }
+            let logits = to_host(network.forward(images_tensor(
+                &data,
+                items.len(),
+                height,
+                width,
+                &device,
+            )))?;
+            let predicted = argmax_rows(&logits, classes);
+            let targets: Vec<usize> = match job.target {
+                TargetPolicy::Predicted => predicted.clone(),
+                TargetPolicy::Label => items
+                    .iter()
+                    .map(|item| {
+                        item.label.ok_or_else(|| {
+                            anyhow::anyhow!(
+                                "image {} has no label for `target = \"label\"`",
+                                item.id
+                            )
+                        })
+                    })
+                    .collect::<anyhow::Result<_>>()?,
+            };
+            let keys: Vec<u64> = items.iter().map(|item| item.index as u64).collect();
+            let images = HostImages {
+                data: &data,
+                count: items.len(),
+                height,
+                width,
+            };
+            let output = run_method(
+                &job.method,
+                &network,
+                images,
+                &targets,
+                &keys,
+                self.context.seed,
+                &device,
+            )?;
+            for (i, item) in items.iter().enumerate() {
+                masks.extend(item.mask_for(targets[i], job.mask, job.compat));
+                rows.push(Row {
+                    id: item.id.clone(),
+                    label: item.label,
+                    target: targets[i],
+                    predicted: predicted[i],
+                    completeness: output.completeness.as_ref().map(|c| c[i]),
+                });
+            }
+            match &mut maps {
+                None => maps = Some(output.maps),
+                Some(all) => all.append(output.maps)?,
+            }
+            ctx.progress.advance(1, "");
+        }
+        let maps = maps.ok_or_else(|| anyhow::anyhow!("no image to explain"))?;
+        write_npy(&ctx.out_dir.join(MAPS_FILE), &maps.data, &maps.npy_shape())?;
+        write_npy(
+            &ctx.out_dir.join(MASKS_FILE),
+            &masks,
+            &[maps.count, maps.height, maps.width],
+        )?;
+        write_parquet(&mut index_frame(&rows)?, &ctx.out_dir.join(INDEX_FILE))?;
+        let seconds = started.elapsed().as_secs_f64();
+        let record = AttributeRecord {
+            round: self.round,
+            name: job.name.clone(),
+            method: job.method.key_params(),
+            images: maps.count,
+            channels: maps.channels,
+            height: maps.height,
+            width: maps.width,
+            eval_set: job.images.describe(),
+            seconds,
+            images_per_second: maps.count as f64 / seconds.max(1e-9),
+        };
+        std::fs::write(
+            ctx.out_dir.join(RECORD_FILE),
+            serde_json::to_vec_pretty(&record)?,
+        )?;
+        Ok(())
+    }
+}
+
+fn index_frame(rows: &[Row]) -> PolarsResult<DataFrame> {
+    let completeness = |f: fn(&Completeness) -> f64| -> Vec<Option<f64>> {
+        rows.iter()
+            .map(|r| r.completeness.as_ref().map(f))
+            .collect()
+    };
+    df!(
+        "position" => (0..rows.len() as u32).collect::<Vec<_>>(),
+        "image" => rows.iter().map(|r| r.id.clone()).collect::<Vec<_>>(),
+        "label" => rows.iter().map(|r| r.label.map(|l| l as u32)).collect::<Vec<_>>(),
+        "target" => rows.iter().map(|r| r.target as u32).collect::<Vec<_>>(),
+        "predicted" => rows.iter().map(|r| r.predicted as u32).collect::<Vec<_>>(),
+        "correct" => rows.iter().map(|r| r.label.map(|l| l == r.predicted)).collect::<Vec<_>>(),
+        "f_input" => completeness(|c| c.f_input),
+        "f_baseline" => completeness(|c| c.f_baseline),
+        "attribution_sum" => completeness(|c| c.attribution_sum),
+        "completeness_delta" => completeness(|c| c.delta()),
+    )
+}
