@@ -150,3 +150,32 @@ fn gc_keeps_what_the_given_experiments_reach() {
         strings(&["eval[0]", "eval[1]", "eval[2]", "report"])
     );
 }
+
+#[test]
+fn a_failing_stage_stops_its_descendants_and_the_run_exits_non_zero() {
+    let ws = Workspace::new();
+    ws.write_spec("tiny.toml", TINY);
+    // A learning rate this large makes the loss overflow in the first epoch.
+    let output = ws.pvr(&[
+        "run",
+        "tiny.toml",
+        "--quiet",
+        "--set",
+        "train.optimizer.lr=1e30",
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    let err = common::stderr(&output);
+    assert!(
+        err.contains("stage `train` failed") && err.contains("diverged"),
+        "{err}"
+    );
+    let summary = pvr::exec::RunSummary::read(&ws.path().join("reports/tiny/run.json")).unwrap();
+    assert_eq!(
+        labels_with(&summary, StageStatus::Failed),
+        strings(&["train"])
+    );
+    assert_eq!(summary.count(StageStatus::Skipped), 6);
+    // Nothing of the failed stage is left looking complete.
+    let status = stdout(&ws.pvr(&["status", "tiny.toml", "--set", "train.optimizer.lr=1e30"]));
+    assert!(!status.contains("cached"), "{status}");
+}

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-use super::{Cli, Command, DagFormat, SpecArgs};
+use super::{Cli, Command, DagFormat, MaskFormat, SpecArgs};
 use crate::cache::{Cache, CacheBusy, CacheLock};
 use crate::exec::ui::{Ui, UiMode};
 use crate::exec::{RunOptions, StageStatus, execute, format_seconds};
@@ -85,6 +85,21 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
                 DagFormat::Text => print!("{}", pipeline.plan.to_text()),
                 DagFormat::Dot => print!("{}", pipeline.plan.to_dot()),
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Export {
+            spec,
+            out,
+            rounds,
+            masks,
+        } => {
+            let pipeline = load(spec)?;
+            let cache = Cache::open(&cli.cache_dir)?;
+            let layout = match masks {
+                MaskFormat::Applied => crate::models::weights::MaskLayout::Applied,
+                MaskFormat::Pairs => crate::models::weights::MaskLayout::PrunePairs,
+            };
+            super::export::export_rounds(&pipeline, &cache, rounds, layout, out)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Models {

@@ -1,6 +1,7 @@
 //! The `pvr` command line.
 
 mod commands;
+mod export;
 mod models;
 mod status;
 
@@ -73,6 +74,21 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = DagFormat::Text)]
         format: DagFormat,
     },
+    /// Write pool members as safetensors files with torchvision's names (run the experiment first).
+    Export {
+        #[command(flatten)]
+        spec: SpecArgs,
+        /// Folder for `<experiment>-round<N>.safetensors`.
+        #[arg(long, default_value = "exports")]
+        out: PathBuf,
+        /// Rounds to export (repeatable); every round when not given.
+        #[arg(long = "round", value_name = "N")]
+        rounds: Vec<usize>,
+        /// `applied`: plain weights, pruned ones zero (loads into stock torchvision);
+        /// `pairs`: torch.nn.utils.prune's weight_orig/weight_mask for pruned tensors.
+        #[arg(long, value_enum, default_value_t = MaskFormat::Applied)]
+        masks: MaskFormat,
+    },
     /// List the architectures, or show one configuration's parameter count, prunable
     /// parameter count and FLOPs per image.
     Models {
@@ -104,6 +120,12 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MaskFormat {
+    Applied,
+    Pairs,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]

@@ -178,6 +178,19 @@ impl Dataset for ImageFolder {
         })
     }
 
+    fn get_uncropped(&self, index: usize) -> anyhow::Result<(Sample, usize)> {
+        let label = self
+            .label(index)
+            .with_context(|| format!("ImageFolder: index {index} out of range ({})", self.len()))?;
+        let sample = Sample {
+            image: self.load_raw(index)?,
+            label,
+            mask: None,
+            boxes: Vec::new(),
+        };
+        Ok((sample, self.image_size))
+    }
+
     fn num_classes(&self) -> usize {
         self.classes.len()
     }

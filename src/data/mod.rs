@@ -9,9 +9,11 @@
 pub mod augment;
 pub mod imagefolder;
 pub mod open;
+pub mod resized_crop;
 pub mod rng;
 pub mod shapes;
 pub mod sheet;
+pub mod voc_boxes;
 
 pub use augment::{
     IMAGENET_MEAN, IMAGENET_STD, batch_to_nchw, horizontal_flip, normalize,
@@ -113,6 +115,14 @@ pub trait Dataset: Send + Sync {
         self.len() == 0
     }
     fn get(&self, index: usize) -> anyhow::Result<Sample>;
+    /// Sample `index` with the whole picture, before evaluation-time resizing and cropping,
+    /// and the side of the network's input: training-time crops (RandomResizedCrop) start
+    /// from it. By default the sample of [`Dataset::get`], already at the network's size.
+    fn get_uncropped(&self, index: usize) -> anyhow::Result<(Sample, usize)> {
+        let sample = self.get(index)?;
+        let side = sample.image.width.max(sample.image.height);
+        Ok((sample, side))
+    }
     fn num_classes(&self) -> usize;
     fn class_names(&self) -> Vec<String>;
     /// Stable content fingerprint (hex blake3) of what this dataset yields: generator version +

@@ -13,6 +13,7 @@ pub mod params;
 pub mod resnet;
 pub mod swin;
 pub mod vit;
+pub mod weights;
 pub mod window_attention;
 
 #[cfg(test)]
@@ -20,6 +21,7 @@ mod tests;
 
 use burn::module::Module;
 use burn::tensor::Tensor;
+use serde::{Deserialize, Serialize};
 
 pub use arch::{Architecture, MAX_SWIN_STAGES, SwinShape, VitShape};
 pub use config::{NetworkConfig, model_problems};
@@ -66,6 +68,18 @@ pub enum ForwardRest {
         residual: Tensor<3>,
     },
 }
+
+/// Options of [`Network::patch_features_with`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PatchOptions {
+    /// CNNs: run the last stage with its stride replaced by dilation (torchvision's
+    /// `replace_stride_with_dilation` for `layer4`; stride 32 becomes 16 with the ImageNet
+    /// stem), from the same weights. LOST's default for ResNets.
+    pub dilate_last_stage: bool,
+}
+
+/// Epsilon of the LayerNorm over ResNet patch features (PyTorch's `nn.LayerNorm` default).
+const PATCH_LAYER_NORM_EPS: f64 = 1e-5;
 
 /// Per-patch features for object discovery (LOST).
 pub struct PatchFeatures {
@@ -132,10 +146,26 @@ impl Network {
         }
     }
 
-    /// Patch features for LOST. ResNet: the `layer4` map, one patch per output position. ViT:
-    /// the keys of the last block's attention, heads concatenated, class token dropped. Swin:
-    /// the last stage's map.
+    /// Patch features for LOST with default [`PatchOptions`].
     pub fn patch_features(&self, images: Tensor<4>) -> PatchFeatures {
+        self.patch_features_with(images, PatchOptions::default())
+    }
+
+    /// Patch features for LOST. ResNet: the `layer4` map (optionally dilated), one patch per
+    /// position, then, per image, a LayerNorm over the whole `(patches, channels)` array with
+    /// unit weight and zero bias, as LOST does for CNN features. ViT: the keys of the last
+    /// block's attention, heads concatenated, class token dropped. Swin: the last stage's map.
+    /// Images should be a multiple of [`Network::patch_stride`] in both sides so that patches
+    /// tile them exactly (and, for a ViT, of [`Network::fixed_input_size`]).
+    ///
+    /// # Panics
+    /// When `options.dilate_last_stage` is asked of a transformer: it has no strided last stage
+    /// (see [`Network::can_dilate_last_stage`]).
+    pub fn patch_features_with(&self, images: Tensor<4>, options: PatchOptions) -> PatchFeatures {
+        assert!(
+            !options.dilate_last_stage || self.can_dilate_last_stage(),
+            "only CNNs have a strided last stage to dilate"
+        );
         let [_, _, height, _] = images.dims();
         let from_map = |map: Tensor<4>| {
             let [batch, channels, rows, columns] = map.dims();
@@ -148,7 +178,21 @@ impl Network {
             }
         };
         match self {
-            Network::ResNet(net) => from_map(net.features(images)),
+            Network::ResNet(net) => {
+                let map = net.features_with(images, options.dilate_last_stage);
+                let [batch, channels, rows, columns] = map.dims();
+                let patches = rows * columns;
+                let flat = map.reshape([batch, channels * patches]);
+                let (variance, mean) = flat.clone().var_mean_bias(1);
+                let normalised = (flat - mean) / (variance + PATCH_LAYER_NORM_EPS).sqrt();
+                PatchFeatures {
+                    features: normalised
+                        .reshape([batch, channels, patches])
+                        .swap_dims(1, 2),
+                    grid: (rows, columns),
+                    stride: net.feature_stride(options.dilate_last_stage),
+                }
+            }
             Network::Swin(net) => from_map(net.features(images).permute([0, 3, 1, 2])),
             Network::Vit(net) => {
                 let keys = net.last_block_attention(images).keys;
@@ -163,6 +207,44 @@ impl Network {
                     stride: net.patch_size,
                 }
             }
+        }
+    }
+
+    /// Input pixels per patch side that [`Network::patch_features_with`] gives with `options`.
+    pub fn patch_stride(&self, options: PatchOptions) -> usize {
+        match self {
+            Network::ResNet(net) => net.feature_stride(options.dilate_last_stage),
+            Network::Vit(net) => net.patch_size,
+            // The patch embedding's stride, doubled by every patch merging.
+            Network::Swin(net) => net
+                .features
+                .iter()
+                .map(|feature| match feature {
+                    swin::SwinFeature::PatchEmbed(layers) => layers
+                        .iter()
+                        .find_map(|layer| match layer {
+                            swin::PatchEmbedLayer::Conv(conv) => Some(conv.stride[0]),
+                            _ => None,
+                        })
+                        .unwrap_or(1),
+                    swin::SwinFeature::Merge(_) => 2,
+                    swin::SwinFeature::Stage(_) => 1,
+                })
+                .product(),
+        }
+    }
+
+    /// Whether [`PatchOptions::dilate_last_stage`] applies: CNNs only.
+    pub fn can_dilate_last_stage(&self) -> bool {
+        matches!(self, Network::ResNet(_))
+    }
+
+    /// The one input side the network accepts, when it has one: a ViT's position embedding is
+    /// sized for its `image_size`. None when any size (of whole patches) works.
+    pub fn fixed_input_size(&self) -> Option<usize> {
+        match self {
+            Network::Vit(net) => Some(net.image_size),
+            Network::ResNet(_) | Network::Swin(_) => None,
         }
     }
 
@@ -181,3 +263,6 @@ impl Network {
         }
     }
 }
+
+#[cfg(test)]
+mod patch_tests;

@@ -76,12 +76,25 @@ pub fn count_parameters(params: &[ParamInfo]) -> usize {
         .sum()
 }
 
-struct Lister {
-    tracker: PathTracker,
-    params: Vec<ParamInfo>,
+/// What [`walk_params`] calls for each parameter: (path, shape, read the values).
+pub type ParamVisit<'a> = dyn FnMut(&str, &[usize], &dyn Fn() -> Vec<f32>) + 'a;
+
+/// Calls `visit(path, shape, read)` for every float parameter in visiting order (the module's
+/// field order); `read()` copies the parameter's values out, row-major, only when asked.
+pub fn walk_params<M: Module>(module: &M, visit: &mut ParamVisit<'_>) {
+    let mut walker = Walker {
+        tracker: PathTracker::default(),
+        visit,
+    };
+    module.visit(&mut walker);
 }
 
-impl ModuleVisitor for Lister {
+struct Walker<'a> {
+    tracker: PathTracker,
+    visit: &'a mut ParamVisit<'a>,
+}
+
+impl ModuleVisitor for Walker<'_> {
     fn enter_module(&mut self, name: &str, container_type: &str) {
         self.tracker.enter(name, container_type);
     }
@@ -89,53 +102,32 @@ impl ModuleVisitor for Lister {
         self.tracker.exit();
     }
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        let path = self.tracker.path();
+        let read = || {
+            param
+                .val()
+                .into_data()
+                .convert::<f32>()
+                .try_into_vec::<f32>()
+                .expect("float parameters convert to f32")
+        };
         // `lazy_shape` reads the shape without drawing a not-yet-initialised parameter, so
         // listing the parameters of a fresh network allocates nothing.
-        let shape = param.lazy_shape().dims::<D>().to_vec();
-        self.params.push(ParamInfo {
-            prunable: is_prunable_kind(&path, D),
-            path,
-            shape,
-        });
+        let shape = param.lazy_shape().dims::<D>();
+        (self.visit)(&self.tracker.path(), &shape, &read);
     }
 }
 
 /// Every float parameter in visiting order (which is the module's field order).
 pub fn list_params<M: Module>(module: &M) -> Vec<ParamInfo> {
-    let mut lister = Lister {
-        tracker: PathTracker::default(),
-        params: Vec::new(),
-    };
-    module.visit(&mut lister);
-    lister.params
-}
-
-struct Reader<'a> {
-    tracker: PathTracker,
-    wanted: &'a dyn Fn(&str) -> bool,
-    values: BTreeMap<String, Vec<f32>>,
-}
-
-impl ModuleVisitor for Reader<'_> {
-    fn enter_module(&mut self, name: &str, container_type: &str) {
-        self.tracker.enter(name, container_type);
-    }
-    fn exit_module(&mut self, _name: &str, _container_type: &str) {
-        self.tracker.exit();
-    }
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        let path = self.tracker.path();
-        if (self.wanted)(&path) {
-            let values = param
-                .val()
-                .into_data()
-                .convert::<f32>()
-                .try_into_vec::<f32>()
-                .expect("float parameters convert to f32");
-            self.values.insert(path, values);
-        }
-    }
+    let mut params = Vec::new();
+    walk_params(module, &mut |path, shape, _| {
+        params.push(ParamInfo {
+            path: path.to_string(),
+            shape: shape.to_vec(),
+            prunable: is_prunable_kind(path, shape.len()),
+        });
+    });
+    params
 }
 
 /// Values of the parameters whose paths `wanted` accepts, flattened in row-major order.
@@ -143,13 +135,13 @@ pub fn read_params<M: Module>(
     module: &M,
     wanted: &dyn Fn(&str) -> bool,
 ) -> BTreeMap<String, Vec<f32>> {
-    let mut reader = Reader {
-        tracker: PathTracker::default(),
-        wanted,
-        values: BTreeMap::new(),
-    };
-    module.visit(&mut reader);
-    reader.values
+    let mut values = BTreeMap::new();
+    walk_params(module, &mut |path, _, read| {
+        if wanted(path) {
+            values.insert(path.to_string(), read());
+        }
+    });
+    values
 }
 
 /// `*` matches any run of characters (dots included); everything else matches itself.

@@ -7,6 +7,8 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Initializer, Linear, LinearConfig, PaddingConfig2d};
 use burn::tensor::activation::relu;
+use burn::tensor::module::conv2d;
+use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Tensor};
 
 use crate::spec::Stem;
@@ -28,6 +30,56 @@ fn conv(in_channels: usize, out_channels: usize, kernel: usize, stride: usize) -
         .with_initializer(conv_init())
 }
 
+/// How a block runs relative to how it was built: as built, or inside a stage whose stride was
+/// replaced by dilation (torchvision's `replace_stride_with_dilation`). The rule, for both block
+/// kinds: the convolution that carried the stride runs with stride 1, and every 3x3 convolution
+/// after it runs with dilation 2 (padding 2). For bottlenecks this is exactly torchvision; its
+/// basic block refuses dilation, and the same rule extends it. Either way the dilated stage's
+/// output sampled at even positions equals the strided stage's output (the a-trous identity,
+/// tested below), so the weights mean the same thing at twice the resolution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlockMode {
+    AsBuilt,
+    /// The first block of a dilated stage: the one whose stride is removed.
+    DilatedFirst,
+    /// A later block of a dilated stage.
+    Dilated,
+}
+
+/// `conv` with its own weights but the given stride and dilation (padding keeps "same" geometry
+/// for odd kernels: `dilation * (kernel / 2)`).
+fn conv_as(conv: &Conv2d, x: Tensor<4>, stride: usize, dilation: usize) -> Tensor<4> {
+    let pad = dilation * (conv.kernel_size[0] / 2);
+    conv2d(
+        x,
+        conv.weight.val(),
+        conv.bias.as_ref().map(|bias| bias.val()),
+        ConvOptions::new(
+            [stride, stride],
+            [pad, pad],
+            [dilation, dilation],
+            conv.groups,
+        ),
+    )
+}
+
+/// The strided convolution of a block (basic `conv1`, bottleneck `conv2`, the shortcut).
+fn strided_conv(conv: &Conv2d, x: Tensor<4>, mode: BlockMode) -> Tensor<4> {
+    match mode {
+        BlockMode::AsBuilt => conv.forward(x),
+        BlockMode::DilatedFirst => conv_as(conv, x, 1, 1),
+        BlockMode::Dilated => conv_as(conv, x, 1, 2),
+    }
+}
+
+/// A 3x3 convolution that runs after the block's stride.
+fn later_conv(conv: &Conv2d, x: Tensor<4>, mode: BlockMode) -> Tensor<4> {
+    match mode {
+        BlockMode::AsBuilt => conv.forward(x),
+        BlockMode::DilatedFirst | BlockMode::Dilated => conv_as(conv, x, 1, 2),
+    }
+}
+
 /// 1x1 convolution + batch norm on the shortcut when the shape changes.
 #[derive(Module, Debug)]
 pub struct Downsample {
@@ -43,8 +95,21 @@ impl Downsample {
         }
     }
 
-    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        self.bn.forward(self.conv.forward(x))
+    fn forward(&self, x: Tensor<4>, mode: BlockMode) -> Tensor<4> {
+        // A 1x1 convolution: only its stride changes (dilation is meaningless for it).
+        let out = match mode {
+            BlockMode::AsBuilt => self.conv.forward(x),
+            BlockMode::DilatedFirst | BlockMode::Dilated => conv_as(&self.conv, x, 1, 1),
+        };
+        self.bn.forward(out)
+    }
+}
+
+/// The residual branch: `x` itself, or its projection when the block changes the shape.
+fn shortcut(downsample: &Option<Downsample>, x: &Tensor<4>, mode: BlockMode) -> Tensor<4> {
+    match downsample {
+        Some(downsample) => downsample.forward(x.clone(), mode),
+        None => x.clone(),
     }
 }
 
@@ -73,13 +138,10 @@ impl BasicBlock {
         }
     }
 
-    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let identity = match &self.downsample {
-            Some(downsample) => downsample.forward(x.clone()),
-            None => x.clone(),
-        };
-        let out = relu(self.bn1.forward(self.conv1.forward(x)));
-        let out = self.bn2.forward(self.conv2.forward(out));
+    fn forward(&self, x: Tensor<4>, mode: BlockMode) -> Tensor<4> {
+        let identity = shortcut(&self.downsample, &x, mode);
+        let out = relu(self.bn1.forward(strided_conv(&self.conv1, x, mode)));
+        let out = self.bn2.forward(later_conv(&self.conv2, out, mode));
         relu(out + identity)
     }
 }
@@ -113,13 +175,11 @@ impl Bottleneck {
         }
     }
 
-    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let identity = match &self.downsample {
-            Some(downsample) => downsample.forward(x.clone()),
-            None => x.clone(),
-        };
+    fn forward(&self, x: Tensor<4>, mode: BlockMode) -> Tensor<4> {
+        let identity = shortcut(&self.downsample, &x, mode);
+        // The 1x1 convolutions have stride 1 and no spatial extent: dilation leaves them alone.
         let out = relu(self.bn1.forward(self.conv1.forward(x)));
-        let out = relu(self.bn2.forward(self.conv2.forward(out)));
+        let out = relu(self.bn2.forward(strided_conv(&self.conv2, out, mode)));
         let out = self.bn3.forward(self.conv3.forward(out));
         relu(out + identity)
     }
@@ -135,10 +195,10 @@ pub enum Block {
 }
 
 impl Block {
-    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+    fn forward(&self, x: Tensor<4>, mode: BlockMode) -> Tensor<4> {
         match self {
-            Block::Basic(block) => block.forward(x),
-            Block::Bottleneck(block) => block.forward(x),
+            Block::Basic(block) => block.forward(x, mode),
+            Block::Bottleneck(block) => block.forward(x, mode),
         }
     }
 }
@@ -237,20 +297,36 @@ impl ResNet {
 
     /// Everything up to and including `layer4`: the map GradCAM and LOST read.
     pub fn features(&self, images: Tensor<4>) -> Tensor<4> {
+        self.features_with(images, false)
+    }
+
+    /// [`ResNet::features`], optionally with `layer4`'s stride replaced by dilation (see
+    /// [`BlockMode`]): the same weights, a map of twice the resolution.
+    pub fn features_with(&self, images: Tensor<4>, dilate_layer4: bool) -> Tensor<4> {
         let mut x = relu(self.bn1.forward(self.conv1.forward(images)));
         if let Some(pool) = &self.maxpool {
             x = pool.forward(x);
         }
-        for block in self
-            .layer1
-            .iter()
-            .chain(&self.layer2)
-            .chain(&self.layer3)
-            .chain(&self.layer4)
-        {
-            x = block.forward(x);
+        for block in self.layer1.iter().chain(&self.layer2).chain(&self.layer3) {
+            x = block.forward(x, BlockMode::AsBuilt);
+        }
+        for (index, block) in self.layer4.iter().enumerate() {
+            let mode = match (dilate_layer4, index) {
+                (false, _) => BlockMode::AsBuilt,
+                (true, 0) => BlockMode::DilatedFirst,
+                (true, _) => BlockMode::Dilated,
+            };
+            x = block.forward(x, mode);
         }
         x
+    }
+
+    /// Input pixels per position of the `layer4` map: the stem's reduction (1 for the small stem,
+    /// 4 for the ImageNet stem's strided convolution and max-pool) times 8 for `layer2..layer4`,
+    /// halved when `layer4` is dilated.
+    pub fn feature_stride(&self, dilate_layer4: bool) -> usize {
+        let pool = if self.maxpool.is_some() { 2 } else { 1 };
+        self.conv1.stride[0] * pool * if dilate_layer4 { 4 } else { 8 }
     }
 
     /// Global average pooling and the classifier, from a `layer4` map.

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use burn::module::{Module, ModuleMapper, Param};
 use burn::tensor::{Device, Tensor, TensorData};
 
-use crate::models::params::PathTracker;
+use crate::models::params::{ParamInfo, PathTracker};
 
 /// Which weights of one tensor survive.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +27,22 @@ pub struct Masks {
 }
 
 impl Masks {
+    /// Masks keeping every weight of `params`: the dense model's, which still records the
+    /// prunable set.
+    pub fn all_kept(params: &[ParamInfo]) -> Self {
+        let tensors = params
+            .iter()
+            .map(|p| {
+                let mask = Mask {
+                    shape: p.shape.clone(),
+                    keep: vec![true; p.numel()],
+                };
+                (p.path.clone(), mask)
+            })
+            .collect();
+        Self { tensors }
+    }
+
     pub fn get(&self, path: &str) -> Option<&Mask> {
         self.tensors.get(path)
     }
@@ -103,6 +119,11 @@ pub struct DeviceMasks {
 impl DeviceMasks {
     pub fn is_empty(&self) -> bool {
         self.tensors.is_empty()
+    }
+
+    /// The flattened mask of `path` (1 = kept), when it has pruned entries.
+    pub fn get(&self, path: &str) -> Option<&Tensor<1>> {
+        self.tensors.get(path)
     }
 
     /// Multiplies every masked parameter by its mask. The result is detached and, on an autodiff

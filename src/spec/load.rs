@@ -137,7 +137,12 @@ pub fn parse_spec(text: &str, file: &Path, overrides: &[Override]) -> Result<Spe
         diagnostics,
     };
     let file_only = toml::from_str::<Spec>(text);
-    let spec = if overrides.is_empty() {
+    let names_recipe = overrides.iter().any(|o| o.key == "train.recipe")
+        || text
+            .parse::<toml::Table>()
+            .ok()
+            .is_some_and(|table| recipe_name(&table).is_some());
+    let spec = if overrides.is_empty() && !names_recipe {
         file_only.map_err(|err| error(vec![toml_diagnostic(text, &err)]))?
     } else {
         let mut table: toml::Table = text
@@ -147,6 +152,7 @@ pub fn parse_spec(text: &str, file: &Path, overrides: &[Override]) -> Result<Spe
             set_path(&mut table, &item.key, item.value.clone())
                 .map_err(|message| error(vec![override_diagnostic(item, message)]))?;
         }
+        fill_recipe(&mut table);
         match Spec::deserialize_table(table) {
             Ok(spec) => spec,
             // A problem already in the file is best shown where it is in the file.
@@ -169,6 +175,14 @@ pub fn parse_spec(text: &str, file: &Path, overrides: &[Override]) -> Result<Spe
             },
         }
     };
+    let mut spec = spec;
+    // `data.path_env`: the dataset root from the environment when the file and `--set` give none.
+    if spec.data.path.is_none()
+        && let Some(var) = &spec.data.path_env
+        && let Some(value) = std::env::var_os(var).filter(|v| !v.is_empty())
+    {
+        spec.data.path = Some(value.to_string_lossy().into_owned());
+    }
     let problems = validate(&spec);
     if problems.is_empty() {
         return Ok(spec);
@@ -196,6 +210,25 @@ impl Spec {
         // one error type and the same messages as for files.
         let text = toml::to_string(&table).expect("a TOML table always serializes");
         toml::from_str(&text)
+    }
+}
+
+fn recipe_name(table: &toml::Table) -> Option<String> {
+    table
+        .get("train")?
+        .get("recipe")?
+        .as_str()
+        .map(str::to_string)
+}
+
+/// `[train] recipe = "..."`: the preset's values under the given ones. An unknown name is
+/// left for validation to report where it is written.
+fn fill_recipe(table: &mut toml::Table) {
+    let Some(preset) = recipe_name(table).and_then(|name| super::presets::find(&name)) else {
+        return;
+    };
+    if let Some(toml::Value::Table(train)) = table.get_mut("train") {
+        super::presets::fill_defaults(train, &preset);
     }
 }
 
@@ -327,6 +360,56 @@ rounds = 2
         let err = parse(GOOD, &["train.batch_size=0"]).unwrap_err();
         assert!(matches!(err.diagnostics[0].location, Location::Override(_)));
         assert!(err.to_string().contains("train.batch_size"), "{err}");
+    }
+
+    #[test]
+    fn a_recipe_fills_what_the_file_does_not_give() {
+        let text = GOOD.replace("[train]\n", "[train]\nrecipe = \"torchvision-resnet\"\n");
+        let spec = parse(&text, &[]).unwrap();
+        // Given: epochs and the optimizer's lr; filled: the rest.
+        assert_eq!(spec.train.epochs, 3);
+        assert_eq!(spec.train.batch_size, 256);
+        assert_eq!(spec.train.optimizer.lr(), 0.05);
+        assert!(matches!(
+            spec.train.optimizer,
+            crate::spec::OptimizerSpec::Sgd {
+                weight_decay: 1e-4,
+                ..
+            }
+        ));
+        assert!(spec.train.augment.random_resized_crop.is_some());
+        // The same through --set, and an override beats the preset.
+        let spec = parse(
+            GOOD,
+            &[
+                "train.recipe=torchvision-vit",
+                "train.label_smoothing=0.2",
+                "train.epochs=40",
+            ],
+        )
+        .unwrap();
+        assert_eq!(spec.train.label_smoothing, 0.2);
+        assert_eq!(spec.train.clip_grad_norm, Some(1.0));
+        // Unknown names are pointed at.
+        let text = GOOD.replace("[train]\n", "[train]\nrecipe = \"timm\"\n");
+        let err = parse(&text, &[]).unwrap_err();
+        assert_eq!(err.diagnostics[0].key.as_deref(), Some("train.recipe"));
+        assert!(err.to_string().contains("torchvision-resnet"), "{err}");
+        assert!(matches!(
+            err.diagnostics[0].location,
+            Location::File { line: 6, .. }
+        ));
+    }
+
+    #[test]
+    fn new_recipe_keys_at_their_defaults_leave_the_serialized_recipe_as_it_was() {
+        // The serialized recipe enters training stage keys: adding keys must not move them.
+        let spec = parse(GOOD, &[]).unwrap();
+        let json = serde_json::to_string(&spec.train).unwrap();
+        assert_eq!(
+            json,
+            r#"{"epochs":3,"batch_size":64,"optimizer":{"kind":"sgd","lr":0.05,"momentum":0.9,"weight_decay":0.0005,"nesterov":false},"schedule":{"kind":"cosine","warmup_epochs":0.0,"min_lr":0.0},"augment":{"crop_padding":4,"horizontal_flip":true}}"#
+        );
     }
 
     #[test]

@@ -5,9 +5,12 @@
 
 mod load;
 mod locate;
+mod lost;
+pub mod presets;
 mod validate;
 
 pub use load::{Override, SpecError, load_spec, parse_spec};
+pub use lost::{LostDataset, LostSpec};
 
 use serde::{Deserialize, Serialize};
 
@@ -26,6 +29,9 @@ pub struct Spec {
     pub prune: PruneSpec,
     #[serde(default)]
     pub eval: EvalSpec,
+    /// Object discovery (LOST, CorLoc) on every pooled model; absent: not run.
+    #[serde(default)]
+    pub lost: Option<LostSpec>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -61,6 +67,10 @@ pub struct DataSpec {
     /// Dataset root for `imagefolder`; `~` and `$VARS` are not expanded.
     #[serde(default)]
     pub path: Option<String>,
+    /// An environment variable holding the dataset root when `path` is not given (the
+    /// ImageNet experiments name `PVR_IMAGENET`), so one file serves every machine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path_env: Option<String>,
     #[serde(default = "default_image_size")]
     pub image_size: usize,
     /// Number of generated training images (shapes only).
@@ -104,6 +114,7 @@ impl Default for DataSpec {
         Self {
             source: default_source(),
             path: None,
+            path_env: None,
             image_size: default_image_size(),
             train_size: default_train_size(),
             val_size: default_val_size(),
@@ -156,6 +167,13 @@ pub struct ModelSpec {
     /// Must match the dataset when given; taken from the dataset otherwise.
     #[serde(default)]
     pub num_classes: Option<usize>,
+    /// Weights to start from (`.pth` or `.safetensors` with torchvision's names): round 0 is
+    /// this model instead of a trained one. Relative to the working directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pretrained: Option<String>,
+    /// A given pool: round n is the n-th file, nothing is trained or pruned.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pool: Vec<String>,
 }
 
 fn default_arch() -> String {
@@ -177,13 +195,22 @@ impl Default for ModelSpec {
             heads: None,
             window_size: None,
             num_classes: None,
+            pretrained: None,
+            pool: Vec::new(),
         }
     }
 }
 
+/// The recipe of every training run. Keys added after the first release are left out of the
+/// serialized form (which enters stage keys) while at their defaults, so adding them kept
+/// every cached stage valid.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TrainSpec {
+    /// A preset ([`presets`]) filling every recipe key the file does not give. Only the
+    /// values it fills enter stage keys, not its name.
+    #[serde(default, skip_serializing)]
+    pub recipe: Option<String>,
     #[serde(default = "default_epochs")]
     pub epochs: usize,
     #[serde(default = "default_batch_size")]
@@ -194,6 +221,18 @@ pub struct TrainSpec {
     pub schedule: ScheduleSpec,
     #[serde(default)]
     pub augment: AugmentSpec,
+    /// Cross-entropy label smoothing: targets become `(1 - e) * target + e / classes`
+    /// (torch's `CrossEntropyLoss(label_smoothing=e)`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub label_smoothing: f64,
+    /// Scale all gradients so that their global L2 norm is at most this
+    /// (torch's `clip_grad_norm_` over every parameter; pruned weights' gradients excluded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clip_grad_norm: Option<f64>,
+}
+
+fn is_zero(value: &f64) -> bool {
+    *value == 0.0
 }
 
 fn default_epochs() -> usize {
@@ -206,11 +245,14 @@ fn default_batch_size() -> usize {
 impl Default for TrainSpec {
     fn default() -> Self {
         Self {
+            recipe: None,
             epochs: default_epochs(),
             batch_size: default_batch_size(),
             optimizer: OptimizerSpec::default(),
             schedule: ScheduleSpec::default(),
             augment: AugmentSpec::default(),
+            label_smoothing: 0.0,
+            clip_grad_norm: None,
         }
     }
 }
@@ -287,6 +329,10 @@ pub enum ScheduleSpec {
         warmup_epochs: f64,
         #[serde(default)]
         min_lr: f64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        warmup_start_factor: Option<f64>,
+        #[serde(default, skip_serializing_if = "ScheduleUpdate::is_step")]
+        update: ScheduleUpdate,
     },
     /// Multiply the rate by `gamma` every `every` epochs (torchvision's StepLR).
     Step {
@@ -295,11 +341,37 @@ pub enum ScheduleSpec {
         gamma: f64,
         #[serde(default)]
         warmup_epochs: f64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        warmup_start_factor: Option<f64>,
+        #[serde(default, skip_serializing_if = "ScheduleUpdate::is_step")]
+        update: ScheduleUpdate,
     },
     Constant {
         #[serde(default)]
         warmup_epochs: f64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        warmup_start_factor: Option<f64>,
+        #[serde(default, skip_serializing_if = "ScheduleUpdate::is_step")]
+        update: ScheduleUpdate,
     },
+}
+
+/// When the learning rate moves.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScheduleUpdate {
+    /// Every optimizer step (smooth).
+    #[default]
+    Step,
+    /// Once per epoch, held within it: torchvision's reference `train.py`, which steps its
+    /// scheduler after each epoch.
+    Epoch,
+}
+
+impl ScheduleUpdate {
+    fn is_step(&self) -> bool {
+        *self == ScheduleUpdate::Step
+    }
 }
 
 fn default_gamma() -> f64 {
@@ -311,6 +383,33 @@ impl Default for ScheduleSpec {
         ScheduleSpec::Cosine {
             warmup_epochs: 0.0,
             min_lr: 0.0,
+            warmup_start_factor: None,
+            update: ScheduleUpdate::Step,
+        }
+    }
+}
+
+impl ScheduleSpec {
+    /// (warmup epochs, warmup start factor, update granularity), common to every kind.
+    pub fn warmup_and_update(&self) -> (f64, Option<f64>, ScheduleUpdate) {
+        match self {
+            ScheduleSpec::Cosine {
+                warmup_epochs,
+                warmup_start_factor,
+                update,
+                ..
+            }
+            | ScheduleSpec::Step {
+                warmup_epochs,
+                warmup_start_factor,
+                update,
+                ..
+            }
+            | ScheduleSpec::Constant {
+                warmup_epochs,
+                warmup_start_factor,
+                update,
+            } => (*warmup_epochs, *warmup_start_factor, *update),
         }
     }
 }
@@ -323,6 +422,54 @@ pub struct AugmentSpec {
     pub crop_padding: usize,
     #[serde(default = "default_true")]
     pub horizontal_flip: bool,
+    /// torchvision's RandomResizedCrop (bilinear, antialiased) from the whole picture to the
+    /// network's input size; replaces the padded crop (`crop_padding` must be 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub random_resized_crop: Option<RandomResizedCropSpec>,
+    /// MixUp's Beta(alpha, alpha) parameter; 0 disables MixUp.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub mixup_alpha: f64,
+    /// CutMix's Beta(alpha, alpha) parameter; 0 disables CutMix.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cutmix_alpha: f64,
+    /// Probability that a batch is mixed at all (then MixUp or CutMix, one chosen uniformly
+    /// among those enabled, as torchvision's `RandomChoice`); torchvision's recipes use 1.
+    #[serde(default = "default_mix_prob", skip_serializing_if = "is_one")]
+    pub mix_prob: f64,
+}
+
+fn default_mix_prob() -> f64 {
+    1.0
+}
+fn is_one(value: &f64) -> bool {
+    *value == 1.0
+}
+
+/// torchvision `RandomResizedCrop(size, scale, ratio)`: a window of `scale` of the area and
+/// `ratio` aspect (sampled log-uniformly), resized to the network's input.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RandomResizedCropSpec {
+    #[serde(default = "default_crop_scale")]
+    pub scale: [f64; 2],
+    #[serde(default = "default_crop_ratio")]
+    pub ratio: [f64; 2],
+}
+
+fn default_crop_scale() -> [f64; 2] {
+    [0.08, 1.0]
+}
+fn default_crop_ratio() -> [f64; 2] {
+    [3.0 / 4.0, 4.0 / 3.0]
+}
+
+impl Default for RandomResizedCropSpec {
+    fn default() -> Self {
+        Self {
+            scale: default_crop_scale(),
+            ratio: default_crop_ratio(),
+        }
+    }
 }
 
 fn default_crop_padding() -> usize {
@@ -337,6 +484,10 @@ impl Default for AugmentSpec {
         Self {
             crop_padding: default_crop_padding(),
             horizontal_flip: true,
+            random_resized_crop: None,
+            mixup_alpha: 0.0,
+            cutmix_alpha: 0.0,
+            mix_prob: default_mix_prob(),
         }
     }
 }
@@ -388,6 +539,17 @@ impl Default for PruneSpec {
             rounds: None,
             include: default_include(),
             exclude: Vec::new(),
+        }
+    }
+}
+
+impl ModelSpec {
+    /// The weights files the pipeline starts from: the pool, or the pretrained model, or none.
+    pub fn given_weights(&self) -> Vec<&str> {
+        if !self.pool.is_empty() {
+            self.pool.iter().map(String::as_str).collect()
+        } else {
+            self.pretrained.iter().map(String::as_str).collect()
         }
     }
 }

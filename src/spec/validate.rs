@@ -30,10 +30,21 @@ pub fn validate(spec: &Spec) -> Vec<(String, String)> {
     }
 
     let data = &spec.data;
+    let from_env = data
+        .path_env
+        .as_ref()
+        .map(|var| format!(" or set the environment variable {var}"))
+        .unwrap_or_default();
     check(
         data.source != DataSource::Imagefolder || data.path.is_some(),
-        "data.path",
-        "`source = \"imagefolder\"` needs `path` (the folder holding train/ and val/), e.g. `--set data.path=/datasets/imagenet`".into(),
+        if data.path_env.is_some() {
+            "data.path_env"
+        } else {
+            "data.path"
+        },
+        format!(
+            "`source = \"imagefolder\"` needs `path` (the folder holding train/ and val/): give `--set data.path=/datasets/imagenet`{from_env}"
+        ),
     );
     check(
         data.source != DataSource::Shapes || (data.train_size >= 1 && data.val_size >= 1),
@@ -57,6 +68,32 @@ pub fn validate(spec: &Spec) -> Vec<(String, String)> {
             classes >= 2,
             "model.num_classes",
             format!("{classes} classes: a classifier needs at least 2"),
+        );
+    }
+
+    let model = &spec.model;
+    check(
+        model.pretrained.is_none() || model.pool.is_empty(),
+        "model.pool",
+        "give either `pretrained` (a model to prune from) or `pool` (the models to evaluate), not both".into(),
+    );
+    for (key, path) in model
+        .pretrained
+        .iter()
+        .map(|p| ("model.pretrained", p))
+        .chain(model.pool.iter().map(|p| ("model.pool", p)))
+    {
+        check(
+            std::path::Path::new(path).is_file(),
+            key,
+            format!("`{path}` is not a file (weights paths are relative to the working directory)"),
+        );
+    }
+    if !model.pool.is_empty() {
+        check(
+            spec.prune.rounds.is_none() && spec.prune.target_sparsity.is_none(),
+            "prune.rounds",
+            "`model.pool` gives the rounds (round n is its n-th file): drop `prune.rounds` and `prune.target_sparsity`".into(),
         );
     }
 
@@ -123,23 +160,15 @@ pub fn validate(spec: &Spec) -> Vec<(String, String)> {
             );
         }
     }
-    let warmup = match &train.schedule {
-        ScheduleSpec::Cosine {
-            warmup_epochs,
-            min_lr,
-        } => {
+    match &train.schedule {
+        ScheduleSpec::Cosine { min_lr, .. } => {
             check(
                 *min_lr >= 0.0 && *min_lr < lr,
                 "train.schedule.min_lr",
                 format!("{min_lr} must be in [0, lr = {lr})"),
             );
-            *warmup_epochs
         }
-        ScheduleSpec::Step {
-            every,
-            gamma,
-            warmup_epochs,
-        } => {
+        ScheduleSpec::Step { every, gamma, .. } => {
             check(
                 *every >= 1,
                 "train.schedule.every",
@@ -150,14 +179,83 @@ pub fn validate(spec: &Spec) -> Vec<(String, String)> {
                 "train.schedule.gamma",
                 format!("{gamma} is not in (0, 1]"),
             );
-            *warmup_epochs
         }
-        ScheduleSpec::Constant { warmup_epochs } => *warmup_epochs,
-    };
+        ScheduleSpec::Constant { .. } => {}
+    }
+    let (warmup, start_factor, _) = train.schedule.warmup_and_update();
+    if let Some(factor) = start_factor {
+        check(
+            factor > 0.0 && factor <= 1.0,
+            "train.schedule.warmup_start_factor",
+            format!("{factor} is not in (0, 1]: the warmup starts at this share of lr"),
+        );
+        check(
+            warmup > 0.0,
+            "train.schedule.warmup_start_factor",
+            "needs `warmup_epochs` > 0".into(),
+        );
+    }
     check(
         warmup >= 0.0 && warmup < train.epochs as f64,
         "train.schedule.warmup_epochs",
         format!("{warmup} must be in [0, epochs = {}) epochs", train.epochs),
+    );
+    if let Some(name) = &train.recipe {
+        check(
+            super::presets::find(name).is_some(),
+            "train.recipe",
+            format!(
+                "unknown recipe `{name}`; pvr knows {}",
+                super::presets::names().join(", ")
+            ),
+        );
+    }
+    check(
+        (0.0..1.0).contains(&train.label_smoothing),
+        "train.label_smoothing",
+        format!("{} is not in [0, 1)", train.label_smoothing),
+    );
+    if let Some(norm) = train.clip_grad_norm {
+        check(
+            norm > 0.0 && norm.is_finite(),
+            "train.clip_grad_norm",
+            format!("{norm} is not a positive norm"),
+        );
+    }
+    let augment = &train.augment;
+    if let Some(crop) = &augment.random_resized_crop {
+        check(
+            augment.crop_padding == 0,
+            "train.augment.crop_padding",
+            "random_resized_crop replaces the padded crop: set crop_padding = 0".into(),
+        );
+        let [low, high] = crop.scale;
+        check(
+            low > 0.0 && low <= high && high <= 1.0,
+            "train.augment.random_resized_crop.scale",
+            format!("[{low}, {high}] is not a share range within (0, 1]"),
+        );
+        let [low, high] = crop.ratio;
+        check(
+            low > 0.0 && low <= high && high.is_finite(),
+            "train.augment.random_resized_crop.ratio",
+            format!("[{low}, {high}] is not an aspect range (0 < low <= high)"),
+        );
+    }
+    for (key, alpha) in [
+        ("train.augment.mixup_alpha", augment.mixup_alpha),
+        ("train.augment.cutmix_alpha", augment.cutmix_alpha),
+    ] {
+        check(
+            alpha >= 0.0 && alpha.is_finite(),
+            key,
+            format!("{alpha} is negative: it is a Beta(alpha, alpha) parameter, 0 disables it"),
+        );
+    }
+    check(
+        (0.0..=1.0).contains(&augment.mix_prob),
+        "train.augment.mix_prob",
+        format!("{} is not a probability", augment.mix_prob),
     );
 
     let prune = &spec.prune;
@@ -198,5 +296,8 @@ pub fn validate(spec: &Spec) -> Vec<(String, String)> {
         "eval.batch_size",
         "must be at least 1".into(),
     );
+    if let Some(lost) = &spec.lost {
+        problems.extend(super::lost::validate(lost, spec));
+    }
     problems
 }

@@ -8,6 +8,7 @@ use anyhow::{Context, bail};
 
 use super::ModelContext;
 use super::eval::EvalStage;
+use super::import::{ImportStage, given_weights};
 use super::prune::PruneStage;
 use super::report::ReportStage;
 use super::train::TrainStage;
@@ -59,7 +60,13 @@ pub fn compile(spec: &Spec, spec_path: &Path) -> anyhow::Result<Pipeline> {
         .map_err(|m| anyhow::anyhow!(m))?;
     let params = list_params(&network.init(&burn::tensor::Device::flex(), 0));
     let prunable = prunable_set(&params, &spec.prune.include, &spec.prune.exclude);
-    let rounds = spec.prune.round_count();
+    // `[model] pool` fixes the rounds (one per file); otherwise LRR makes them.
+    let given = given_weights(&spec.model)?;
+    let rounds = if spec.model.pool.is_empty() {
+        spec.prune.round_count()
+    } else {
+        given.len() - 1
+    };
     if rounds > 0 && prunable.is_empty() {
         let candidates: Vec<&str> = params
             .iter()
@@ -88,10 +95,22 @@ pub fn compile(spec: &Spec, spec_path: &Path) -> anyhow::Result<Pipeline> {
     });
     // The pool: the dense model, one model per LRR round, an evaluation of each, the report.
     // Analyses (attribution, LOST, human alignment) add their stages over the same pool.
-    let mut stages: Vec<Box<dyn Stage>> = vec![Box::new(TrainStage {
-        context: context.clone(),
-    })];
-    for round in 1..=rounds {
+    // Round 0 (and with a pool, every round) may come from weights files instead of training.
+    let mut stages: Vec<Box<dyn Stage>> = Vec::new();
+    let imported = given.len();
+    if imported == 0 {
+        stages.push(Box::new(TrainStage {
+            context: context.clone(),
+        }));
+    }
+    for (round, weights) in given.into_iter().enumerate() {
+        stages.push(Box::new(ImportStage {
+            context: context.clone(),
+            round,
+            weights,
+        }));
+    }
+    for round in imported.max(1)..=rounds {
         stages.push(Box::new(PruneStage {
             context: context.clone(),
             round,
@@ -110,6 +129,7 @@ pub fn compile(spec: &Spec, spec_path: &Path) -> anyhow::Result<Pipeline> {
         rounds,
         rate: spec.prune.rate,
     }));
+    stages.extend(crate::lost::plan(spec, &context, rounds)?);
     let plan = Plan::new(&spec.experiment.name, stages)?;
     Ok(Pipeline {
         spec: spec.clone(),

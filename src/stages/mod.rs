@@ -4,13 +4,16 @@
 mod checkpoint;
 mod compile;
 mod eval;
+mod import;
 mod prune;
 mod report;
+mod round;
 mod train;
 
-pub use checkpoint::{LoadedModel, RoundRecord, load_checkpoint, read_json};
+pub use checkpoint::{LoadedModel, ROUND_FILE, RoundRecord, load_checkpoint, read_json};
 pub use compile::{Pipeline, compile};
-pub use eval::EvalRecord;
+pub use eval::{EVAL_FILE, EvalRecord};
+pub use import::{GivenWeights, ImportStage, given_weights};
 
 use std::sync::Arc;
 
@@ -30,6 +33,16 @@ pub struct ModelContext {
     pub val_data: Arc<dyn Dataset>,
     /// The parameters pruning may touch, after include/exclude.
     pub prunable: Vec<ParamInfo>,
+}
+
+impl ModelContext {
+    /// Shapes of the prunable parameters by path.
+    pub fn prunable_shapes(&self) -> std::collections::BTreeMap<String, Vec<usize>> {
+        self.prunable
+            .iter()
+            .map(|p| (p.path.clone(), p.shape.clone()))
+            .collect()
+    }
 }
 
 /// Label of the model stage of a round: `train` for the dense model, `prune[n]` after.

@@ -2,18 +2,17 @@
 //! threshold over the still-unpruned weights, then retraining from the current weights with a
 //! fresh optimizer and the full schedule restarted.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
 use serde_json::{Value, json};
 
-use super::checkpoint::{RoundRecord, load_checkpoint, save_checkpoint};
-use super::{ModelContext, model_label, round_seed};
+use super::checkpoint::load_checkpoint;
+use super::round::{RoundOrigin, train_and_save};
+use super::{ModelContext, model_label};
 use crate::graph::{Stage, StageContext};
 use crate::models::params::read_params;
-use crate::prune::{expected_sparsity, global_magnitude_prune, measure_sparsity};
-use crate::train::{FitRequest, fit};
+use crate::prune::{expected_sparsity, global_magnitude_prune};
 
 pub struct PruneStage {
     pub context: Arc<ModelContext>,
@@ -60,38 +59,17 @@ impl Stage for PruneStage {
             c.prunable.iter().any(|p| p.path == path)
         });
         let pruned = global_magnitude_prune(&values, &parent.masks, self.rate);
-        let shapes: BTreeMap<String, Vec<usize>> = c
-            .prunable
-            .iter()
-            .map(|p| (p.path.clone(), p.shape.clone()))
-            .collect();
-        let masks = pruned.masks.with_shapes(&shapes);
+        let masks = pruned.masks.with_shapes(&c.prunable_shapes());
         ctx.progress.note(&format!(
             "round {}: removed {} of {} remaining weights (|w| <= {:.3e})",
             self.round, pruned.removed, pruned.remaining_before, pruned.global_magnitude_threshold
         ));
-        let device_masks = masks.to_device(&device);
-        let network = device_masks.apply(parent.network);
-        let request = FitRequest {
-            recipe: &c.recipe,
-            seed: round_seed(c.seed, self.round),
-            dataset: c.train_data.as_ref(),
-            masks: &device_masks,
-            device: &device,
-            scratch: ctx.scratch,
-            progress: ctx.progress,
-        };
-        let (network, history) = fit(network, &request)?;
-        let record = RoundRecord {
+        let origin = RoundOrigin {
             round: self.round,
-            network: c.network.clone(),
             expected_sparsity: expected_sparsity(self.rate, self.round),
-            measured: measure_sparsity(&network, &c.prunable),
             global_magnitude_threshold: Some(pruned.global_magnitude_threshold),
             removed_this_round: pruned.removed,
-            history,
-            train_seconds: started.elapsed().as_secs_f64(),
         };
-        save_checkpoint(ctx.out_dir, &network, &masks, &record)
+        train_and_save(ctx, c, parent.network, &masks, &device, origin, started)
     }
 }

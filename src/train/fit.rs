@@ -11,13 +11,17 @@ use anyhow::Context;
 use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::{GradientsParams, ModuleOptimizer};
+use burn::tensor::activation::log_softmax;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
+use super::clip::clip_global_norm;
 use super::loader::{Augmentation, Batch, epoch_order, load_batch};
+use super::mix::{Mix, soft_targets};
 use super::optimizer::build_optimizer;
 use super::schedule::learning_rate;
 use crate::data::Dataset;
+use crate::data::rng::Rng;
 use crate::exec::progress::Progress;
 use crate::models::Network;
 use crate::prune::DeviceMasks;
@@ -73,6 +77,7 @@ pub fn fit(
     }
     network = request.masks.apply(network);
     let loss_fn = CrossEntropyLossConfig::new().init(request.device);
+    let mixing = recipe.augment.mixup_alpha > 0.0 || recipe.augment.cutmix_alpha > 0.0;
 
     for epoch in state.epochs_done..recipe.epochs {
         let started = Instant::now();
@@ -96,10 +101,27 @@ pub fn fit(
                 steps_per_epoch,
                 total_steps,
             );
-            let batch = load_batch(request.dataset, indices, Some(augmentation))?;
+            let mut batch = load_batch(request.dataset, indices, Some(augmentation))?;
+            let mix = if mixing {
+                let mut rng = Rng::for_item(request.seed, MIX_STREAM + epoch as u64, step as u64);
+                Mix::sample(&recipe.augment, batch.width, batch.height, &mut rng)
+            } else {
+                Mix::None
+            };
+            mix.apply(&mut batch.images, batch.count, batch.height, batch.width);
             let (images, targets) = to_tensors(&batch, request.device);
             let logits = network.forward(images);
-            let loss = loss_fn.forward(logits.clone(), targets.clone());
+            let loss = if mixing || recipe.label_smoothing > 0.0 {
+                let classes = request.dataset.num_classes();
+                let soft = soft_targets(&batch.labels, classes, &mix, recipe.label_smoothing);
+                let soft = Tensor::<2>::from_data(
+                    TensorData::new(soft, [batch.count, classes]),
+                    request.device,
+                );
+                soft_cross_entropy(logits.clone(), soft)
+            } else {
+                loss_fn.forward(logits.clone(), targets.clone())
+            };
             let batch_loss = loss.clone().into_scalar::<f32>() as f64;
             anyhow::ensure!(
                 batch_loss.is_finite(),
@@ -113,7 +135,10 @@ pub fn fit(
                 .int()
                 .sum()
                 .into_scalar::<i64>();
-            let grads = GradientsParams::from_grads(loss.backward(), &network);
+            let mut grads = GradientsParams::from_grads(loss.backward(), &network);
+            if let Some(max_norm) = recipe.clip_grad_norm {
+                clip_global_norm(&network, &mut grads, request.masks, max_norm);
+            }
             network = optimizer.step(lr, network, grads);
             // Momentum and weight decay move pruned weights off zero; put them back every step.
             network = request.masks.apply(network);
@@ -144,6 +169,16 @@ pub fn fit(
         checkpoint.save(&network, &optimizer, &state)?;
     }
     Ok((network, state.history))
+}
+
+/// Random stream of the per-batch MixUp/CutMix draws (distinct from data order and
+/// per-image augmentation streams).
+const MIX_STREAM: u64 = 0x31C5_0000_0000;
+
+/// Cross-entropy against probability targets `[batch, classes]`, averaged over the batch
+/// (torch's `CrossEntropyLoss` with probability targets).
+pub fn soft_cross_entropy(logits: Tensor<2>, targets: Tensor<2>) -> Tensor<1> {
+    (log_softmax(logits, 1) * targets).sum_dim(1).mean().neg()
 }
 
 /// Host batch to device tensors.
@@ -229,5 +264,52 @@ impl Checkpoint {
             return Ok(None);
         };
         Ok(Some((network, optimizer, state)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::nn::loss::CrossEntropyLossConfig;
+
+    #[test]
+    fn soft_cross_entropy_is_cross_entropy_for_one_hot_targets_and_smooths_like_torch() {
+        let device = Device::flex();
+        let logits = Tensor::<2>::from_data(
+            TensorData::new(vec![2.0f32, -1.0, 0.5, 0.1, 0.3, -2.0], [2, 3]),
+            &device,
+        );
+        let labels = [0i64, 2];
+        let targets = Tensor::<1, Int>::from_data(TensorData::new(labels.to_vec(), [2]), &device);
+        let hard = CrossEntropyLossConfig::new()
+            .init(&device)
+            .forward(logits.clone(), targets)
+            .into_scalar::<f32>();
+        let one_hot = super::super::mix::soft_targets(&labels, 3, &Mix::None, 0.0);
+        let soft = soft_cross_entropy(
+            logits.clone(),
+            Tensor::<2>::from_data(TensorData::new(one_hot, [2, 3]), &device),
+        )
+        .into_scalar::<f32>();
+        assert!((hard - soft).abs() < 1e-6, "{hard} vs {soft}");
+        // torch.nn.CrossEntropyLoss(label_smoothing=0.1) on the same logits: 0.1 of the mass
+        // spread evenly, the loss written out by hand.
+        let smoothed = super::super::mix::soft_targets(&labels, 3, &Mix::None, 0.1);
+        let loss = soft_cross_entropy(
+            logits,
+            Tensor::<2>::from_data(TensorData::new(smoothed, [2, 3]), &device),
+        )
+        .into_scalar::<f32>() as f64;
+        let rows = [[2.0f64, -1.0, 0.5], [0.1, 0.3, -2.0]];
+        let mut expected = 0.0;
+        for (row, label) in rows.iter().zip(labels) {
+            let lse = row.iter().map(|v| v.exp()).sum::<f64>().ln();
+            for (c, v) in row.iter().enumerate() {
+                let t = if c as i64 == label { 0.9 } else { 0.0 } + 0.1 / 3.0;
+                expected -= t * (v - lse);
+            }
+        }
+        expected /= 2.0;
+        assert!((loss - expected).abs() < 1e-5, "{loss} vs {expected}");
     }
 }

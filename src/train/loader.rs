@@ -6,6 +6,7 @@ use anyhow::Context;
 use crate::data::augment::{
     IMAGENET_MEAN, IMAGENET_STD, horizontal_flip, normalize, random_crop_with_padding,
 };
+use crate::data::resized_crop::random_resized_crop;
 use crate::data::rng::Rng;
 use crate::data::{Dataset, ImageF32};
 use crate::spec::AugmentSpec;
@@ -85,19 +86,32 @@ fn prepare(
     index: usize,
     augmentation: Option<Augmentation<'_>>,
 ) -> anyhow::Result<(ImageF32, usize)> {
-    let sample = dataset
-        .get(index)
-        .with_context(|| format!("loading image {index}"))?;
-    let mut image = sample.image;
-    if let Some(aug) = augmentation {
-        let mut rng = Rng::for_item(aug.seed, aug.epoch as u64 + 1, index as u64);
-        if aug.spec.crop_padding > 0 {
-            image = random_crop_with_padding(&image, aug.spec.crop_padding, &mut rng);
+    let load_error = || format!("loading image {index}");
+    let Some(aug) = augmentation else {
+        let sample = dataset.get(index).with_context(load_error)?;
+        let mut image = sample.image;
+        normalize(&mut image, IMAGENET_MEAN, IMAGENET_STD);
+        return Ok((image, sample.label));
+    };
+    let mut rng = Rng::for_item(aug.seed, aug.epoch as u64 + 1, index as u64);
+    let (mut image, label) = match &aug.spec.random_resized_crop {
+        Some(crop) => {
+            let (sample, side) = dataset.get_uncropped(index).with_context(load_error)?;
+            let image = random_resized_crop(&sample.image, side, crop.scale, crop.ratio, &mut rng);
+            (image, sample.label)
         }
-        if aug.spec.horizontal_flip && rng.uniform() < 0.5 {
-            image = horizontal_flip(&image);
+        None => {
+            let sample = dataset.get(index).with_context(load_error)?;
+            let mut image = sample.image;
+            if aug.spec.crop_padding > 0 {
+                image = random_crop_with_padding(&image, aug.spec.crop_padding, &mut rng);
+            }
+            (image, sample.label)
         }
+    };
+    if aug.spec.horizontal_flip && rng.uniform() < 0.5 {
+        image = horizontal_flip(&image);
     }
     normalize(&mut image, IMAGENET_MEAN, IMAGENET_STD);
-    Ok((image, sample.label))
+    Ok((image, label))
 }

@@ -1,8 +1,10 @@
 //! Training and evaluation of one network: the loop, its optimizer and schedule, batching.
 
+pub mod clip;
 pub mod evaluate;
 pub mod fit;
 pub mod loader;
+pub mod mix;
 pub mod optimizer;
 pub mod schedule;
 

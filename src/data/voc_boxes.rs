@@ -1,0 +1,365 @@
+//! PASCAL VOC object boxes (`Annotations/*.xml`) and the detection splits of
+//! `ImageSets/Main/<split>.txt`, as a [`Dataset`] of images with their ground-truth boxes.
+//!
+//! VOC writes boxes 1-based with inclusive ends (`xmin = 1` is the first pixel column). pvr's
+//! boxes are 0-based with exclusive ends, so `xmin - 1, ymin - 1, xmax, ymax`: the same pixels,
+//! and the conversion LOST's evaluation makes.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail, ensure};
+use quick_xml::events::Event;
+use quick_xml::reader::Reader;
+
+use super::{Dataset, ImageF32, Sample};
+
+/// The twenty PASCAL VOC classes, in the standard order (class 1..20 of the segmentation masks).
+pub const VOC_CLASSES: [&str; 20] = [
+    "aeroplane",
+    "bicycle",
+    "bird",
+    "boat",
+    "bottle",
+    "bus",
+    "car",
+    "cat",
+    "chair",
+    "cow",
+    "diningtable",
+    "dog",
+    "horse",
+    "motorbike",
+    "person",
+    "pottedplant",
+    "sheep",
+    "sofa",
+    "train",
+    "tvmonitor",
+];
+
+/// One annotated object.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VocObject {
+    pub name: String,
+    /// `[x0, y0, x1, y1]`, 0-based, ends exclusive.
+    pub bbox: [f32; 4],
+    pub truncated: bool,
+    pub difficult: bool,
+}
+
+impl VocObject {
+    /// VOC's "hard" objects: truncated or difficult ones.
+    pub fn is_hard(&self) -> bool {
+        self.truncated || self.difficult
+    }
+}
+
+/// One `Annotations/<id>.xml`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VocAnnotation {
+    pub filename: String,
+    pub width: usize,
+    pub height: usize,
+    pub objects: Vec<VocObject>,
+}
+
+/// Every leaf element of an XML document as (slash-joined path, text), in document order.
+fn leaves(xml: &str) -> anyhow::Result<Vec<(String, String)>> {
+    let mut reader = Reader::from_str(xml);
+    let mut path: Vec<String> = Vec::new();
+    let mut text = String::new();
+    let mut out = Vec::new();
+    loop {
+        match reader.read_event()? {
+            Event::Start(tag) => {
+                path.push(String::from_utf8_lossy(tag.name().as_ref()).into_owned());
+                text.clear();
+            }
+            Event::Empty(tag) => {
+                let name = String::from_utf8_lossy(tag.name().as_ref()).into_owned();
+                out.push((format!("{}/{name}", path.join("/")), String::new()));
+            }
+            Event::Text(chunk) => text.push_str(&chunk.xml10_content()?),
+            Event::CData(chunk) => text.push_str(&chunk.decode()?),
+            Event::GeneralRef(reference) => {
+                if let Some(c) = reference.resolve_char_ref()? {
+                    text.push(c);
+                } else {
+                    let name = reference.decode()?;
+                    match quick_xml::escape::resolve_predefined_entity(&name) {
+                        Some(resolved) => text.push_str(resolved),
+                        None => bail!("unknown XML entity `&{name};`"),
+                    }
+                }
+            }
+            Event::End(_) => {
+                out.push((path.join("/"), text.trim().to_string()));
+                text.clear();
+                path.pop();
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    ensure!(
+        path.is_empty(),
+        "the document ends inside <{}>",
+        path.join("/")
+    );
+    Ok(out)
+}
+
+/// VOC flags are `0`/`1`; labelme's exports leave them empty, which means 0.
+fn flag(text: &str, key: &str) -> anyhow::Result<bool> {
+    match text {
+        "" | "0" => Ok(false),
+        "1" => Ok(true),
+        other => bail!("<{key}> is `{other}`, expected 0 or 1"),
+    }
+}
+
+fn number(text: &str, key: &str) -> anyhow::Result<f32> {
+    text.parse::<f32>()
+        .ok()
+        .filter(|v| v.is_finite())
+        .with_context(|| format!("<{key}> is `{text}`, not a number"))
+}
+
+/// Parses the text of a VOC annotation file.
+pub fn parse_voc_annotation(xml: &str) -> anyhow::Result<VocAnnotation> {
+    let mut annotation = VocAnnotation {
+        filename: String::new(),
+        width: 0,
+        height: 0,
+        objects: Vec::new(),
+    };
+    let mut object: Option<VocObject> = None;
+    let mut corners = [None::<f32>; 4];
+    for (path, text) in leaves(xml)? {
+        let key = path.strip_prefix("annotation/").unwrap_or(&path);
+        let size = |text: &str| -> anyhow::Result<usize> {
+            let value = number(text, key)?;
+            ensure!(value >= 1.0, "<{key}> is {value}, not an image size");
+            Ok(value as usize)
+        };
+        match key {
+            "filename" => annotation.filename = text,
+            "size/width" => annotation.width = size(&text)?,
+            "size/height" => annotation.height = size(&text)?,
+            "object/name" => object.get_or_insert_with(empty_object).name = text,
+            "object/truncated" => {
+                object.get_or_insert_with(empty_object).truncated = flag(&text, key)?
+            }
+            "object/difficult" => {
+                object.get_or_insert_with(empty_object).difficult = flag(&text, key)?
+            }
+            "object/bndbox/xmin" => corners[0] = Some(number(&text, key)?),
+            "object/bndbox/ymin" => corners[1] = Some(number(&text, key)?),
+            "object/bndbox/xmax" => corners[2] = Some(number(&text, key)?),
+            "object/bndbox/ymax" => corners[3] = Some(number(&text, key)?),
+            "object" => {
+                let mut done = object.take().unwrap_or_else(empty_object);
+                let [Some(x0), Some(y0), Some(x1), Some(y1)] = corners else {
+                    bail!("object `{}` has no complete <bndbox>", done.name);
+                };
+                ensure!(!done.name.is_empty(), "an object has no <name>");
+                done.bbox = [x0 - 1.0, y0 - 1.0, x1, y1];
+                annotation.objects.push(done);
+                corners = [None; 4];
+            }
+            _ => {}
+        }
+    }
+    ensure!(
+        annotation.width > 0 && annotation.height > 0,
+        "no <size> with <width> and <height>"
+    );
+    Ok(annotation)
+}
+
+fn empty_object() -> VocObject {
+    VocObject {
+        name: String::new(),
+        bbox: [0.0; 4],
+        truncated: false,
+        difficult: false,
+    }
+}
+
+/// Reads and parses one annotation file; errors name the file.
+pub fn read_voc_annotation(path: &Path) -> anyhow::Result<VocAnnotation> {
+    let text = fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    parse_voc_annotation(&text).with_context(|| format!("parsing {}", path.display()))
+}
+
+/// A VOC year folder (`VOCdevkit/VOC2007` or `VOCdevkit/VOC2012`) as a dataset: the images of
+/// one detection split with their boxes.
+pub struct VocBoxes {
+    root: PathBuf,
+    split: String,
+    no_hard: bool,
+    images: Vec<VocImage>,
+    fingerprint: String,
+}
+
+struct VocImage {
+    id: String,
+    label: usize,
+    boxes: Vec<[f32; 4]>,
+}
+
+impl VocBoxes {
+    /// Opens `root/ImageSets/Main/<split>.txt` and the annotation of every image it lists.
+    /// With `no_hard`, truncated and difficult objects are not ground truth, and images left
+    /// without objects are skipped (LOST's `--no_hard`). Images without any object are skipped
+    /// either way: no box could be right there.
+    pub fn open(root: &Path, split: &str, no_hard: bool) -> anyhow::Result<Self> {
+        let list = root
+            .join("ImageSets")
+            .join("Main")
+            .join(format!("{split}.txt"));
+        if !list.is_file() {
+            bail!(
+                "PASCAL VOC split list {} not found: expected a VOC year folder (VOCdevkit/VOC2007 \
+                 or VOCdevkit/VOC2012) holding Annotations/, JPEGImages/ and ImageSets/Main/{split}.txt",
+                list.display()
+            );
+        }
+        let ids =
+            fs::read_to_string(&list).with_context(|| format!("reading {}", list.display()))?;
+        let mut hasher = blake3::Hasher::new();
+        hasher.update(b"pvr.data.voc_boxes\0");
+        hasher.update(split.as_bytes());
+        hasher.update(&[u8::from(no_hard)]);
+        let mut images = Vec::new();
+        for id in ids
+            .lines()
+            .filter_map(|line| line.split_whitespace().next())
+        {
+            let xml_path = root.join("Annotations").join(format!("{id}.xml"));
+            let xml = fs::read_to_string(&xml_path).with_context(|| {
+                format!(
+                    "reading {} (listed in {})",
+                    xml_path.display(),
+                    list.display()
+                )
+            })?;
+            let annotation = parse_voc_annotation(&xml)
+                .with_context(|| format!("parsing {}", xml_path.display()))?;
+            let image_path = root.join("JPEGImages").join(format!("{id}.jpg"));
+            let image_bytes = fs::metadata(&image_path)
+                .with_context(|| {
+                    format!("{} (listed in {})", image_path.display(), list.display())
+                })?
+                .len();
+            hasher.update(id.as_bytes());
+            hasher.update(&[0]);
+            hasher.update(xml.as_bytes());
+            hasher.update(&image_bytes.to_le_bytes());
+            let kept: Vec<&VocObject> = annotation
+                .objects
+                .iter()
+                .filter(|o| !(no_hard && o.is_hard()))
+                .collect();
+            let Some(first) = kept.first() else {
+                continue;
+            };
+            let label = VOC_CLASSES
+                .iter()
+                .position(|c| *c == first.name)
+                .with_context(|| {
+                    format!(
+                        "{}: `{}` is not a PASCAL VOC class ({})",
+                        xml_path.display(),
+                        first.name,
+                        VOC_CLASSES.join(", ")
+                    )
+                })?;
+            images.push(VocImage {
+                id: id.to_string(),
+                label,
+                boxes: kept.iter().map(|o| o.bbox).collect(),
+            });
+        }
+        ensure!(
+            !images.is_empty(),
+            "{} lists no image with a usable object{}",
+            list.display(),
+            if no_hard {
+                " (no_hard skips truncated and difficult ones)"
+            } else {
+                ""
+            }
+        );
+        Ok(Self {
+            root: root.to_path_buf(),
+            split: split.to_string(),
+            no_hard,
+            images,
+            fingerprint: hasher.finalize().to_hex().to_string(),
+        })
+    }
+
+    /// The VOC image id of item `index`, e.g. `2011_000003`.
+    pub fn id(&self, index: usize) -> Option<&str> {
+        self.images.get(index).map(|image| image.id.as_str())
+    }
+
+    pub fn split(&self) -> &str {
+        &self.split
+    }
+
+    pub fn no_hard(&self) -> bool {
+        self.no_hard
+    }
+}
+
+impl Dataset for VocBoxes {
+    fn len(&self) -> usize {
+        self.images.len()
+    }
+
+    /// The photo at its own size, its ground-truth boxes, and as label the class of its first
+    /// ground-truth object.
+    fn get(&self, index: usize) -> anyhow::Result<Sample> {
+        let item = self.images.get(index).with_context(|| {
+            format!(
+                "VOC {}: index {index} out of range ({})",
+                self.split,
+                self.images.len()
+            )
+        })?;
+        let path = self
+            .root
+            .join("JPEGImages")
+            .join(format!("{}.jpg", item.id));
+        let decoded = image::ImageReader::open(&path)
+            .and_then(|r| r.with_guessed_format())
+            .with_context(|| format!("opening {}", path.display()))?
+            .decode()
+            .with_context(|| format!("decoding {}", path.display()))?
+            .to_rgb8();
+        Ok(Sample {
+            image: ImageF32::from_rgb8(&decoded),
+            label: item.label,
+            mask: None,
+            boxes: item.boxes.clone(),
+        })
+    }
+
+    fn num_classes(&self) -> usize {
+        VOC_CLASSES.len()
+    }
+
+    fn class_names(&self) -> Vec<String> {
+        VOC_CLASSES.iter().map(|c| c.to_string()).collect()
+    }
+
+    fn fingerprint(&self) -> String {
+        self.fingerprint.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests;

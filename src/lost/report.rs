@@ -1,0 +1,126 @@
+//! `report[lost]`: every pool member's LOST results in one table, CorLoc per model with
+//! bootstrap intervals and sweet spots, the CorLoc-vs-sparsity figure and example boxes. The
+//! scheduler copies its files to `reports/<experiment>/`.
+
+use std::sync::Arc;
+
+use polars::prelude::*;
+use serde_json::{Value, json};
+
+use super::figures::{corloc_figure, example_rounds, examples_figure};
+use super::stage::{LOST_RECORD_FILE, LOST_ROWS_FILE, LostData, LostRecord, lost_label};
+use super::summary::{ModelResults, corloc_frame, corloc_markdown, summarise};
+use super::table::{lost_frame, lost_rows};
+use crate::graph::{Stage, StageContext};
+use crate::metrics::Bootstrap;
+use crate::report::tables::{read_parquet, write_parquet};
+use crate::stages::{
+    EVAL_FILE, EvalRecord, ROUND_FILE, RoundRecord, eval_label, model_label, read_json,
+};
+
+/// Coverage of the report's intervals.
+pub const CONFIDENCE: f64 = 0.95;
+
+pub struct LostReportStage {
+    pub experiment: String,
+    pub rounds: usize,
+    pub data: Arc<LostData>,
+    pub bootstrap: usize,
+    pub examples: usize,
+    pub seed: u64,
+}
+
+impl Stage for LostReportStage {
+    fn kind(&self) -> &'static str {
+        "report"
+    }
+    fn label(&self) -> String {
+        "report[lost]".into()
+    }
+    fn version(&self) -> u32 {
+        1
+    }
+    fn params(&self) -> Value {
+        json!({
+            "experiment": self.experiment,
+            "rounds": self.rounds,
+            // The example figure reads the images again.
+            "data": self.data.dataset.fingerprint(),
+            "bootstrap": self.bootstrap,
+            "confidence": CONFIDENCE,
+            "examples": self.examples,
+            "seed": self.seed,
+        })
+    }
+    fn inputs(&self) -> Vec<String> {
+        (0..=self.rounds)
+            .flat_map(|round| [lost_label(round), model_label(round), eval_label(round)])
+            .collect()
+    }
+    fn run(&self, ctx: &StageContext<'_>) -> anyhow::Result<()> {
+        let mut models = Vec::new();
+        let mut table: Option<DataFrame> = None;
+        let mut dataset = String::new();
+        for round in 0..=self.rounds {
+            let record: RoundRecord = read_json(&ctx.input(&model_label(round)).path(ROUND_FILE))?;
+            let eval: EvalRecord = read_json(&ctx.input(&eval_label(round)).path(EVAL_FILE))?;
+            let lost_entry = ctx.input(&lost_label(round));
+            let lost: LostRecord = read_json(&lost_entry.path(LOST_RECORD_FILE))?;
+            dataset = lost.dataset;
+            let rows = lost_rows(&read_parquet(&lost_entry.path(LOST_ROWS_FILE))?)?;
+            let n = rows.len();
+            let mut frame = df!(
+                "round" => vec![round as u32; n],
+                "sparsity" => vec![record.measured.sparsity; n],
+            )?;
+            frame.hstack_mut(lost_frame(&rows)?.columns())?;
+            match table.as_mut() {
+                Some(all) => {
+                    all.vstack_mut(&frame)?;
+                }
+                None => table = Some(frame),
+            }
+            models.push(ModelResults {
+                round,
+                sparsity: record.measured.sparsity,
+                top1: eval.metrics.top1,
+                rows,
+            });
+        }
+        let bootstrap = Bootstrap {
+            resamples: self.bootstrap,
+            confidence: CONFIDENCE,
+            seed: self.seed,
+        };
+        let summary = summarise(&models, bootstrap)?;
+        if let Some(mut all) = table {
+            write_parquet(&mut all, &ctx.out_dir.join("lost.parquet"))?;
+        }
+        write_parquet(
+            &mut corloc_frame(&summary)?,
+            &ctx.out_dir.join("lost_corloc.parquet"),
+        )?;
+        std::fs::write(
+            ctx.out_dir.join("lost.md"),
+            corloc_markdown(&self.experiment, &dataset, &summary, CONFIDENCE),
+        )?;
+        corloc_figure(&self.experiment, &dataset, &summary)
+            .save_png(&ctx.out_dir.join("lost.png"))?;
+        if self.examples > 0 {
+            let rounds: Vec<usize> = models.iter().map(|m| m.round).collect();
+            let shown: Vec<(usize, f64, &[super::table::LostRow])> = example_rounds(&rounds)
+                .into_iter()
+                .filter_map(|round| models.iter().find(|m| m.round == round))
+                .map(|m| (m.round, m.sparsity, m.rows.as_slice()))
+                .collect();
+            examples_figure(
+                self.data.dataset.as_ref(),
+                &self.data.ids,
+                &shown,
+                self.examples,
+            )?
+            .save(ctx.out_dir.join("lost_examples.png"))?;
+        }
+        Ok(())
+    }
+}

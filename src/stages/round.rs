@@ -1,0 +1,56 @@
+//! What the dense run and every LRR round share: train under masks with the experiment's
+//! recipe, measure the result and save it as a pool member.
+
+use std::time::Instant;
+
+use burn::tensor::Device;
+
+use super::checkpoint::{RoundRecord, save_checkpoint};
+use super::{ModelContext, round_seed};
+use crate::graph::StageContext;
+use crate::models::Network;
+use crate::prune::{Masks, measure_sparsity};
+use crate::train::{FitRequest, fit};
+
+/// How a pool member came to be, beyond its training.
+pub struct RoundOrigin {
+    pub round: usize,
+    pub expected_sparsity: f64,
+    pub global_magnitude_threshold: Option<f32>,
+    pub removed_this_round: usize,
+}
+
+/// Trains `network` (on the autodiff `device`, masks already applied) and writes the checkpoint
+/// into the stage's output folder.
+pub fn train_and_save(
+    ctx: &StageContext<'_>,
+    context: &ModelContext,
+    network: Network,
+    masks: &Masks,
+    device: &Device,
+    origin: RoundOrigin,
+    started: Instant,
+) -> anyhow::Result<()> {
+    let device_masks = masks.to_device(device);
+    let request = FitRequest {
+        recipe: &context.recipe,
+        seed: round_seed(context.seed, origin.round),
+        dataset: context.train_data.as_ref(),
+        masks: &device_masks,
+        device,
+        scratch: ctx.scratch,
+        progress: ctx.progress,
+    };
+    let (network, history) = fit(device_masks.apply(network), &request)?;
+    let record = RoundRecord {
+        round: origin.round,
+        network: context.network.clone(),
+        expected_sparsity: origin.expected_sparsity,
+        measured: measure_sparsity(&network, &context.prunable),
+        global_magnitude_threshold: origin.global_magnitude_threshold,
+        removed_this_round: origin.removed_this_round,
+        history,
+        train_seconds: started.elapsed().as_secs_f64(),
+    };
+    save_checkpoint(ctx.out_dir, &network, masks, &record)
+}
