@@ -10,6 +10,7 @@ pub mod cli;
 pub mod data;
 pub mod exec;
 pub mod graph;
+pub mod ha;
 pub mod metrics;
 pub mod models;
 pub mod prune;

@@ -110,6 +110,7 @@ pub fn compile(spec: &Spec, spec_path: &Path) -> anyhow::Result<Pipeline> {
         rounds,
         rate: spec.prune.rate,
     }));
+    stages.extend(crate::ha::plan(spec, spec_path, &context, rounds)?);
     let plan = Plan::new(&spec.experiment.name, stages)?;
     Ok(Pipeline {
         spec: spec.clone(),

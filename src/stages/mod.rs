@@ -8,7 +8,7 @@ mod prune;
 mod report;
 mod train;
 
-pub use checkpoint::{LoadedModel, RoundRecord, load_checkpoint, read_json};
+pub use checkpoint::{LoadedModel, ROUND_FILE, RoundRecord, load_checkpoint, read_json};
 pub use compile::{Pipeline, compile};
 pub use eval::EvalRecord;
 
