@@ -99,7 +99,7 @@ pub fn shape_bias_figure(experiment: &str, rows: &[ShapeBiasRow]) -> Figure {
     let mut axes = Axes::new(
         format!("{experiment}: shape bias against sparsity (cue-conflict)"),
         "sparsity (share of prunable weights removed)",
-        "shape bias (shape / (shape + texture) decisions)",
+        "shape bias",
     )
     .with_series(Series::new(
         "shape bias",
