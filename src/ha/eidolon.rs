@@ -102,9 +102,22 @@ fn normal_pair(rng: &mut Rng) -> Complex32 {
     Complex32::new((r * t.cos()) as f32, (r * t.sin()) as f32)
 }
 
-/// White complex noise filtered by `transfer`, in the frequency domain.
+/// Below this gain a frequency contributes nothing visible to a displacement field.
+const NEGLIGIBLE_GAIN: f32 = 1e-6;
+
+/// White complex noise filtered by `transfer`, in the frequency domain. Frequencies the filter
+/// removes get no draw: a field blurred at a coarse scale needs only a few hundred.
 fn filtered_noise(transfer: &[f32], rng: &mut Rng) -> Vec<Complex32> {
-    transfer.iter().map(|g| normal_pair(rng) * *g).collect()
+    transfer
+        .iter()
+        .map(|&g| {
+            if g < NEGLIGIBLE_GAIN {
+                Complex32::default()
+            } else {
+                normal_pair(rng) * g
+            }
+        })
+        .collect()
 }
 
 /// Standard deviation of each part of the inverse transform of white noise times `transfer`.

@@ -236,7 +236,7 @@ mod tests {
         let datasets = vec![
             HaDataset::Contrast,
             HaDataset::PowerEqualisation,
-            HaDataset::EidolonIII,
+            HaDataset::UniformNoise,
         ];
         let options = RenderOptions {
             from: from.clone(),
@@ -250,7 +250,7 @@ mod tests {
             vec![
                 (HaDataset::Contrast, 16),
                 (HaDataset::PowerEqualisation, 4),
-                (HaDataset::EidolonIII, 16)
+                (HaDataset::UniformNoise, 16)
             ]
         );
         for dataset in datasets {
@@ -274,20 +274,23 @@ mod tests {
         assert_eq!(name, "0000_cop_dnn_c100_bear_0_photo-one.png");
         // Reproducible with the seed: a second render of a random set is byte-identical.
         let again = dir.path().join("again");
-        render_ha(
-            &RenderOptions {
-                out: again.clone(),
-                datasets: vec![HaDataset::EidolonIII],
-                ..options
-            },
-            |_| {},
-        )
-        .unwrap();
-        let file = "eidolonIII/dnn/session-1/0011_eid_dnn_32-0-10_clock_1_photo-one.png";
-        assert_eq!(
-            std::fs::read(out.join(file)).unwrap(),
-            std::fs::read(again.join(file)).unwrap()
-        );
+        let reseeded = dir.path().join("reseeded");
+        for (target, seed) in [(&again, 3), (&reseeded, 4)] {
+            render_ha(
+                &RenderOptions {
+                    from: from.clone(),
+                    out: target.clone(),
+                    seed,
+                    datasets: vec![HaDataset::UniformNoise],
+                },
+                |_| {},
+            )
+            .unwrap();
+        }
+        let file = "uniform-noise/dnn/session-1/0011_nse_dnn_0.35_clock_1_photo-one.png";
+        let bytes = std::fs::read(out.join(file)).unwrap();
+        assert_eq!(bytes, std::fs::read(again.join(file)).unwrap());
+        assert_ne!(bytes, std::fs::read(reseeded.join(file)).unwrap());
         // Refuses to mix with an existing set.
         let err = render_ha(
             &RenderOptions {
