@@ -121,27 +121,6 @@ pub fn ha_label(round: usize, dataset: HaDataset) -> String {
     format!("ha[{round},{dataset}]")
 }
 
-impl HaScorer {
-    fn class_space(&self) -> ClassSpace {
-        match self.images {
-            HaImages::Embedded(_) => ClassSpace::Native,
-            HaImages::Benchmark(_) => ClassSpace::Imagenet16,
-        }
-    }
-
-    /// Whether the images depend on the seed.
-    fn uses_seed(&self) -> bool {
-        matches!(self.images, HaImages::Embedded(_))
-            && (analogue_uses_seed(self.dataset)
-                || self
-                    .dataset
-                    .conditions()
-                    .iter()
-                    .filter_map(|c| Distortion::new(self.dataset, c))
-                    .any(|d| d.is_random()))
-    }
-}
-
 impl Stage for HaStage {
     fn kind(&self) -> &'static str {
         "ha"
@@ -189,6 +168,25 @@ impl Stage for HaStage {
 }
 
 impl HaScorer {
+    fn class_space(&self) -> ClassSpace {
+        match self.images {
+            HaImages::Embedded(_) => ClassSpace::Native,
+            HaImages::Benchmark(_) => ClassSpace::Imagenet16,
+        }
+    }
+
+    /// Whether the images depend on the seed.
+    fn uses_seed(&self) -> bool {
+        matches!(self.images, HaImages::Embedded(_))
+            && (analogue_uses_seed(self.dataset)
+                || self
+                    .dataset
+                    .conditions()
+                    .iter()
+                    .filter_map(|c| Distortion::new(self.dataset, c))
+                    .any(|d| d.is_random()))
+    }
+
     /// The record of `network` (pool member `round`) on every condition of the dataset.
     pub fn score(
         &self,
