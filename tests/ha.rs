@@ -252,12 +252,12 @@ fn benchmark_layouts_are_scored_with_the_16_class_decision() {
     assert!(out.status.success(), "{}", stderr(&out));
 
     let spec = std::fs::read_to_string(ws.path().join("inet.toml")).unwrap()
-        + "[ha]\npath = \"mvh\"\ndatasets = [\"contrast\", \"edge\", \"cue-conflict\"]\nimages_per_condition = 6\n";
+        + "[ha]\npath = \"mvh\"\ndatasets = [\"contrast\", \"edge\", \"cue-conflict\"]\nimages_per_condition = 20\n";
     ws.write_spec("inet.toml", &spec);
     ws.run_ok("inet.toml", &[]);
     let report = ws.path().join("reports/inet");
     let conditions = read_parquet(&report.join("ha.parquet")).unwrap();
-    // Contrast: 8 conditions of 2 images; edge and cue-conflict: 6 images (the cap).
+    // Contrast: 8 conditions of 2 images; edge and cue-conflict: 20 images (the cap).
     assert_eq!(conditions.height(), 8 + 1 + 1);
     let images: Vec<u32> = conditions
         .column("images")
@@ -266,12 +266,13 @@ fn benchmark_layouts_are_scored_with_the_16_class_decision() {
         .unwrap()
         .into_no_null_iter()
         .collect();
-    assert_eq!(images, [vec![2; 8], vec![6, 6]].concat());
+    assert_eq!(images, [vec![2; 8], vec![20, 20]].concat());
     let bias = read_parquet(&report.join("ha_shape_bias.parquet")).unwrap();
     let considered = bias.column("considered").unwrap().u32().unwrap().get(0);
     let excluded = bias.column("excluded").unwrap().u32().unwrap().get(0);
-    // The first six cue-conflict files: airplane x3, bear x3 with one bear-bear image left out.
-    assert_eq!((considered, excluded), (Some(5), Some(1)));
+    // The capped cue-conflict set: each category's first file, then airplane, bear (its
+    // bear-bear image is left out), bicycle and bird's second.
+    assert_eq!((considered, excluded), (Some(19), Some(1)));
     let summary = std::fs::read_to_string(report.join("ha.md")).unwrap();
     assert!(summary.contains("benchmark read from mvh"), "{summary}");
 

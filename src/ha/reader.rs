@@ -142,18 +142,29 @@ impl BenchmarkSet {
         out
     }
 
-    /// Keeps the first `n` images of each condition.
+    /// Keeps `n` images of each condition, taken in turn from each category (its first image
+    /// of every category, then its second, ...) so that a subset stays balanced even where
+    /// files are sorted by category.
     pub fn take_per_condition(&mut self, n: usize) {
         let mut kept = Vec::new();
-        let mut current = ("", 0usize);
-        for image in self.images.drain(..) {
-            if image.condition != current.0 {
-                current = (image.condition, 0);
-            }
-            if current.1 < n {
-                current.1 += 1;
-                kept.push(image);
-            }
+        for condition in self.conditions() {
+            let mut seen = [0usize; CATEGORIES.len()];
+            // (turn of the image within its category, category, position): ranks images in turns.
+            let mut ranked: Vec<(usize, usize, usize)> = self
+                .images
+                .iter()
+                .enumerate()
+                .filter(|(_, image)| image.condition == condition)
+                .map(|(i, image)| {
+                    let turn = seen[image.category];
+                    seen[image.category] += 1;
+                    (turn, image.category, i)
+                })
+                .collect();
+            ranked.sort();
+            let mut chosen: Vec<usize> = ranked.into_iter().take(n).map(|(_, _, i)| i).collect();
+            chosen.sort();
+            kept.extend(chosen.into_iter().map(|i| self.images[i].clone()));
         }
         self.images = kept;
     }
@@ -347,6 +358,10 @@ mod tests {
         capped.take_per_condition(1);
         assert_eq!(capped.images.len(), 3);
         assert_ne!(capped.fingerprint(), set.fingerprint());
+        // Within a condition, categories take turns: bear and dog rather than two of a kind.
+        let mut two = set.clone();
+        two.take_per_condition(2);
+        assert_eq!(two.images.len(), 4);
     }
 
     #[test]
@@ -440,6 +455,16 @@ mod tests {
                     10
                 );
             }
+        }
+        let mut balanced = edge.clone();
+        balanced.take_per_condition(32);
+        for category in 0..16 {
+            let count = balanced
+                .images
+                .iter()
+                .filter(|i| i.category == category)
+                .count();
+            assert_eq!(count, 2, "capping keeps categories balanced");
         }
         let cue = BenchmarkSet::open(&root, HaDataset::CueConflict).unwrap();
         assert_eq!(cue.images.len(), 48);
