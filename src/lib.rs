@@ -11,6 +11,7 @@ pub mod cli;
 pub mod data;
 pub mod exec;
 pub mod graph;
+pub mod ha;
 pub mod lost;
 pub mod metrics;
 pub mod models;

@@ -123,6 +123,25 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::RenderHa {
+            from,
+            out,
+            seed,
+            datasets,
+        } => {
+            let options = crate::ha::render::RenderOptions {
+                from: from.clone(),
+                out: out.clone(),
+                seed: *seed,
+                datasets: if datasets.is_empty() {
+                    crate::ha::HaDataset::PARAMETRIC.to_vec()
+                } else {
+                    datasets.clone()
+                },
+            };
+            crate::ha::render::render_ha(&options, |line| eprintln!("{line}"))?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Gc { files, dry_run } => {
             let mut keep = HashSet::new();
             for file in files {

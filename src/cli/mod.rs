@@ -111,6 +111,22 @@ pub enum Command {
         #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_override)]
         overrides: Vec<Override>,
     },
+    /// Render the 12 parametric model-vs-human sets from `<from>/<category>/<image>` files, in
+    /// the benchmark's layout (`<out>/<dataset>/dnn/session-1/...png`, 224 x 224).
+    RenderHa {
+        /// Source images sorted into folders named after the 16 categories.
+        #[arg(long)]
+        from: PathBuf,
+        /// Output folder; a dataset folder already there is left alone and reported.
+        #[arg(long)]
+        out: PathBuf,
+        /// Seed of the random distortions (noise, phase, eidolons).
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Comma-separated datasets (default: all 12 parametric ones).
+        #[arg(long, value_delimiter = ',')]
+        datasets: Vec<crate::ha::HaDataset>,
+    },
     /// Remove cache entries that none of the given experiments reaches.
     Gc {
         /// Experiment files whose stages are kept.

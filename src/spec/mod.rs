@@ -37,6 +37,9 @@ pub struct Spec {
     /// `[[attribution]]` tables: attribution maps scored with RMA/RRA (none by default).
     #[serde(default)]
     pub attribution: Vec<AttributionSpec>,
+    /// Human alignment (model-vs-human); no stages when absent.
+    #[serde(default)]
+    pub ha: Option<HaSpec>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -590,4 +593,34 @@ impl Default for EvalSpec {
             batch_size: default_eval_batch_size(),
         }
     }
+}
+
+/// `[ha]`: the model-vs-human benchmark over the pool (see `crate::ha`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HaSpec {
+    /// Which of the 17 datasets; all by default.
+    #[serde(default = "default_ha_datasets")]
+    pub datasets: Vec<crate::ha::HaDataset>,
+    /// Embedded data: images generated per condition (default 160, the benchmark's count per
+    /// condition). Benchmark folders: at most this many per condition (default all).
+    #[serde(default)]
+    pub images_per_condition: Option<usize>,
+    /// Folder holding the benchmark's datasets (`<path>/<dataset>/...`); reading it needs an
+    /// ImageNet-1000 model. Without it, `shapes` models get pvr's embedded analogues.
+    #[serde(default)]
+    pub path: Option<String>,
+    /// Seed of the random distortions and analogues; defaults to the experiment seed.
+    #[serde(default)]
+    pub seed: Option<u64>,
+    /// Bootstrap resamples behind every interval in the report.
+    #[serde(default = "default_bootstrap_samples")]
+    pub bootstrap_samples: usize,
+}
+
+fn default_ha_datasets() -> Vec<crate::ha::HaDataset> {
+    crate::ha::HaDataset::ALL.to_vec()
+}
+fn default_bootstrap_samples() -> usize {
+    1000
 }

@@ -296,6 +296,34 @@ pub fn validate(spec: &Spec) -> Vec<(String, String)> {
         "eval.batch_size",
         "must be at least 1".into(),
     );
+    if let Some(ha) = &spec.ha {
+        let mut seen = std::collections::HashSet::new();
+        let repeated: Vec<&str> = ha
+            .datasets
+            .iter()
+            .filter(|d| !seen.insert(**d))
+            .map(|d| d.name())
+            .collect();
+        check(
+            !ha.datasets.is_empty() && repeated.is_empty(),
+            "ha.datasets",
+            if ha.datasets.is_empty() {
+                "needs at least one dataset (leave the key out for all 17)".into()
+            } else {
+                format!("lists {} more than once", repeated.join(", "))
+            },
+        );
+        check(
+            ha.images_per_condition != Some(0),
+            "ha.images_per_condition",
+            "must be at least 1 (leave it out for the default)".into(),
+        );
+        check(
+            (10..=100_000).contains(&ha.bootstrap_samples),
+            "ha.bootstrap_samples",
+            format!("{} is not in 10..=100000", ha.bootstrap_samples),
+        );
+    }
     if let Some(lost) = &spec.lost {
         problems.extend(super::lost::validate(lost, spec));
     }

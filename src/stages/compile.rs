@@ -131,6 +131,7 @@ pub fn compile(spec: &Spec, spec_path: &Path) -> anyhow::Result<Pipeline> {
     }));
     stages.extend(crate::lost::plan(spec, &context, rounds)?);
     stages.extend(crate::attribution::plan(spec, &context, rounds, spec_path)?);
+    stages.extend(crate::ha::plan(spec, spec_path, &context, rounds)?);
     let plan = Plan::new(&spec.experiment.name, stages)?;
     Ok(Pipeline {
         spec: spec.clone(),

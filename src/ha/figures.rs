@@ -1,0 +1,231 @@
+//! The human-alignment figures (accuracy against sparsity, one panel per dataset, as the
+//! study's Figure 6; shape bias against sparsity) and the Markdown summary of sweet spots.
+//!
+//! As in the core report, a pruned model that beats the dense one is ringed (a "sweet spot");
+//! here its label carries a `*` when the paired bootstrap interval of the gain excludes zero.
+
+use std::fmt::Write as _;
+
+use super::datasets::HaDataset;
+use super::summary::{DatasetRow, LEVEL, ShapeBiasRow};
+use crate::report::plot::{Axes, Band, Figure, Highlight, Series, TickFormat};
+
+fn sweet_spot_label(round: usize, gain_low: f64) -> String {
+    if gain_low > 0.0 {
+        format!("round {round}*")
+    } else {
+        format!("round {round}")
+    }
+}
+
+/// One panel per dataset: top-1 (and top-5 for sketch and stylized) against sparsity, with the
+/// bootstrap band, the dense model's top-1 as a reference line and sweet spots ringed.
+pub fn accuracy_grid(experiment: &str, datasets: &[HaDataset], rows: &[DatasetRow]) -> Figure {
+    let panels = datasets
+        .iter()
+        .map(|&dataset| {
+            let mut rows: Vec<&DatasetRow> = rows.iter().filter(|r| r.dataset == dataset).collect();
+            rows.sort_by(|a, b| a.sparsity.total_cmp(&b.sparsity));
+            let mut axes = Axes::new(dataset.name(), "sparsity", "accuracy")
+                .with_series(Series::new(
+                    "top-1",
+                    rows.iter().map(|r| (r.sparsity, r.top1)),
+                ))
+                .with_band(Band::new(
+                    "top-1",
+                    rows.iter().map(|r| (r.sparsity, r.top1_low, r.top1_high)),
+                ))
+                .with_x_format(TickFormat::Percent)
+                .with_y_format(TickFormat::Percent);
+            if dataset.reports_top5() {
+                axes = axes.with_series(
+                    Series::new(
+                        "top-5",
+                        rows.iter().filter_map(|r| Some((r.sparsity, r.top5?))),
+                    )
+                    .dashed(),
+                );
+            }
+            let (lo, hi) = accuracy_range(rows.iter().flat_map(|r| {
+                [Some(r.top1_low), Some(r.top1_high), Some(r.top1), r.top5]
+                    .into_iter()
+                    .flatten()
+            }));
+            axes = axes.with_y_range(lo, hi);
+            if let Some(dense) = rows.iter().find(|r| r.round == 0) {
+                axes = axes.with_reference_line(dense.top1, "dense");
+                for row in rows.iter().filter(|r| r.round > 0 && r.gain > 0.0) {
+                    axes = axes.with_highlight(
+                        Highlight::new(row.sparsity, row.top1)
+                            .labeled(sweet_spot_label(row.round, row.gain_low)),
+                    );
+                }
+            }
+            axes
+        })
+        .collect();
+    Figure::grid(panels, 4).with_title(format!(
+        "{experiment}: model-vs-human accuracy against sparsity ({:.0}% bootstrap bands)",
+        LEVEL * 100.0
+    ))
+}
+
+/// A y range for accuracies: the data with a margin, at least 10 points tall, inside [0, 1].
+fn accuracy_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (lo, hi) = values
+        .filter(|v| v.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(v), hi.max(v))
+        });
+    if lo > hi {
+        return (0.0, 1.0);
+    }
+    let margin = ((hi - lo) * 0.1).max(0.05);
+    let (mut lo, mut hi) = ((lo - margin).max(0.0), (hi + margin).min(1.0));
+    if hi - lo < 0.1 {
+        if lo == 0.0 {
+            hi = 0.1;
+        } else {
+            lo = hi - 0.1;
+        }
+    }
+    (lo, hi)
+}
+
+/// Shape bias on cue-conflict against sparsity.
+pub fn shape_bias_figure(experiment: &str, rows: &[ShapeBiasRow]) -> Figure {
+    let mut rows: Vec<&ShapeBiasRow> = rows.iter().collect();
+    rows.sort_by(|a, b| a.sparsity.total_cmp(&b.sparsity));
+    let mut axes = Axes::new(
+        format!("{experiment}: shape bias against sparsity (cue-conflict)"),
+        "sparsity (share of prunable weights removed)",
+        "shape bias",
+    )
+    .with_series(Series::new(
+        "shape bias",
+        rows.iter()
+            .filter_map(|r| Some((r.sparsity, r.shape_bias?))),
+    ))
+    .with_band(Band::new(
+        "shape bias",
+        rows.iter().map(|r| (r.sparsity, r.low, r.high)),
+    ))
+    .with_x_format(TickFormat::Percent)
+    .with_y_format(TickFormat::Percent)
+    .with_y_range(0.0, 1.0);
+    if let Some(dense) = rows
+        .iter()
+        .find(|r| r.round == 0)
+        .and_then(|r| r.shape_bias)
+    {
+        axes = axes.with_reference_line(dense, "dense");
+        for row in rows.iter().filter(|r| r.round > 0 && r.gain > 0.0) {
+            if let Some(value) = row.shape_bias {
+                axes = axes.with_highlight(
+                    Highlight::new(row.sparsity, value)
+                        .labeled(sweet_spot_label(row.round, row.gain_low)),
+                );
+            }
+        }
+    }
+    Figure::single(axes)
+}
+
+fn percent(v: f64) -> String {
+    if v.is_finite() {
+        format!("{:.1}%", 100.0 * v)
+    } else {
+        "n/a".into()
+    }
+}
+
+fn signed_points(v: f64) -> String {
+    if v.is_finite() {
+        format!("{:+.1}", 100.0 * v)
+    } else {
+        "n/a".into()
+    }
+}
+
+/// `ha.md`: per dataset, the dense model's accuracy and the pruned models that beat it.
+pub fn summary_markdown(
+    experiment: &str,
+    source: &str,
+    datasets: &[HaDataset],
+    rows: &[DatasetRow],
+    shape_bias: &[ShapeBiasRow],
+) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "# {experiment}: human alignment (model-vs-human)\n");
+    let _ = writeln!(
+        out,
+        "Images: {source}. Accuracy is the mean over a dataset's conditions; intervals are {:.0}% \
+         bootstrap intervals over images (resampled within each condition), gains over the dense \
+         model use the same resamples for both models. A sweet spot is a pruned model above the \
+         dense one; `*` marks gains whose interval excludes zero.\n",
+        LEVEL * 100.0
+    );
+    let _ = writeln!(
+        out,
+        "| dataset | dense top-1 | best pruned | sparsity | top-1 | gain (points) | interval |"
+    );
+    let _ = writeln!(out, "| --- | --- | --- | --- | --- | --- | --- |");
+    for &dataset in datasets {
+        let of: Vec<&DatasetRow> = rows.iter().filter(|r| r.dataset == dataset).collect();
+        let dense = of.iter().find(|r| r.round == 0);
+        let best = of
+            .iter()
+            .filter(|r| r.round > 0)
+            .max_by(|a, b| a.top1.total_cmp(&b.top1));
+        let dense_text = dense.map_or("n/a".into(), |d| percent(d.top1));
+        match best {
+            Some(b) => {
+                let mark = if b.gain > 0.0 && b.gain_low > 0.0 {
+                    " *"
+                } else {
+                    ""
+                };
+                let _ = writeln!(
+                    out,
+                    "| {dataset} | {dense_text} | round {}{mark} | {} | {} | {} | [{}, {}] |",
+                    b.round,
+                    percent(b.sparsity),
+                    percent(b.top1),
+                    signed_points(b.gain),
+                    signed_points(b.gain_low),
+                    signed_points(b.gain_high)
+                );
+            }
+            None => {
+                let _ = writeln!(out, "| {dataset} | {dense_text} | - | - | - | - | - |");
+            }
+        }
+    }
+    if !shape_bias.is_empty() {
+        let _ = writeln!(out, "\n## Shape bias (cue-conflict)\n");
+        let _ = writeln!(
+            out,
+            "| round | sparsity | shape bias | interval | gain (points) | gain interval | shape / texture / other decisions |"
+        );
+        let _ = writeln!(out, "| --- | --- | --- | --- | --- | --- | --- |");
+        for r in shape_bias {
+            let other = r.tally.considered - r.tally.shape_hits - r.tally.texture_hits;
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | [{}, {}] | {} | [{}, {}] | {} / {} / {} |",
+                r.round,
+                percent(r.sparsity),
+                r.shape_bias.map_or("n/a".into(), percent),
+                percent(r.low),
+                percent(r.high),
+                signed_points(r.gain),
+                signed_points(r.gain_low),
+                signed_points(r.gain_high),
+                r.tally.shape_hits,
+                r.tally.texture_hits,
+                other
+            );
+        }
+    }
+    out
+}

@@ -1,0 +1,99 @@
+//! `report[ha]`: every pool member's human-alignment records as Parquet tables, the figures and
+//! a Markdown summary; the scheduler copies them to `reports/<experiment>/`.
+
+use serde_json::{Value, json};
+
+use super::datasets::HaDataset;
+use super::figures::{accuracy_grid, shape_bias_figure, summary_markdown};
+use super::stage::{HA_FILE, HaRecord, ha_label};
+use super::summary::{ModelRecords, conditions_frame, datasets_frame, shape_bias_frame, tables};
+use crate::graph::{Stage, StageContext};
+use crate::report::tables::write_parquet;
+use crate::stages::{ROUND_FILE, RoundRecord, model_label, read_json};
+
+pub struct HaReportStage {
+    pub experiment: String,
+    pub rounds: usize,
+    pub datasets: Vec<HaDataset>,
+    /// Where the images come from, in words, for the summary.
+    pub source: String,
+    pub bootstrap_samples: usize,
+    pub seed: u64,
+}
+
+impl Stage for HaReportStage {
+    fn kind(&self) -> &'static str {
+        "report"
+    }
+    fn label(&self) -> String {
+        "report[ha]".into()
+    }
+    fn version(&self) -> u32 {
+        1
+    }
+    fn params(&self) -> Value {
+        json!({
+            "experiment": self.experiment,
+            "rounds": self.rounds,
+            "datasets": self.datasets,
+            "source": self.source,
+            "bootstrap_samples": self.bootstrap_samples,
+            "seed": self.seed,
+        })
+    }
+    fn inputs(&self) -> Vec<String> {
+        let mut inputs = Vec::new();
+        for round in 0..=self.rounds {
+            inputs.push(model_label(round));
+            inputs.extend(self.datasets.iter().map(|&d| ha_label(round, d)));
+        }
+        inputs
+    }
+    fn run(&self, ctx: &StageContext<'_>) -> anyhow::Result<()> {
+        let mut models = Vec::new();
+        for round in 0..=self.rounds {
+            let record: RoundRecord = read_json(&ctx.input(&model_label(round)).path(ROUND_FILE))?;
+            let records = self
+                .datasets
+                .iter()
+                .map(|&d| read_json::<HaRecord>(&ctx.input(&ha_label(round, d)).path(HA_FILE)))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            models.push(ModelRecords {
+                round,
+                sparsity: record.measured.sparsity,
+                records,
+            });
+        }
+        let tables = tables(&models, self.bootstrap_samples, self.seed);
+        let out = ctx.out_dir;
+        write_parquet(
+            &mut conditions_frame(&tables.conditions)?,
+            &out.join("ha.parquet"),
+        )?;
+        write_parquet(
+            &mut datasets_frame(&tables.datasets)?,
+            &out.join("ha_datasets.parquet"),
+        )?;
+        accuracy_grid(&self.experiment, &self.datasets, &tables.datasets)
+            .save_png(&out.join("ha.png"))?;
+        if !tables.shape_bias.is_empty() {
+            write_parquet(
+                &mut shape_bias_frame(&tables.shape_bias)?,
+                &out.join("ha_shape_bias.parquet"),
+            )?;
+            shape_bias_figure(&self.experiment, &tables.shape_bias)
+                .save_png(&out.join("ha_shape_bias.png"))?;
+        }
+        std::fs::write(
+            out.join("ha.md"),
+            summary_markdown(
+                &self.experiment,
+                &self.source,
+                &self.datasets,
+                &tables.datasets,
+                &tables.shape_bias,
+            ),
+        )?;
+        Ok(())
+    }
+}
