@@ -9,7 +9,9 @@ use anyhow::Context;
 use crate::data::shapes::SHAPE_CLASSES;
 use crate::models::flops::{ModelSummary, summarize};
 use crate::models::{Architecture, NetworkConfig};
-use crate::spec::{DataSource, Override, Spec, load_spec, parse_spec};
+use crate::pipeline::{load_spec, parse_spec};
+use crate::pool::network_config;
+use crate::spec::{DataSource, Override, Spec};
 
 /// What `pvr models` was asked about.
 pub struct ModelsRequest<'a> {
@@ -130,7 +132,7 @@ fn data_classes(spec: &Spec) -> anyhow::Result<usize> {
 
 fn row(spec: &Spec, classes: usize) -> anyhow::Result<Row> {
     let image_size = spec.data.image_size;
-    let config = NetworkConfig::from_spec(&spec.model, image_size, classes)
+    let config = network_config(&spec.model, image_size, classes)
         .map_err(|message| anyhow::anyhow!(message))?;
     let summary = summarize(&config, image_size);
     Ok(Row {

@@ -35,7 +35,7 @@ pub struct StageOutcome {
 impl StageOutcome {
     pub fn new(stage: &PlannedStage, status: StageStatus, seconds: f64) -> Self {
         Self {
-            stage: stage.label.clone(),
+            stage: stage.label.to_string(),
             kind: stage.stage.kind().to_string(),
             key: stage.key.clone(),
             status,

@@ -6,8 +6,8 @@ use std::time::Instant;
 use serde_json::{Value, json};
 
 use super::round::{RoundOrigin, train_and_save};
-use super::{ModelContext, model_label};
-use crate::graph::{Stage, StageContext};
+use crate::graph::{Stage, StageContext, StageLabel};
+use crate::pool::ModelContext;
 use crate::prune::Masks;
 
 pub struct TrainStage {
@@ -18,8 +18,8 @@ impl Stage for TrainStage {
     fn kind(&self) -> &'static str {
         "train"
     }
-    fn label(&self) -> String {
-        model_label(0)
+    fn label(&self) -> StageLabel {
+        StageLabel::model(0)
     }
     fn version(&self) -> u32 {
         1
@@ -34,7 +34,7 @@ impl Stage for TrainStage {
             "train_data": c.train_data.fingerprint(),
         })
     }
-    fn inputs(&self) -> Vec<String> {
+    fn inputs(&self) -> Vec<StageLabel> {
         Vec::new()
     }
     fn exclusive_compute(&self) -> bool {

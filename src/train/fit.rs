@@ -22,8 +22,8 @@ use super::optimizer::build_optimizer;
 use super::schedule::learning_rate;
 use crate::data::Dataset;
 use crate::data::rng::Rng;
-use crate::exec::progress::Progress;
 use crate::models::Network;
+use crate::progress::Progress;
 use crate::prune::DeviceMasks;
 use crate::spec::TrainSpec;
 
