@@ -7,7 +7,11 @@ use crate::spec::attribution::{
     AttributionMethod, AttributionSpec, BaselineKind, Compat, EvalSet, MaskPolicy, Quadrature,
     TargetPolicy,
 };
-use crate::spec::{DataSource, Problems, Spec};
+use crate::spec::{DataSource, MAX_BATCH, MAX_IMAGES, Problems, Spec};
+
+/// Largest blur of the blurred IG baseline, in pixels: past a few image sides the baseline is
+/// the image's mean colour, and the kernel would only cost memory.
+const MAX_BLUR_SIGMA: f32 = 1000.0;
 
 /// Problems of one `[[attribution]]` table, under its key prefix.
 struct TableProblems<'a> {
@@ -132,9 +136,9 @@ fn check_ig(table: &mut TableProblems<'_>, entry: &AttributionSpec) {
             "applies to `baseline = \"blurred\"` only",
         );
         table.check(
-            sigma > 0.0,
+            sigma > 0.0 && sigma <= MAX_BLUR_SIGMA,
             "blur_sigma",
-            format!("{sigma} is not a positive number of pixels"),
+            format!("{sigma} is not a number of pixels in (0, {MAX_BLUR_SIGMA}]"),
         );
     }
     if let Some(sigma) = entry.noise_sigma {
@@ -151,16 +155,20 @@ fn check_ig(table: &mut TableProblems<'_>, entry: &AttributionSpec) {
     }
 }
 
-/// Counts and batch sizes: at least one.
+/// Counts and batch sizes: at least one, and bounded so that no size aborts on allocation.
 fn check_sizes(table: &mut TableProblems<'_>, entry: &AttributionSpec) {
-    for (key, value) in [
-        ("internal_batch", entry.internal_batch),
-        ("noise_samples", entry.noise_samples),
-        ("images", entry.images),
-        ("batch_size", Some(entry.batch_size)),
+    for (key, value, most) in [
+        ("internal_batch", entry.internal_batch, MAX_BATCH),
+        ("noise_samples", entry.noise_samples, 1000),
+        ("images", entry.images, MAX_IMAGES),
+        ("batch_size", Some(entry.batch_size), MAX_BATCH),
     ] {
         if let Some(value) = value {
-            table.check(value >= 1, key, "must be at least 1");
+            table.check(
+                (1..=most).contains(&value),
+                key,
+                format!("{value} is not in 1..={most}"),
+            );
         }
     }
 }

@@ -7,12 +7,13 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use super::{Cli, Command, DagFormat, MaskFormat, SpecArgs};
-use crate::cache::{Cache, CacheBusy, CacheLock};
+use crate::cache::{Cache, CacheBusy, CacheLock, unix_now};
 use crate::exec::ui::{Ui, UiMode};
 use crate::exec::{RunOptions, StageStatus, execute, format_seconds};
 use crate::ha::HaDataset;
 use crate::ha::render::{RenderOptions, render_ha as render_ha_sets};
 use crate::pipeline::{Pipeline, compile, load_spec};
+use crate::spec::Override;
 use crate::weights::MaskLayout;
 
 pub fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
@@ -80,7 +81,12 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
             seed,
             datasets,
         } => render_ha(from, out, *seed, datasets),
-        Command::Gc { files, dry_run } => gc(cli, files, *dry_run),
+        Command::Gc {
+            files,
+            overrides,
+            keep_days,
+            dry_run,
+        } => gc(cli, files, overrides, *keep_days, *dry_run),
     }
 }
 
@@ -169,18 +175,29 @@ fn render_ha(
     Ok(ExitCode::SUCCESS)
 }
 
-/// `pvr gc`: removes every cache entry the given experiments do not use.
-fn gc(cli: &Cli, files: &[PathBuf], dry_run: bool) -> anyhow::Result<ExitCode> {
+/// `pvr gc`: removes every cache entry that neither the given experiments (with `overrides`)
+/// plan nor a run of the last `keep_days` days reached.
+fn gc(
+    cli: &Cli,
+    files: &[PathBuf],
+    overrides: &[Override],
+    keep_days: u64,
+    dry_run: bool,
+) -> anyhow::Result<ExitCode> {
     let mut keep = HashSet::new();
     for file in files {
         let pipeline = load(&SpecArgs {
             file: file.clone(),
-            overrides: Vec::new(),
+            overrides: overrides.to_vec(),
         })?;
         keep.extend(pipeline.plan.stages().map(|s| s.key.clone()));
     }
     let cache = Cache::open(&cli.cache_dir)?;
     let _lock = lock_or_wait(&cache)?;
+    if keep_days > 0 {
+        let since = unix_now().saturating_sub(keep_days.saturating_mul(86_400));
+        keep.extend(cache.keys_used_since(since)?);
+    }
     let report = cache.gc(&keep, dry_run)?;
     let verb = if dry_run { "would remove" } else { "removed" };
     for entry in &report.removed {

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Instant;
 
+use anyhow::Context;
 use petgraph::Direction;
 use petgraph::graph::NodeIndex;
 
@@ -55,8 +56,10 @@ pub fn execute(
     ui.finish();
 
     let report_dir = options.reports_dir.join(&plan.experiment);
-    std::fs::create_dir_all(&report_dir)?;
+    std::fs::create_dir_all(&report_dir)
+        .with_context(|| format!("creating {}", report_dir.display()))?;
     run.publish_reports(&report_dir)?;
+    run.record_run();
     let summary = RunSummary {
         experiment: plan.experiment.clone(),
         stages: plan
@@ -241,6 +244,20 @@ impl Run<'_> {
         self.outcomes.insert(node, outcome);
     }
 
+    /// Records the keys this run reached, for `pvr gc --keep-days`.
+    fn record_run(&self) {
+        let keys = self
+            .plan
+            .order
+            .iter()
+            .filter(|node| matches!(self.states[*node], State::Done(_)))
+            .map(|node| self.plan.graph[*node].key.clone())
+            .collect();
+        // Like label records, the run record only protects entries from gc; failing to write it
+        // must not fail a run that succeeded.
+        let _ = self.cache.record_run(&self.plan.experiment, keys);
+    }
+
     /// Copies the files of every finished report stage (the pool's and each analysis's) side
     /// by side into `report_dir`.
     fn publish_reports(&self, report_dir: &Path) -> anyhow::Result<()> {
@@ -309,14 +326,24 @@ fn record_label(cache: &Cache, plan: &Plan, stage: &PlannedStage) {
     let _ = cache.record_label(&plan.experiment, &stage.label.to_string(), &record);
 }
 
-/// Copies the report entry's files to `reports/<experiment>/`.
+/// Copies the report entry's files to `reports/<experiment>/`, each through a temporary file
+/// renamed into place, so a full disk leaves the previous file rather than a truncated one.
 fn publish(entry: &Entry, report_dir: &Path) -> anyhow::Result<()> {
     for file in &entry.manifest.files {
         let target = report_dir.join(&file.path);
-        if let Some(parent) = target.parent() {
-            std::fs::create_dir_all(parent)?;
+        let parent = target.parent().unwrap_or(report_dir);
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating {}", parent.display()))?;
+        let partial = parent.join(format!(
+            ".{}.partial",
+            target.file_name().unwrap_or_default().to_string_lossy()
+        ));
+        let copied = std::fs::copy(entry.path(&file.path), &partial)
+            .and_then(|_| std::fs::rename(&partial, &target));
+        if let Err(error) = copied {
+            let _ = std::fs::remove_file(&partial);
+            return Err(error).with_context(|| format!("writing {}", target.display()));
         }
-        std::fs::copy(entry.path(&file.path), &target)?;
     }
     Ok(())
 }

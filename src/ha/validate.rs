@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use crate::spec::{Problems, Spec};
+use crate::spec::{Problems, Spec, check_images};
 
 pub fn validate(spec: &Spec) -> Problems {
     let mut problems = Problems::new();
@@ -25,11 +25,9 @@ pub fn validate(spec: &Spec) -> Problems {
             format!("lists {} more than once", repeated.join(", "))
         },
     );
-    problems.check(
-        ha.images_per_condition != Some(0),
-        "ha.images_per_condition",
-        "must be at least 1 (leave it out for the default)",
-    );
+    if let Some(images) = ha.images_per_condition {
+        check_images(&mut problems, "ha.images_per_condition", images);
+    }
     problems.check(
         (10..=100_000).contains(&ha.bootstrap_samples),
         "ha.bootstrap_samples",

@@ -2,7 +2,7 @@
 
 use crate::data::shapes::MIN_IMAGE_SIZE;
 use crate::models::Architecture;
-use crate::spec::{LostDataset, Problems, Spec};
+use crate::spec::{LostDataset, MAX_BATCH, MAX_IMAGES, Problems, Spec};
 
 /// Problems with `[lost]`, as (dotted key, message).
 pub fn validate(spec: &Spec) -> Problems {
@@ -50,9 +50,9 @@ pub fn validate(spec: &Spec) -> Problems {
         format!("`{}` is not a split name such as `trainval`", lost.split),
     );
     check(
-        lost.images != Some(0),
+        lost.images.is_none_or(|n| (1..=MAX_IMAGES).contains(&n)),
         "lost.images",
-        "must be at least 1 (leave it out for every image)".into(),
+        format!("must be in 1..={MAX_IMAGES} (leave it out for every image)"),
     );
     check(
         lost.k >= 1,
@@ -67,9 +67,9 @@ pub fn validate(spec: &Spec) -> Problems {
         );
     }
     check(
-        lost.batch_size >= 1,
+        (1..=MAX_BATCH).contains(&lost.batch_size),
         "lost.batch_size",
-        "must be at least 1".into(),
+        format!("{} is not in 1..={MAX_BATCH}", lost.batch_size),
     );
     check(
         lost.bootstrap <= 100_000,

@@ -21,7 +21,7 @@ pub use ha::{HaDataset, HaSpec};
 pub use load::{Override, SpecError, Validator, load_spec, parse_spec};
 pub use lost::{LostDataset, LostSpec};
 pub use problems::Problems;
-pub use validate::validate_core;
+pub use validate::{MAX_BATCH, MAX_IMAGES, MAX_ROUNDS, check_batch, check_images, validate_core};
 
 use serde::{Deserialize, Serialize};
 

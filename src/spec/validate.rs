@@ -4,7 +4,20 @@
 
 use std::path::Path;
 
-use super::{DataSource, OptimizerSpec, Problems, ScheduleSpec, Spec, TrainSpec};
+use super::{DataSource, OptimizerSpec, Problems, ScheduleSpec, Spec, TrainSpec, rounds_to_reach};
+
+/// Longest experiment name: it names a folder, and messages and plots show it.
+pub const MAX_NAME_CHARS: usize = 64;
+/// Most pruning rounds, given or derived from `target_sparsity`: 100 rounds at rate 0.2 leave
+/// 2e-10 of the weights.
+pub const MAX_ROUNDS: usize = 100;
+/// Most images a generated split, an analysis or a condition may ask for. Sizes far past any
+/// study's would otherwise surface as an allocation failure that aborts the process.
+pub const MAX_IMAGES: usize = 10_000_000;
+/// Largest batch of any stage.
+pub const MAX_BATCH: usize = 65_536;
+/// Largest image side.
+pub const MAX_IMAGE_SIZE: usize = 4096;
 
 /// Every problem of the core sections.
 pub fn validate_core(spec: &Spec) -> Problems {
@@ -16,24 +29,45 @@ pub fn validate_core(spec: &Spec) -> Problems {
     validate_schedule(&spec.train, &mut problems);
     validate_train(&spec.train, &mut problems);
     validate_prune(spec, &mut problems);
-    problems.check(
-        spec.eval.batch_size >= 1,
-        "eval.batch_size",
-        "must be at least 1",
-    );
+    check_batch(&mut problems, "eval.batch_size", spec.eval.batch_size);
     problems
+}
+
+/// A batch size of at least 1 and at most [`MAX_BATCH`].
+pub fn check_batch(problems: &mut Problems, key: &str, batch: usize) {
+    problems.check(
+        (1..=MAX_BATCH).contains(&batch),
+        key,
+        format!("{batch} is not in 1..={MAX_BATCH}"),
+    );
+}
+
+/// An image count of at least 1 and at most [`MAX_IMAGES`].
+pub fn check_images(problems: &mut Problems, key: &str, images: usize) {
+    problems.check(
+        (1..=MAX_IMAGES).contains(&images),
+        key,
+        format!("{images} images is not in 1..={MAX_IMAGES}"),
+    );
 }
 
 fn validate_experiment(spec: &Spec, problems: &mut Problems) {
     let name = &spec.experiment.name;
+    let shown: String = name.chars().take(MAX_NAME_CHARS).collect();
+    let ellipsis = if name.chars().count() > MAX_NAME_CHARS {
+        "..."
+    } else {
+        ""
+    };
     problems.check(
-        !name.is_empty()
+        name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+            && name.chars().count() <= MAX_NAME_CHARS
             && name
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')),
         "experiment.name",
         format!(
-            "`{name}` must be non-empty and use only letters, digits, `-`, `_` and `.` (it names the report folder)"
+            "`{shown}{ellipsis}` must start with a letter or digit, use only letters, digits, `-`, `_` and `.`, and have at most {MAX_NAME_CHARS} characters (it names the report folder)"
         ),
     );
 }
@@ -56,10 +90,14 @@ fn validate_data(spec: &Spec, problems: &mut Problems) {
             "`source = \"imagefolder\"` needs `path` (the folder holding train/ and val/): give `--set data.path=/datasets/imagenet`{from_env}"
         ),
     );
+    if data.source == DataSource::Shapes {
+        check_images(problems, "data.train_size", data.train_size);
+        check_images(problems, "data.val_size", data.val_size);
+    }
     problems.check(
-        data.source != DataSource::Shapes || (data.train_size >= 1 && data.val_size >= 1),
-        "data.train_size",
-        "the shapes dataset needs at least one training and one validation image",
+        (8..=MAX_IMAGE_SIZE).contains(&data.image_size),
+        "data.image_size",
+        format!("{} px is not in 8..={MAX_IMAGE_SIZE}", data.image_size),
     );
     problems.check(
         (0.0..=1.0).contains(&data.texture_correlation),
@@ -148,9 +186,9 @@ fn validate_optimizer(train: &TrainSpec, problems: &mut Problems) {
         }
     };
     problems.check(
-        weight_decay >= 0.0,
+        weight_decay >= 0.0 && weight_decay.is_finite(),
         "train.optimizer.weight_decay",
-        format!("{weight_decay} is negative"),
+        format!("{weight_decay} is not a finite, non-negative weight decay"),
     );
 }
 
@@ -200,12 +238,12 @@ fn validate_schedule(train: &TrainSpec, problems: &mut Problems) {
 
 /// Epochs, batch, recipe, regularisation and augmentation.
 fn validate_train(train: &TrainSpec, problems: &mut Problems) {
-    problems.check(train.epochs >= 1, "train.epochs", "must be at least 1");
     problems.check(
-        train.batch_size >= 1,
-        "train.batch_size",
-        "must be at least 1",
+        (1..=100_000).contains(&train.epochs),
+        "train.epochs",
+        format!("{} is not in 1..=100000", train.epochs),
     );
+    check_batch(problems, "train.batch_size", train.batch_size);
     if let Some(name) = &train.recipe {
         problems.check(
             super::presets::find(name).is_some(),
@@ -293,9 +331,24 @@ fn validate_prune(spec: &Spec, problems: &mut Problems) {
     }
     if let Some(rounds) = prune.rounds {
         problems.check(
-            rounds <= 100,
+            rounds <= MAX_ROUNDS,
             "prune.rounds",
-            format!("{rounds} rounds leave under 1e-9 of the weights; at most 100"),
+            format!("{rounds} rounds leave under 1e-9 of the weights; at most {MAX_ROUNDS}"),
+        );
+    }
+    if let Some(target) = prune.target_sparsity
+        && prune.rate > 0.0
+        && prune.rate < 1.0
+        && (0.0..1.0).contains(&target)
+    {
+        let rounds = rounds_to_reach(prune.rate, target);
+        problems.check(
+            rounds <= MAX_ROUNDS,
+            "prune.target_sparsity",
+            format!(
+                "reaching {target} at rate {} takes more than {MAX_ROUNDS} rounds; raise prune.rate or lower the target",
+                prune.rate
+            ),
         );
     }
     problems.check(
