@@ -175,3 +175,123 @@ fn gc_keeps_what_a_set_run_built_and_a_recent_run_reached() {
         "{listing}"
     );
 }
+
+#[test]
+fn non_finite_weights_are_named_at_import() {
+    let ws = Workspace::new();
+    ws.write_spec("tiny.toml", &TINY.replace("rounds = 2", "rounds = 0"));
+    ws.run_ok("tiny.toml", &[]);
+    let output = ws.pvr(&["export", "tiny.toml", "--out", "exports"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let exported = ws.path().join("exports/tiny-round0.safetensors");
+    let bytes = std::fs::read(&exported).unwrap();
+    let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let mut tensors: Vec<(String, safetensors::Dtype, Vec<usize>, Vec<u8>)> = file
+        .tensors()
+        .into_iter()
+        .map(|(name, view)| {
+            (
+                name,
+                view.dtype(),
+                view.shape().to_vec(),
+                view.data().to_vec(),
+            )
+        })
+        .collect();
+    let fc = tensors.iter_mut().find(|t| t.0 == "fc.weight").unwrap();
+    fc.3[..4].copy_from_slice(&f32::NAN.to_le_bytes());
+    let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = tensors
+        .iter()
+        .map(|(name, dtype, shape, data)| {
+            let view = safetensors::tensor::TensorView::new(*dtype, shape.clone(), data).unwrap();
+            (name.clone(), view)
+        })
+        .collect();
+    std::fs::write(
+        ws.path().join("nan.safetensors"),
+        safetensors::serialize(views, None).unwrap(),
+    )
+    .unwrap();
+    let spec = TINY
+        .replace("rounds = 2", "rounds = 0")
+        .replace("name = \"tiny\"", "name = \"nan\"")
+        .replace("width = 4", "width = 4\npretrained = \"nan.safetensors\"");
+    ws.write_spec("nan.toml", &spec);
+    let output = ws.pvr(&["run", "nan.toml", "--quiet"]);
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("NaN or infinite values in 1 tensor(s): `fc.weight` (1 of"),
+        "{err}"
+    );
+    assert!(!err.contains("lower train.optimizer.lr"), "{err}");
+}
+
+/// An ImageFolder tree with two classes of two same-size PNGs each.
+fn image_tree(root: &std::path::Path) {
+    for (class, colours) in [
+        ("a", [[10, 0, 0], [20, 0, 0]]),
+        ("b", [[0, 10, 0], [0, 20, 0]]),
+    ] {
+        for split in ["train", "val"] {
+            for (i, rgb) in colours.iter().enumerate() {
+                let path = root.join(split).join(class).join(format!("{i}.png"));
+                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                image::RgbImage::from_pixel(4, 4, image::Rgb(*rgb))
+                    .save(&path)
+                    .unwrap();
+            }
+        }
+    }
+}
+
+fn train_fingerprint(root: &std::path::Path) -> String {
+    use pvr::data::Dataset;
+    pvr::data::imagefolder::ImageFolder::open(root, pvr::data::Split::Train, 4)
+        .unwrap()
+        .fingerprint()
+}
+
+#[test]
+fn same_size_changes_to_an_image_tree_change_its_fingerprint() {
+    let dir = tempfile::tempdir().unwrap();
+    image_tree(dir.path());
+    let before = train_fingerprint(dir.path());
+    // Two same-size images swapped between classes.
+    let (a, b) = (
+        dir.path().join("train/a/0.png"),
+        dir.path().join("train/b/0.png"),
+    );
+    let (bytes_a, bytes_b) = (std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+    assert_eq!(bytes_a.len(), bytes_b.len());
+    std::fs::write(&a, &bytes_b).unwrap();
+    std::fs::write(&b, &bytes_a).unwrap();
+    assert_ne!(train_fingerprint(dir.path()), before);
+}
+
+#[test]
+fn symlink_loops_and_non_utf8_names_are_named() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    image_tree(dir.path());
+    std::os::unix::fs::symlink("..", dir.path().join("train/a/up")).unwrap();
+    let err = pvr::data::imagefolder::ImageFolder::open(dir.path(), pvr::data::Split::Train, 4)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("symlink loop"), "{err}");
+    assert!(err.contains("train/a/up"), "{err}");
+
+    let dir = tempfile::tempdir().unwrap();
+    image_tree(dir.path());
+    let bad = std::ffi::OsStr::from_bytes(b"caf\xe9.png");
+    std::fs::copy(
+        dir.path().join("val/a/0.png"),
+        dir.path().join("val/a").join(bad),
+    )
+    .unwrap();
+    let err = pvr::data::imagefolder::ImageFolder::open(dir.path(), pvr::data::Split::Val, 4)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("not valid UTF-8"), "{err}");
+    assert!(err.contains("val/a"), "{err}");
+}

@@ -12,6 +12,7 @@ use anyhow::{Context, bail, ensure};
 use quick_xml::events::Event;
 use quick_xml::reader::Reader;
 
+use super::fingerprint::tree_fingerprint;
 use super::{Dataset, ImageF32, Sample};
 
 use super::voc_classes::VOC_OBJECT_CLASSES;
@@ -211,6 +212,7 @@ impl VocBoxes {
         hasher.update(split.as_bytes());
         hasher.update(&[u8::from(no_hard)]);
         let mut images = Vec::new();
+        let mut photos = Vec::new();
         for id in ids
             .lines()
             .filter_map(|line| line.split_whitespace().next())
@@ -225,16 +227,17 @@ impl VocBoxes {
             })?;
             let annotation = parse_voc_annotation(&xml)
                 .with_context(|| format!("parsing {}", xml_path.display()))?;
-            let image_path = root.join("JPEGImages").join(format!("{id}.jpg"));
-            let image_bytes = fs::metadata(&image_path)
-                .with_context(|| {
-                    format!("{} (listed in {})", image_path.display(), list.display())
-                })?
-                .len();
+            let photo = format!("JPEGImages/{id}.jpg");
+            ensure!(
+                root.join(&photo).is_file(),
+                "{} is missing (listed in {})",
+                root.join(&photo).display(),
+                list.display()
+            );
+            photos.push(photo);
             hasher.update(id.as_bytes());
             hasher.update(&[0]);
             hasher.update(xml.as_bytes());
-            hasher.update(&image_bytes.to_le_bytes());
             let kept: Vec<&VocObject> = annotation
                 .objects
                 .iter()
@@ -270,6 +273,8 @@ impl VocBoxes {
                 ""
             }
         );
+        // The photos' bytes, not only their sizes: a re-encoded photo changes every box.
+        hasher.update(tree_fingerprint("voc photos", root, &photos)?.as_bytes());
         Ok(Self {
             root: root.to_path_buf(),
             split: split.to_string(),

@@ -14,6 +14,7 @@ use anyhow::{Context, bail, ensure};
 
 use super::ImageF32;
 use super::augment::resize_bilinear;
+use super::fingerprint::tree_fingerprint;
 
 pub use super::voc_classes::VOC_CLASSES;
 
@@ -292,24 +293,26 @@ impl VocSegmentation {
         read_class_mask(&self.mask_dir.join(format!("{}.png", self.ids[index])))
     }
 
-    /// Content fingerprint: the ids with the sizes of their image and mask files (no absolute
+    /// Content fingerprint: the ids with the bytes of their image and mask files (no absolute
     /// paths, so a moved dataset keeps its cache).
     pub fn fingerprint(&self) -> anyhow::Result<String> {
-        let mut h = blake3::Hasher::new();
-        h.update(b"pvr.data.voc_segmentation\0");
-        for id in &self.ids {
-            h.update(id.as_bytes());
-            for path in [
-                self.root.join("JPEGImages").join(format!("{id}.jpg")),
-                self.mask_dir.join(format!("{id}.png")),
-            ] {
-                let bytes = std::fs::metadata(&path)
-                    .with_context(|| format!("{} is missing", path.display()))?
-                    .len();
-                h.update(&bytes.to_le_bytes());
-            }
-        }
-        Ok(h.finalize().to_hex().to_string())
+        let mask_dir = self
+            .mask_dir
+            .strip_prefix(&self.root)
+            .unwrap_or(&self.mask_dir)
+            .to_string_lossy()
+            .into_owned();
+        let files: Vec<String> = self
+            .ids
+            .iter()
+            .flat_map(|id| {
+                [
+                    format!("JPEGImages/{id}.jpg"),
+                    format!("{mask_dir}/{id}.png"),
+                ]
+            })
+            .collect();
+        tree_fingerprint("pvr.data.voc_segmentation", &self.root, &files)
     }
 }
 

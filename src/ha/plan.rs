@@ -52,7 +52,7 @@ pub fn plan(spec: &Spec, pool: &PoolPlan<'_>) -> anyhow::Result<Vec<Box<dyn Stag
                     let mut set = BenchmarkSet::open(root, dataset)
                         .with_context(|| format!("{}: ha.path", spec_path.display()))?;
                     if let Some(n) = ha.images_per_condition {
-                        set.take_per_condition(n);
+                        set.take_per_condition(n)?;
                     }
                     Ok((dataset, HaImages::Benchmark(Arc::new(set))))
                 })

@@ -12,6 +12,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::data::fingerprint::tree_fingerprint;
 use anyhow::{Context, bail};
 
 use super::datasets::{HaDataset, Layout};
@@ -40,6 +41,8 @@ pub struct BenchmarkSet {
     pub folder: PathBuf,
     /// Sorted by condition (benchmark order), then by relative path.
     pub images: Vec<BenchmarkImage>,
+    /// Digest of the images' paths and bytes, kept in step with `images`.
+    content: String,
 }
 
 /// The layout a dataset is expected in, for error messages.
@@ -124,10 +127,12 @@ impl BenchmarkSet {
         images.sort_by(|a, b| {
             (order(a.condition), &a.relative).cmp(&(order(b.condition), &b.relative))
         });
+        let content = content_fingerprint(dataset, &folder, &images)?;
         Ok(BenchmarkSet {
             dataset,
             folder,
             images,
+            content,
         })
     }
 
@@ -145,7 +150,7 @@ impl BenchmarkSet {
     /// Keeps `n` images of each condition, taken in turn from each category (its first image
     /// of every category, then its second, ...) so that a subset stays balanced even where
     /// files are sorted by category.
-    pub fn take_per_condition(&mut self, n: usize) {
+    pub fn take_per_condition(&mut self, n: usize) -> anyhow::Result<()> {
         let mut kept = Vec::new();
         for condition in self.conditions() {
             let mut seen = [0usize; CATEGORIES.len()];
@@ -167,19 +172,13 @@ impl BenchmarkSet {
             kept.extend(chosen.into_iter().map(|i| self.images[i].clone()));
         }
         self.images = kept;
+        self.content = content_fingerprint(self.dataset, &self.folder, &self.images)?;
+        Ok(())
     }
 
-    /// Content fingerprint: dataset, relative paths and sizes (no absolute paths).
+    /// Content fingerprint: dataset, relative paths and bytes (no absolute paths).
     pub fn fingerprint(&self) -> String {
-        let mut h = blake3::Hasher::new();
-        h.update(b"pvr.ha.benchmark\0");
-        h.update(self.dataset.name().as_bytes());
-        for image in &self.images {
-            h.update(b"\0");
-            h.update(image.relative.as_bytes());
-            h.update(&image.bytes.to_le_bytes());
-        }
-        h.finalize().to_hex().to_string()
+        self.content.clone()
     }
 
     /// Decodes image `index` as RGB.
@@ -193,6 +192,15 @@ impl BenchmarkSet {
             .to_rgb8();
         Ok(ImageF32::from_rgb8(&decoded))
     }
+}
+
+fn content_fingerprint(
+    dataset: HaDataset,
+    folder: &Path,
+    images: &[BenchmarkImage],
+) -> anyhow::Result<String> {
+    let files: Vec<String> = images.iter().map(|i| i.relative.clone()).collect();
+    tree_fingerprint(&format!("pvr.ha.benchmark {dataset}"), folder, &files)
 }
 
 fn read_sessions(folder: &Path, dataset: HaDataset) -> anyhow::Result<Vec<BenchmarkImage>> {
@@ -355,12 +363,12 @@ mod tests {
             [20.0 / 255.0, 20.0 / 255.0, 235.0 / 255.0]
         );
         let mut capped = set.clone();
-        capped.take_per_condition(1);
+        capped.take_per_condition(1).unwrap();
         assert_eq!(capped.images.len(), 3);
         assert_ne!(capped.fingerprint(), set.fingerprint());
         // Within a condition, categories take turns: bear and dog rather than two of a kind.
         let mut two = set.clone();
-        two.take_per_condition(2);
+        two.take_per_condition(2).unwrap();
         assert_eq!(two.images.len(), 4);
     }
 
@@ -457,7 +465,7 @@ mod tests {
             }
         }
         let mut balanced = edge.clone();
-        balanced.take_per_condition(32);
+        balanced.take_per_condition(32).unwrap();
         for category in 0..16 {
             let count = balanced
                 .images

@@ -5,11 +5,20 @@ use serde::{Deserialize, Serialize};
 /// Validation results of one model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EvalMetrics {
+    #[serde(deserialize_with = "f64_or_nan")]
     pub top1: f64,
+    #[serde(deserialize_with = "f64_or_nan")]
     pub top5: f64,
-    /// Mean cross-entropy.
+    /// Mean cross-entropy (NaN after a diverged training: JSON writes it as `null`).
+    #[serde(deserialize_with = "f64_or_nan")]
     pub loss: f64,
     pub images: usize,
+}
+
+/// Reads back a float JSON wrote as `null` (it has no NaN) as NaN, so a diverged model's record
+/// still loads and its report says NaN instead of failing.
+pub fn f64_or_nan<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(deserializer)?.unwrap_or(f64::NAN))
 }
 
 /// Running sums over batches.
@@ -70,6 +79,21 @@ pub fn cross_entropy(row: &[f32], label: usize) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_nan_metric_survives_json() {
+        let metrics = EvalMetrics {
+            top1: 0.1,
+            top5: 0.5,
+            loss: f64::NAN,
+            images: 10,
+        };
+        let text = serde_json::to_string(&metrics).unwrap();
+        assert!(text.contains("\"loss\":null"), "{text}");
+        let back: EvalMetrics = serde_json::from_str(&text).unwrap();
+        assert!(back.loss.is_nan());
+        assert_eq!(back.top1, 0.1);
+    }
 
     #[test]
     fn top_k_counts_ranks() {

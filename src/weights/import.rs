@@ -123,6 +123,7 @@ pub fn import_weights(
         );
     }
 
+    check_finite(&weights, path)?;
     let tensor_count = weights.len();
     let result = network.apply(renamed(weights, arch), None, Some(to_burn_adapter()), true);
     ensure!(
@@ -145,6 +146,27 @@ pub fn import_weights(
         masks,
         report,
     })
+}
+
+/// Every value of every tensor is finite: a NaN or an infinity in a given model would surface
+/// much later as a "diverged" training or a report that cannot be written.
+fn check_finite(weights: &BTreeMap<String, PackTensor>, path: &Path) -> anyhow::Result<()> {
+    let mut bad = Vec::new();
+    for (name, tensor) in weights {
+        let values = to_f32(tensor).with_context(|| format!("reading `{name}`"))?;
+        let count = values.iter().filter(|v| !v.is_finite()).count();
+        if count > 0 {
+            bad.push(format!("`{name}` ({count} of {})", values.len()));
+        }
+    }
+    ensure!(
+        bad.is_empty(),
+        "{}: NaN or infinite values in {} tensor(s): {}; these weights cannot be evaluated or pruned",
+        path.display(),
+        bad.len(),
+        bad.join(", ")
+    );
+    Ok(())
 }
 
 fn describe(config: &NetworkConfig) -> String {
