@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, anyhow, bail, ensure};
 
 use super::augment::{crop, resize_bilinear};
+use super::decode::read_rgb;
 use super::fingerprint::tree_fingerprint;
 use super::{Dataset, ImageF32, Sample, Split};
 
@@ -156,13 +157,7 @@ impl ImageFolder {
             .get(index)
             .with_context(|| format!("ImageFolder: index {index} out of range ({})", self.len()))?;
         let path = self.root.join(&entry.relative);
-        let decoded = image::ImageReader::open(&path)
-            .and_then(|r| r.with_guessed_format())
-            .with_context(|| format!("ImageFolder: opening {}", path.display()))?
-            .decode()
-            .with_context(|| format!("ImageFolder: decoding {}", path.display()))?
-            .to_rgb8();
-        Ok(ImageF32::from_rgb8(&decoded))
+        read_rgb(&path)
     }
 
     /// Side of the resized image before the centre crop: round(size * 256 / 224).

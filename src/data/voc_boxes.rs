@@ -12,8 +12,9 @@ use anyhow::{Context, bail, ensure};
 use quick_xml::events::Event;
 use quick_xml::reader::Reader;
 
+use super::decode::read_rgb;
 use super::fingerprint::tree_fingerprint;
-use super::{Dataset, ImageF32, Sample};
+use super::{Dataset, Sample};
 
 use super::voc_classes::VOC_OBJECT_CLASSES;
 
@@ -317,14 +318,8 @@ impl Dataset for VocBoxes {
             .root
             .join("JPEGImages")
             .join(format!("{}.jpg", item.id));
-        let decoded = image::ImageReader::open(&path)
-            .and_then(|r| r.with_guessed_format())
-            .with_context(|| format!("opening {}", path.display()))?
-            .decode()
-            .with_context(|| format!("decoding {}", path.display()))?
-            .to_rgb8();
         Ok(Sample {
-            image: ImageF32::from_rgb8(&decoded),
+            image: read_rgb(&path)?,
             label: item.label,
             mask: None,
             boxes: item.boxes.clone(),

@@ -14,6 +14,7 @@ use anyhow::{Context, bail, ensure};
 
 use super::ImageF32;
 use super::augment::resize_bilinear;
+use super::decode::read_rgb;
 use super::fingerprint::tree_fingerprint;
 
 pub use super::voc_classes::VOC_CLASSES;
@@ -279,13 +280,7 @@ impl VocSegmentation {
             .root
             .join("JPEGImages")
             .join(format!("{}.jpg", self.ids[index]));
-        let decoded = image::ImageReader::open(&path)
-            .and_then(|r| r.with_guessed_format())
-            .with_context(|| format!("opening {}", path.display()))?
-            .decode()
-            .with_context(|| format!("decoding {}", path.display()))?
-            .to_rgb8();
-        Ok(ImageF32::from_rgb8(&decoded))
+        read_rgb(&path)
     }
 
     /// The class mask of image `index`.

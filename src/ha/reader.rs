@@ -12,6 +12,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::data::decode::read_rgb;
 use crate::data::fingerprint::tree_fingerprint;
 use anyhow::{Context, bail};
 
@@ -184,13 +185,7 @@ impl BenchmarkSet {
     /// Decodes image `index` as RGB.
     pub fn load(&self, index: usize) -> anyhow::Result<ImageF32> {
         let path = self.folder.join(&self.images[index].relative);
-        let decoded = image::ImageReader::open(&path)
-            .and_then(|r| r.with_guessed_format())
-            .with_context(|| format!("opening {}", path.display()))?
-            .decode()
-            .with_context(|| format!("decoding {}", path.display()))?
-            .to_rgb8();
-        Ok(ImageF32::from_rgb8(&decoded))
+        read_rgb(&path)
     }
 }
 

@@ -14,6 +14,7 @@ use super::datasets::HaDataset;
 use super::distortions::{BENCHMARK_SIDE, Distortion, set_amplitude_spectrum};
 use super::mapping::{CATEGORIES, category_index};
 use super::stage::{distortion_stream, fit_to_side, parallel_map};
+use crate::data::decode::read_rgb;
 use crate::data::{ImageF32, Rng};
 
 /// What to render.
@@ -114,13 +115,7 @@ fn sources(from: &Path) -> anyhow::Result<Vec<Source>> {
 }
 
 fn load(path: &Path) -> anyhow::Result<ImageF32> {
-    let decoded = image::ImageReader::open(path)
-        .and_then(|r| r.with_guessed_format())
-        .with_context(|| format!("opening {}", path.display()))?
-        .decode()
-        .with_context(|| format!("decoding {}", path.display()))?
-        .to_rgb8();
-    Ok(fit_to_side(&ImageF32::from_rgb8(&decoded), BENCHMARK_SIDE))
+    Ok(fit_to_side(&read_rgb(path)?, BENCHMARK_SIDE))
 }
 
 /// The file name of source image `index` of condition `condition_index`.
