@@ -102,13 +102,15 @@ impl Stage for ImportStage {
                 None => masks.ensure(&param.path, param.numel()),
             }
         }
-        let masks = masks.with_shapes(
-            &c.prunable
-                .iter()
-                .map(|p| (p.path.clone(), p.shape.clone()))
-                .collect(),
-        );
+        let masks = masks.with_shapes(&c.prunable_shapes());
         let report = &imported.report;
+        if !report.foreign_objects.is_empty() {
+            ctx.progress.note(&format!(
+                "warning: {} also references {} (ignored: pvr reads only the tensors and never runs a pickle)",
+                path.display(),
+                report.foreign_objects.join(", ")
+            ));
+        }
         ctx.progress.note(&format!(
             "round {}: {} tensors from {} ({:?}{}), {} masked",
             self.round,

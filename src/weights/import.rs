@@ -14,6 +14,7 @@ use burn::tensor::{DType, Device, TensorData};
 use serde::{Deserialize, Serialize};
 
 use super::names::{derived_buffers, to_pvr_path, to_torch_name};
+use super::pickle_scan::foreign_globals;
 use super::read::{StateDict, WeightsFormat, read_tensors, select_state_dict};
 use crate::models::params::{list_params, read_params};
 use crate::models::{Architecture, Network, NetworkConfig};
@@ -40,6 +41,10 @@ pub struct ImportReport {
     /// Buffers pvr derives instead of storing (batch norm's `num_batches_tracked`, Swin V2's
     /// relative-position tables).
     pub ignored: Vec<String>,
+    /// Globals a `.pth` pickle references beyond a state dict's (`argparse.Namespace`,
+    /// `posix.system`, ...): never run, but worth a warning.
+    #[serde(default)]
+    pub foreign_objects: Vec<String>,
 }
 
 /// torchvision's name and shape of every tensor of `network` (linear weights `[out, in]`,
@@ -140,6 +145,10 @@ pub fn import_weights(
         tensors: tensor_count,
         masked: masks.tensors.keys().cloned().collect(),
         ignored,
+        foreign_objects: match format {
+            WeightsFormat::Pytorch => foreign_globals(path),
+            WeightsFormat::Safetensors => Vec::new(),
+        },
     };
     Ok(ImportedWeights {
         network,

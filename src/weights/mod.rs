@@ -10,10 +10,12 @@
 mod export;
 mod import;
 pub mod names;
+mod pickle_scan;
 mod read;
 
 pub use export::{ExportSummary, MaskLayout, export_safetensors};
 pub use import::{ImportReport, ImportedWeights, import_weights, torch_layout};
+pub use pickle_scan::foreign_globals;
 pub use read::{WeightsFormat, read_tensors};
 
 /// blake3 of a file's content (hex): what enters a stage key for a weights file, so that a
