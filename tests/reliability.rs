@@ -295,3 +295,17 @@ fn symlink_loops_and_non_utf8_names_are_named() {
     assert!(err.contains("not valid UTF-8"), "{err}");
     assert!(err.contains("val/a"), "{err}");
 }
+
+#[test]
+fn a_missing_name_beside_a_recipe_gets_a_line_and_column() {
+    let ws = Workspace::new();
+    let text = TINY.replace("name = \"tiny\"\n", "").replace(
+        "batch_size = 16",
+        "batch_size = 16\nrecipe = \"torchvision-resnet\"",
+    );
+    ws.write_spec("recipe.toml", &text);
+    let err = stderr(&ws.pvr(&["check", "recipe.toml"]));
+    assert!(err.contains("recipe.toml:2:1"), "{err}");
+    assert!(err.contains("missing field `name`"), "{err}");
+    assert!(!err.contains("--set"), "{err}");
+}

@@ -168,8 +168,23 @@ pub fn parse_spec(
             Ok(spec) => spec,
             // A problem already in the file is best shown where it is in the file.
             Err(merged_err) => match file_only {
-                Err(file_err) if !is_missing_field(&file_err) => {
+                // A field the recipe does not fill either is missing from the file itself:
+                // point at the file.
+                Err(file_err)
+                    if !is_missing_field(&file_err)
+                        || file_err.message() == merged_err.message() =>
+                {
                     return Err(error(vec![toml_diagnostic(text, &file_err)]));
+                }
+                _ if overrides.is_empty() => {
+                    return Err(error(vec![Diagnostic {
+                        key: None,
+                        message: format!(
+                            "{} (after filling in the recipe's values)",
+                            merged_err.message().trim()
+                        ),
+                        location: Location::Unknown,
+                    }]));
                 }
                 _ => {
                     let raw = overrides
