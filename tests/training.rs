@@ -83,7 +83,7 @@ fn masked_weights_stay_exactly_zero_through_training() {
         seed: 0,
         dataset: &data,
         masks: &device_masks,
-        device: &device,
+        devices: std::slice::from_ref(&device),
         scratch: scratch.path(),
         progress: &SilentProgress,
     };
@@ -149,7 +149,7 @@ fn an_interrupted_run_resumes_to_the_same_weights() {
             seed: 9,
             dataset,
             masks: &masks,
-            device: &device,
+            devices: std::slice::from_ref(&device),
             scratch,
             progress: &SilentProgress,
         };

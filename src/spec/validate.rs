@@ -28,6 +28,9 @@ pub fn validate(spec: &Spec) -> Vec<(String, String)> {
     if let Err(message) = spec.experiment.device.parse::<DeviceChoice>() {
         check(false, "experiment.device", message);
     }
+    for (key, message) in super::devices::device_problems(spec) {
+        check(false, &key, message);
+    }
 
     let data = &spec.data;
     let from_env = data

@@ -33,7 +33,7 @@ impl Stage for PruneStage {
     fn params(&self) -> Value {
         let c = &self.context;
         let prunable: Vec<&str> = c.prunable.iter().map(|p| p.path.as_str()).collect();
-        json!({
+        let mut params = json!({
             "method": "lrr",
             "round": self.round,
             "rate": self.rate,
@@ -42,7 +42,9 @@ impl Stage for PruneStage {
             "seed": c.seed,
             "device": c.device.family(),
             "train_data": c.train_data.fingerprint(),
-        })
+        });
+        c.add_replicas_to_key(&mut params);
+        params
     }
     fn inputs(&self) -> Vec<String> {
         vec![model_label(self.round - 1)]

@@ -3,6 +3,8 @@
 
 use std::time::Instant;
 
+use burn::module::Module;
+
 use burn::tensor::Device;
 
 use super::checkpoint::{RoundRecord, save_checkpoint};
@@ -31,17 +33,25 @@ pub fn train_and_save(
     origin: RoundOrigin,
     started: Instant,
 ) -> anyhow::Result<()> {
-    let device_masks = masks.to_device(device);
+    // Data-parallel training keeps the master weights on the first training device.
+    let devices: Vec<Device> = if context.train_devices == [context.device] {
+        vec![device.clone()]
+    } else {
+        context.train_devices.iter().map(|d| d.autodiff_device()).collect()
+    };
+    let network = network.to_device(&devices[0]);
+    let device_masks = masks.to_device(&devices[0]);
     let request = FitRequest {
         recipe: &context.recipe,
         seed: round_seed(context.seed, origin.round),
         dataset: context.train_data.as_ref(),
         masks: &device_masks,
-        device,
+        devices: &devices,
         scratch: ctx.scratch,
         progress: ctx.progress,
     };
     let (network, history) = fit(device_masks.apply(network), &request)?;
+    let network = network.to_device(device);
     let record = RoundRecord {
         round: origin.round,
         network: context.network.clone(),

@@ -81,7 +81,7 @@ pub fn load_batch(
     })
 }
 
-fn prepare(
+pub(super) fn prepare(
     dataset: &dyn Dataset,
     index: usize,
     augmentation: Option<Augmentation<'_>>,
