@@ -139,6 +139,97 @@ mod tests {
     use burn::tensor::{Device, TensorData};
 
     #[test]
+    fn a_step_computes_in_its_format_and_differentiates_to_the_f32_master() {
+        let device = Device::flex().autodiff();
+        for arch in [
+            crate::models::Architecture::ResNet18,
+            crate::models::Architecture::Vit(crate::models::VitShape {
+                patch_size: 4,
+                layers: 1,
+                heads: 2,
+                image_size: 16,
+            }),
+        ] {
+            let network = NetworkConfig {
+                arch,
+                width: 8,
+                stem: Stem::Small,
+                num_classes: 3,
+            }
+            .init(&device, 2);
+            let images = Tensor::<4>::from_data(
+                TensorData::new(
+                    (0..4 * 3 * 16 * 16)
+                        .map(|i| (i * 37 % 11) as f32 / 11.0)
+                        .collect::<Vec<_>>(),
+                    [4, 3, 16, 16],
+                ),
+                &device,
+            );
+            // Per-logit weights: with batch norm, a plain sum of the logits has zero gradient
+            // before the last norm (it subtracts the mean), leaving only rounding noise.
+            let weights = Tensor::<2>::from_data(
+                TensorData::new(
+                    (0..4 * 3).map(|i| ((i * 5 % 7) as f32 - 3.0) / 3.0).collect::<Vec<_>>(),
+                    [4, 3],
+                ),
+                &device,
+            );
+            // Gradients of the weighted logits at the master weights, computed in `dtype`.
+            let gradients = |dtype| {
+                let logits = cast_for_step(network.clone(), dtype)
+                    .forward(images.clone().cast(dtype))
+                    .cast(FloatDType::F32);
+                let loss = (logits * weights.clone()).sum();
+                let grads = GradientsParams::from_grads(loss.backward(), &network);
+                let mut read = GradValues {
+                    grads: &grads,
+                    values: Vec::new(),
+                    dtypes: Vec::new(),
+                };
+                network.visit(&mut read);
+                (read.values, read.dtypes)
+            };
+            let (full, _) = gradients(FloatDType::F32);
+            let relative = |dtype| {
+                let (other, dtypes) = gradients(dtype);
+                assert!(dtypes.iter().all(|d| *d == burn::tensor::DType::F32));
+                let norm = |v: &mut dyn Iterator<Item = f32>| v.map(|x| x * x).sum::<f32>().sqrt();
+                norm(&mut full.iter().zip(&other).map(|(a, b)| a - b)) / norm(&mut full.iter().copied())
+            };
+            // Through the same casts, f64 must agree with f32 to f32's rounding (amplified
+            // ~100x by a random network's train-mode batch norms): a buffer read in the wrong
+            // format would be far off.
+            let (wide, bf16) = (relative(FloatDType::F64), relative(FloatDType::BF16));
+            println!("{}: relative gradient change f64 {wide:.1e}, bf16 {bf16:.1e}", arch.name());
+            assert!(wide < 1e-4, "{}: f64 off by {wide}", arch.name());
+            // bf16 (8 significant bits) must show. Its effect grows through the batch norms
+            // of a random ResNet (f16 ~15%, bf16 ~30% at the first layers); without them it
+            // stays small.
+            assert!(bf16 > 0.0, "{}: bf16 computed like f32", arch.name());
+            if arch.is_transformer() {
+                assert!(bf16 < 0.05, "{}: bf16 off by {bf16}", arch.name());
+            }
+        }
+    }
+
+    struct GradValues<'a> {
+        grads: &'a GradientsParams,
+        values: Vec<f32>,
+        dtypes: Vec<burn::tensor::DType>,
+    }
+
+    impl ModuleVisitor for GradValues<'_> {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            if let Some(grad) = self.grads.get::<D>(param.id) {
+                self.dtypes.push(grad.dtype());
+                self.values
+                    .extend(grad.into_data().convert::<f32>().try_into_vec::<f32>().unwrap());
+            }
+        }
+    }
+
+    #[test]
     fn overflowing_steps_are_skipped_and_halve_the_scale() {
         let device = Device::flex().autodiff();
         let network = NetworkConfig {
@@ -169,3 +260,4 @@ mod tests {
         assert_eq!(plain.scale, 1.0);
     }
 }
+
