@@ -185,10 +185,12 @@ fn pruned_weights_stay_exactly_zero_in_every_precision() {
             }
             assert!(moved > round.removed / 2, "{precision:?}: only {moved} weights trained");
             let (f32_loss, low_loss) = (reference.history[1].loss, trained.history[1].loss);
+            let (diff, _) = max_difference(&reference, &trained);
             println!(
-                "{} {precision:?}: epoch-2 loss {low_loss:.6} (f32 {f32_loss:.6})",
+                "{} {precision:?}: epoch-2 loss {low_loss:.6} (f32 {f32_loss:.6}), weights within {diff:.1e} of f32",
                 config.arch.name()
             );
+            assert!(diff > 0.0, "{precision:?} trained exactly like f32");
             assert!((f32_loss - low_loss).abs() / f32_loss < 0.1);
         }
     }

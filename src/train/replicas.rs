@@ -166,3 +166,97 @@ fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "a panic without a message".into())
 }
+
+#[cfg(test)]
+mod tests {
+    use burn::module::{Module, ModuleVisitor, Param};
+    use burn::tensor::{FloatDType, Tensor};
+
+    use super::*;
+    use crate::models::NetworkConfig;
+    use crate::spec::Stem;
+    use crate::train::loader::Batch;
+    use crate::train::shard::split_batch;
+
+    fn batch() -> Batch {
+        let count = 6;
+        Batch {
+            images: (0..count * 3 * 16 * 16)
+                .map(|i| ((i * 29 % 17) as f32 - 8.0) / 8.0)
+                .collect(),
+            labels: (0..count as i64).map(|i| i % 3).collect(),
+            count,
+            height: 16,
+            width: 16,
+        }
+    }
+
+    struct Flatten<'a> {
+        grads: &'a GradientsParams,
+        values: Vec<f32>,
+    }
+
+    impl ModuleVisitor for Flatten<'_> {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            if let Some(grad) = self.grads.get::<D>(param.id) {
+                let data = grad.into_data().convert::<f32>();
+                self.values.extend(data.try_into_vec::<f32>().unwrap());
+            }
+        }
+    }
+
+    fn flatten(network: &Network, grads: &GradientsParams) -> Vec<f32> {
+        let mut flat = Flatten {
+            grads,
+            values: Vec::new(),
+        };
+        network.visit(&mut flat);
+        flat.values
+    }
+
+    /// DDP's definition with per-device batch norm: each replica's gradient is that of its own
+    /// share (normalised by the share's statistics), and the step's gradient their weighted
+    /// sum. Computed here share by share on the calling thread, and by two replica threads.
+    #[test]
+    fn replicas_sum_the_gradients_of_their_shares() {
+        let device = Device::flex().autodiff();
+        let network = NetworkConfig {
+            arch: crate::models::Architecture::ResNet18,
+            width: 4,
+            stem: Stem::Small,
+            num_classes: 3,
+        }
+        .init(&device, 5);
+        let settings = StepSettings {
+            global_count: 6,
+            classes: 3,
+            dtype: FloatDType::F32,
+            loss_scale: 1.0,
+        };
+        let parallel = std::thread::scope(|scope| {
+            let devices = StepDevices::start(scope, &[device.clone(), device.clone()]);
+            assert_eq!(devices.count(), 2);
+            devices
+                .gradients(&network, split_batch(batch(), None, 2), settings)
+                .unwrap()
+        });
+        let mut accumulator = GradientsAccumulator::<Network>::new();
+        let mut loss_sum = 0.0;
+        for shard in split_batch(batch(), None, 2) {
+            let output = shard_gradients(&network, shard, settings, &device);
+            loss_sum += output.loss_sum;
+            accumulator.accumulate(&network, output.grads);
+        }
+        let expected = flatten(&network, &accumulator.grads());
+        let got = flatten(&network, &parallel.grads);
+        assert_eq!(got.len(), expected.len());
+        assert!(!got.is_empty());
+        let worst = got
+            .iter()
+            .zip(&expected)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        assert!(worst <= 1e-6, "replica gradients differ by {worst}");
+        assert!((parallel.loss_sum - loss_sum).abs() < 1e-9);
+    }
+}
