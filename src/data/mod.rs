@@ -74,19 +74,28 @@ impl ImageF32 {
     /// From an 8-bit RGB image (values / 255).
     pub fn from_rgb8(img: &image::RgbImage) -> Self {
         let (w, h) = (img.width() as usize, img.height() as usize);
-        let mut out = Self::zeros(w, h);
-        for (x, y, p) in img.enumerate_pixels() {
-            out.set_pixel(
-                x as usize,
-                y as usize,
-                [
-                    p[0] as f32 / 255.0,
-                    p[1] as f32 / 255.0,
-                    p[2] as f32 / 255.0,
-                ],
-            );
+        // One division per possible byte instead of one per sample: same values, and the
+        // loop below is a plain de-interleave (it runs on every training image).
+        let table: [f32; 256] = std::array::from_fn(|v| v as f32 / 255.0);
+        let mut data = vec![0.0; 3 * w * h];
+        let (red, rest) = data.split_at_mut(w * h);
+        let (green, blue) = rest.split_at_mut(w * h);
+        for (((rgb, r), g), b) in img
+            .as_raw()
+            .chunks_exact(3)
+            .zip(red)
+            .zip(green)
+            .zip(blue)
+        {
+            *r = table[rgb[0] as usize];
+            *g = table[rgb[1] as usize];
+            *b = table[rgb[2] as usize];
         }
-        out
+        Self {
+            width: w,
+            height: h,
+            data,
+        }
     }
 
     /// To an 8-bit RGB image, clamping to [0,1] and rounding.
