@@ -43,10 +43,15 @@ pub fn crop_with_padding(img: &ImageF32, pad: usize, ox: usize, oy: usize) -> Im
 /// Mirror left-right.
 pub fn horizontal_flip(img: &ImageF32) -> ImageF32 {
     let mut out = img.clone();
-    for row in out.data.chunks_mut(img.width) {
+    flip_in_place(&mut out);
+    out
+}
+
+/// Mirror left-right in place.
+pub fn flip_in_place(img: &mut ImageF32) {
+    for row in img.data.chunks_mut(img.width) {
         row.reverse();
     }
-    out
 }
 
 /// Mirror left-right with probability 1/2 (torchvision `RandomHorizontalFlip`).
@@ -135,7 +140,6 @@ pub fn resize_window(
         "window outside image"
     );
     let xw = filter_weights(win_w, w);
-    let yw = filter_weights(win_h, h);
     let plane = img.plane_len();
     // Horizontal pass: (win_h x w), then vertical pass: (h x w).
     let mut tmp = vec![0.0f32; 3 * win_h * w];
@@ -152,12 +156,55 @@ pub fn resize_window(
             }
         }
     }
+    vertical_pass(&tmp, win_h, w, h)
+}
+
+/// [`resize_window`] of the float image of an 8-bit picture (values / 255), with the same
+/// result, reading only the window's bytes: no float copy of the whole picture is made.
+pub fn resize_window_rgb8(
+    img: &image::RgbImage,
+    (x0, y0, win_w, win_h): (usize, usize, usize, usize),
+    w: usize,
+    h: usize,
+) -> ImageF32 {
+    let width = img.width() as usize;
+    assert!(w > 0 && h > 0, "resize to an empty image");
+    assert!(
+        x0 + win_w <= width && y0 + win_h <= img.height() as usize,
+        "window outside image"
+    );
+    let table: [f32; 256] = std::array::from_fn(|v| v as f32 / 255.0);
+    let xw = filter_weights(win_w, w);
+    let mut tmp = vec![0.0f32; 3 * win_h * w];
+    let raw = img.as_raw();
+    for y in 0..win_h {
+        let src = &raw[((y0 + y) * width + x0) * 3..][..win_w * 3];
+        for (x, (start, weights)) in xw.iter().enumerate() {
+            // All three channels in one sweep over the interleaved bytes; each channel's sum
+            // runs over the taps in the same order as the float version's.
+            let mut sums = [0.0f32; 3];
+            for (wt, rgb) in weights.iter().zip(src[start * 3..].chunks_exact(3)) {
+                for (sum, byte) in sums.iter_mut().zip(rgb) {
+                    *sum += wt * table[*byte as usize];
+                }
+            }
+            for (c, sum) in sums.into_iter().enumerate() {
+                tmp[(c * win_h + y) * w + x] = sum;
+            }
+        }
+    }
+    vertical_pass(&tmp, win_h, w, h)
+}
+
+/// The vertical half of the separable resize: `tmp` holds `3 x in_h` rows of `w` values.
+fn vertical_pass(tmp: &[f32], in_h: usize, w: usize, h: usize) -> ImageF32 {
+    let yw = filter_weights(in_h, h);
     let mut out = ImageF32::zeros(w, h);
     for c in 0..3 {
         for (y, (start, weights)) in yw.iter().enumerate() {
             let dst = &mut out.data[(c * h + y) * w..][..w];
             for (k, wt) in weights.iter().enumerate() {
-                let src = &tmp[(c * win_h + start + k) * w..][..w];
+                let src = &tmp[(c * in_h + start + k) * w..][..w];
                 for (d, s) in dst.iter_mut().zip(src) {
                     *d += wt * s;
                 }
@@ -207,6 +254,9 @@ mod tests {
             let (x0, y0, w, h) = window;
             let expected = resize_bilinear(&crop(&img, x0, y0, w, h), size.0, size.1);
             assert!(resize_window(&img, window, size.0, size.1) == expected, "{window:?}");
+            let bytes = img.to_rgb8();
+            let from_bytes = resize_bilinear(&crop(&ImageF32::from_rgb8(&bytes), x0, y0, w, h), size.0, size.1);
+            assert!(resize_window_rgb8(&bytes, window, size.0, size.1) == from_bytes, "{window:?}");
         }
     }
 

@@ -119,6 +119,12 @@ pub struct Sample {
     pub boxes: Vec<[f32; 4]>,
 }
 
+/// A decoded picture and its label (see [`Dataset::get_uncropped_rgb8`]).
+pub struct RgbSample {
+    pub image: image::RgbImage,
+    pub label: usize,
+}
+
 /// A random-access, thread-safe collection of samples.
 pub trait Dataset: Send + Sync {
     fn len(&self) -> usize;
@@ -133,6 +139,13 @@ pub trait Dataset: Send + Sync {
         let sample = self.get(index)?;
         let side = sample.image.width.max(sample.image.height);
         Ok((sample, side))
+    }
+    /// [`Dataset::get_uncropped`] with the picture as decoded, 8 bits per channel, where the
+    /// dataset has it so (files on disk): training crops then convert only their window to
+    /// floats. `None`: use [`Dataset::get_uncropped`].
+    fn get_uncropped_rgb8(&self, index: usize) -> anyhow::Result<Option<(RgbSample, usize)>> {
+        let _ = index;
+        Ok(None)
     }
     fn num_classes(&self) -> usize;
     fn class_names(&self) -> Vec<String>;

@@ -3,7 +3,7 @@
 //! antialiased bilinear filtering (torchvision's default `BILINEAR`, `antialias=True`).
 
 use super::ImageF32;
-use super::augment::{crop, resize_window};
+use super::augment::{crop, resize_window, resize_window_rgb8};
 use super::rng::Rng;
 
 /// A crop window: top-left corner and size, in pixels of the source picture.
@@ -56,6 +56,25 @@ pub fn random_window(
         width: w,
         height: h,
     }
+}
+
+/// [`random_resized_crop`] of an 8-bit picture's float image (values / 255), converting only
+/// the window's pixels: the same window and the same values.
+pub fn random_resized_crop_rgb8(
+    img: &image::RgbImage,
+    size: usize,
+    scale: [f64; 2],
+    ratio: [f64; 2],
+    rng: &mut Rng,
+) -> ImageF32 {
+    let (width, height) = (img.width() as usize, img.height() as usize);
+    let window = random_window(width, height, scale, ratio, rng);
+    resize_window_rgb8(
+        img,
+        (window.x0, window.y0, window.width, window.height),
+        size,
+        size,
+    )
 }
 
 /// A random window of `img` resized to `size` x `size`.
