@@ -109,6 +109,7 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
             image_size,
             classes,
             overrides,
+            batch,
         } => {
             print!(
                 "{}",
@@ -119,6 +120,7 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
                     image_size: *image_size,
                     classes: *classes,
                     overrides,
+                    batch: *batch,
                 })?
             );
             Ok(ExitCode::SUCCESS)
