@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use burn::module::Module;
 use burn::tensor::Device;
 use pvr::backend::DeviceChoice;
 use pvr::data::Split;
@@ -81,12 +82,17 @@ struct Trained {
     history: Vec<EpochStats>,
 }
 
-/// Trains `config` from seed 3 on `replicas` copies of the CPU device under `masks`.
+/// Trains `config` from seed 3 on `replicas` copies of the CPU device under `masks`. The
+/// weights come from a checkpoint, as in an LRR round.
 fn train(config: &NetworkConfig, replicas: usize, recipe: &TrainSpec, masks: &Masks) -> Trained {
     let device = DeviceChoice::Cpu.autodiff_device();
     let devices: Vec<Device> = vec![device.clone(); replicas];
     let device_masks = masks.to_device(&device);
-    let network = device_masks.apply(config.init(&device, 3));
+    let saved = tempfile::tempdir().unwrap();
+    let file = saved.path().join("round.bpk");
+    config.init(&device, 3).valid().save_file(&file).unwrap();
+    let loaded = config.init(&device, 0).try_load_file(&file).unwrap();
+    let network = device_masks.apply(loaded);
     let scratch = tempfile::tempdir().unwrap();
     let dataset = data(36);
     let request = FitRequest {
@@ -195,3 +201,5 @@ fn pruned_weights_stay_exactly_zero_in_every_precision() {
         }
     }
 }
+
+

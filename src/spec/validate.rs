@@ -111,6 +111,11 @@ pub fn validate(spec: &Spec) -> Vec<(String, String)> {
         "train.batch_size",
         "must be at least 1".into(),
     );
+    check(
+        train.workers != Some(0),
+        "train.workers",
+        "must be at least 1 (leave it out for one per core)".into(),
+    );
     let lr = train.optimizer.lr();
     check(
         lr > 0.0 && lr.is_finite(),

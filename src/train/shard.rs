@@ -5,7 +5,7 @@
 //! gradients of all shares are exactly the gradient of the global batch's mean loss, as on one
 //! device; with equal shares this is PyTorch DDP's average of per-device means.
 
-use burn::module::Module;
+use burn::module::{Module, ModuleMapper, Param};
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, FloatDType, Int, Tensor, TensorData};
@@ -130,9 +130,28 @@ pub fn shard_gradients(
 }
 
 /// The master network's copy on `device` for one step: new leaves with the same parameter
-/// ids, so its gradients key like the master's.
+/// ids, so its gradients key like the master's. Unlike `Module::fork`, which goes by each
+/// parameter's recorded training flag (stale after loading a checkpoint and re-masking), a
+/// parameter is trainable here exactly when the master's tensor requires gradients.
 pub fn replica(network: &Network, device: &Device) -> Network {
-    network.clone().fork(device)
+    network.clone().map(&mut Replicate { device })
+}
+
+struct Replicate<'a> {
+    device: &'a Device,
+}
+
+impl ModuleMapper for Replicate<'_> {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        let device = self.device;
+        param.map(|tensor| {
+            if tensor.is_require_grad() {
+                tensor.to_device(device).detach().require_grad()
+            } else {
+                tensor.to_device(device)
+            }
+        })
+    }
 }
 
 #[cfg(test)]
