@@ -3,7 +3,6 @@
 
 use std::time::Instant;
 
-use burn::module::Module;
 
 use burn::tensor::Device;
 
@@ -12,6 +11,7 @@ use super::{ModelContext, round_seed};
 use crate::graph::StageContext;
 use crate::models::Network;
 use crate::prune::{Masks, measure_sparsity};
+use crate::train::shard::replica;
 use crate::train::{FitRequest, fit};
 
 /// How a pool member came to be, beyond its training.
@@ -39,7 +39,13 @@ pub fn train_and_save(
     } else {
         context.train_devices.iter().map(|d| d.autodiff_device()).collect()
     };
-    let network = network.to_device(&devices[0]);
+    // A move that keeps the parameters leaves (a plain `to_device` on an autodiff device
+    // records an operation, and the optimizer would then step a consumed graph).
+    let network = if devices[0] == *device {
+        network
+    } else {
+        replica(&network, &devices[0])
+    };
     let device_masks = masks.to_device(&devices[0]);
     let request = FitRequest {
         recipe: &context.recipe,
@@ -51,7 +57,11 @@ pub fn train_and_save(
         progress: ctx.progress,
     };
     let (network, history) = fit(device_masks.apply(network), &request)?;
-    let network = network.to_device(device);
+    let network = if devices[0] == *device {
+        network
+    } else {
+        replica(&network, device)
+    };
     let record = RoundRecord {
         round: origin.round,
         network: context.network.clone(),
