@@ -42,7 +42,10 @@ fn main() -> anyhow::Result<()> {
         "devices {} · {precision:?} · batch {batch} · 224 px · {steps} timed steps",
         names.join(",")
     );
-    println!("{:<10} {:>14} {:>14}", "model", "train img/s", "infer img/s");
+    println!(
+        "{:<10} {:>14} {:>14}",
+        "model", "train img/s", "infer img/s"
+    );
     let networks = [
         (
             "resnet18",
@@ -74,7 +77,9 @@ fn main() -> anyhow::Result<()> {
 fn random_batch(batch: usize) -> Batch {
     let mut rng = Rng::new(1);
     Batch {
-        images: (0..batch * 3 * 224 * 224).map(|_| rng.uniform() - 0.5).collect(),
+        images: (0..batch * 3 * 224 * 224)
+            .map(|_| rng.uniform() - 0.5)
+            .collect(),
         labels: (0..batch as i64).map(|i| i % 1000).collect(),
         count: batch,
         height: 224,
@@ -126,7 +131,11 @@ fn train_rate(
 fn infer_rate(config: &NetworkConfig, choice: &DeviceChoice, batch: usize, steps: usize) -> f64 {
     let device = choice.device();
     let network = config.init(&device, 0);
-    let images = Tensor::<4>::random([batch, 3, 224, 224], Distribution::Normal(0.0, 1.0), &device);
+    let images = Tensor::<4>::random(
+        [batch, 3, 224, 224],
+        Distribution::Normal(0.0, 1.0),
+        &device,
+    );
     let _ = network.forward(images.clone()).into_data();
     let started = Instant::now();
     for _ in 0..steps {

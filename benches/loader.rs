@@ -92,7 +92,11 @@ fn breakdown(dataset: &ImageFolder, root: &std::path::Path) -> anyhow::Result<()
         dataset,
         order: &order,
         batch_size: BATCH,
-        augmentation: Some(Augmentation { spec: &spec, seed: 0, epoch: 0 }),
+        augmentation: Some(Augmentation {
+            spec: &spec,
+            seed: 0,
+            epoch: 0,
+        }),
         workers: 1,
     };
     let started = Instant::now();
@@ -101,15 +105,25 @@ fn breakdown(dataset: &ImageFolder, root: &std::path::Path) -> anyhow::Result<()
         Ok(())
     })?;
     let whole = per_image(started);
-    let decoded: Vec<_> = (0..count.min(30)).map(|i| dataset.load_raw(i)).collect::<Result<_, _>>()?;
+    let decoded: Vec<_> = (0..count.min(30))
+        .map(|i| dataset.load_raw(i))
+        .collect::<Result<_, _>>()?;
     let mut rng = pvr::data::Rng::new(1);
     let started = Instant::now();
     for _ in 0..count / decoded.len() {
         for image in &decoded {
-            std::hint::black_box(pvr::data::resized_crop::random_resized_crop(image, 224, [0.08, 1.0], [0.75, 4.0 / 3.0], &mut rng));
+            std::hint::black_box(pvr::data::resized_crop::random_resized_crop(
+                image,
+                224,
+                [0.08, 1.0],
+                [0.75, 4.0 / 3.0],
+                &mut rng,
+            ));
         }
     }
     let crop = per_image(started);
-    println!("pvr ms/image on one thread: decode {decode:.2}, decode to f32 {load:.2}, crop+resize {crop:.2}, whole {whole:.2}");
+    println!(
+        "pvr ms/image on one thread: decode {decode:.2}, decode to f32 {load:.2}, crop+resize {crop:.2}, whole {whole:.2}"
+    );
     Ok(())
 }

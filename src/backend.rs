@@ -124,7 +124,9 @@ impl DeviceChoice {
         if count == 0 {
             let probe = make(0);
             probe.check_available()?;
-            return Err(format!("`{family}:all`: this machine has no {family} device"));
+            return Err(format!(
+                "`{family}:all`: this machine has no {family} device"
+            ));
         }
         Ok((0..count).map(make).collect())
     }
@@ -139,7 +141,9 @@ pub fn training_devices(
     use crate::spec::DevicesSpec;
     let chosen = match devices {
         None => vec![device],
-        Some(DevicesSpec::All(text)) => DeviceChoice::enumerate_all(DeviceChoice::parse_all(text)?)?,
+        Some(DevicesSpec::All(text)) => {
+            DeviceChoice::enumerate_all(DeviceChoice::parse_all(text)?)?
+        }
         Some(DevicesSpec::List(names)) => names
             .iter()
             .map(|name| name.parse())

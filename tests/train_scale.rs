@@ -10,8 +10,8 @@ use pvr::backend::DeviceChoice;
 use pvr::data::Split;
 use pvr::data::shapes::{ShapesConfig, ShapesDataset};
 use pvr::exec::progress::SilentProgress;
-use pvr::models::params::{list_params, prunable_set, read_params};
 use pvr::models::params::is_buffer;
+use pvr::models::params::{list_params, prunable_set, read_params};
 use pvr::models::{Architecture, NetworkConfig, VitShape};
 use pvr::prune::{Masks, global_magnitude_prune};
 use pvr::spec::{OptimizerSpec, Precision, Stem, TrainSpec};
@@ -137,8 +137,13 @@ fn data_parallel_training_without_batch_norm_equals_one_device() {
     let three = train(&vit(), 3, &recipe, &Masks::default());
     for (replicas, run) in [(2, &two), (3, &three)] {
         let (diff, scale) = max_difference(&one, run);
-        println!("ViT, {replicas} replicas vs one device: max |dw| = {diff:.3e} (max |w| = {scale:.3})");
-        assert!(diff <= 1e-5, "{replicas} replicas: weights differ by {diff}");
+        println!(
+            "ViT, {replicas} replicas vs one device: max |dw| = {diff:.3e} (max |w| = {scale:.3})"
+        );
+        assert!(
+            diff <= 1e-5,
+            "{replicas} replicas: weights differ by {diff}"
+        );
         for (a, b) in one.history.iter().zip(&run.history) {
             assert!((a.loss - b.loss).abs() < 1e-5, "{} vs {}", a.loss, b.loss);
             assert_eq!(a.train_top1, b.train_top1);
@@ -156,11 +161,18 @@ fn data_parallel_training_with_batch_norm_stays_close_to_one_device() {
     let one = train(&resnet(), 1, &recipe, &Masks::default());
     let two = train(&resnet(), 2, &recipe, &Masks::default());
     let (diff, scale) = max_difference(&one, &two);
-    println!("ResNet (batch norm), 2 replicas vs one device: max |dw| = {diff:.3e} (max |w| = {scale:.3})");
+    println!(
+        "ResNet (batch norm), 2 replicas vs one device: max |dw| = {diff:.3e} (max |w| = {scale:.3})"
+    );
     for (a, b) in one.history.iter().zip(&two.history) {
         println!("  epoch {}: loss {:.5} vs {:.5}", a.epoch, a.loss, b.loss);
         assert!(b.loss.is_finite());
-        assert!((a.loss - b.loss).abs() / a.loss < 0.05, "{} vs {}", a.loss, b.loss);
+        assert!(
+            (a.loss - b.loss).abs() / a.loss < 0.05,
+            "{} vs {}",
+            a.loss,
+            b.loss
+        );
     }
     assert!(two.weights.values().flatten().all(|w| w.is_finite()));
     assert!(diff > 0.0, "per-device statistics must change something");
@@ -181,7 +193,12 @@ fn pruned_weights_stay_exactly_zero_in_every_precision() {
             let trained = train(&config, 2, &recipe(precision), &round.masks);
             let mut moved = 0;
             for (path, mask) in &round.masks.tensors {
-                for ((keep, old), new) in mask.keep.iter().zip(&before[path]).zip(&trained.weights[path]) {
+                for ((keep, old), new) in mask
+                    .keep
+                    .iter()
+                    .zip(&before[path])
+                    .zip(&trained.weights[path])
+                {
                     if *keep {
                         moved += usize::from(old != new);
                     } else {
@@ -189,7 +206,10 @@ fn pruned_weights_stay_exactly_zero_in_every_precision() {
                     }
                 }
             }
-            assert!(moved > round.removed / 2, "{precision:?}: only {moved} weights trained");
+            assert!(
+                moved > round.removed / 2,
+                "{precision:?}: only {moved} weights trained"
+            );
             let (f32_loss, low_loss) = (reference.history[1].loss, trained.history[1].loss);
             let (diff, _) = max_difference(&reference, &trained);
             println!(
@@ -201,5 +221,3 @@ fn pruned_weights_stay_exactly_zero_in_every_precision() {
         }
     }
 }
-
-

@@ -170,7 +170,9 @@ fn grouped(value: usize) -> String {
 fn table(rows: &[Row], batch: Option<usize>) -> String {
     let shapes: Vec<String> = rows.iter().map(|row| row.config.describe()).collect();
     let shape_width = shapes.iter().map(String::len).max().unwrap_or(0).max(5);
-    let memory_header = batch.map_or(String::new(), |n| format!(" {:>14}", format!("train GB @{n}")));
+    let memory_header = batch.map_or(String::new(), |n| {
+        format!(" {:>14}", format!("train GB @{n}"))
+    });
     let mut out = format!(
         "{:<10} {:<shape_width$} {:>5} {:>7} {:>12} {:>12} {:>9}{memory_header}\n",
         "arch", "shape", "px", "classes", "params", "prunable", "GFLOPs"
@@ -234,7 +236,10 @@ mod tests {
         };
         let (small, large) = (text(Some(32)), text(Some(256)));
         assert!(small.contains("train GB @32"), "{small}");
-        assert!(gigabytes(&large) > 6.0 * gigabytes(&small), "{small}{large}");
+        assert!(
+            gigabytes(&large) > 6.0 * gigabytes(&small),
+            "{small}{large}"
+        );
         assert!(!text(None).contains("train GB"));
     }
 

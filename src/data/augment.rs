@@ -250,24 +250,43 @@ mod tests {
         for (i, v) in img.data.iter_mut().enumerate() {
             *v = ((i * 31) % 97) as f32 / 97.0;
         }
-        for (window, size) in [((3, 2, 15, 11), (7, 5)), ((0, 0, 23, 17), (40, 9)), ((5, 4, 6, 6), (6, 6))] {
+        for (window, size) in [
+            ((3, 2, 15, 11), (7, 5)),
+            ((0, 0, 23, 17), (40, 9)),
+            ((5, 4, 6, 6), (6, 6)),
+        ] {
             let (x0, y0, w, h) = window;
             let expected = resize_bilinear(&crop(&img, x0, y0, w, h), size.0, size.1);
-            assert!(resize_window(&img, window, size.0, size.1) == expected, "{window:?}");
+            assert!(
+                resize_window(&img, window, size.0, size.1) == expected,
+                "{window:?}"
+            );
             let bytes = img.to_rgb8();
-            let from_bytes = resize_bilinear(&crop(&ImageF32::from_rgb8(&bytes), x0, y0, w, h), size.0, size.1);
-            assert!(resize_window_rgb8(&bytes, window, size.0, size.1) == from_bytes, "{window:?}");
+            let from_bytes = resize_bilinear(
+                &crop(&ImageF32::from_rgb8(&bytes), x0, y0, w, h),
+                size.0,
+                size.1,
+            );
+            assert!(
+                resize_window_rgb8(&bytes, window, size.0, size.1) == from_bytes,
+                "{window:?}"
+            );
         }
     }
 
     #[test]
     fn from_rgb8_divides_by_255_into_planes() {
-        let img = image::RgbImage::from_fn(3, 2, |x, y| image::Rgb([x as u8 * 100, y as u8 * 255, 7]));
+        let img =
+            image::RgbImage::from_fn(3, 2, |x, y| image::Rgb([x as u8 * 100, y as u8 * 255, 7]));
         let f = ImageF32::from_rgb8(&img);
         for y in 0..2u32 {
             for x in 0..3u32 {
                 let p = img.get_pixel(x, y);
-                let expected = [p[0] as f32 / 255.0, p[1] as f32 / 255.0, p[2] as f32 / 255.0];
+                let expected = [
+                    p[0] as f32 / 255.0,
+                    p[1] as f32 / 255.0,
+                    p[2] as f32 / 255.0,
+                ];
                 assert_eq!(f.pixel(x as usize, y as usize), expected);
             }
         }

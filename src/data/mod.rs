@@ -80,13 +80,7 @@ impl ImageF32 {
         let mut data = vec![0.0; 3 * w * h];
         let (red, rest) = data.split_at_mut(w * h);
         let (green, blue) = rest.split_at_mut(w * h);
-        for (((rgb, r), g), b) in img
-            .as_raw()
-            .chunks_exact(3)
-            .zip(red)
-            .zip(green)
-            .zip(blue)
-        {
+        for (((rgb, r), g), b) in img.as_raw().chunks_exact(3).zip(red).zip(green).zip(blue) {
             *r = table[rgb[0] as usize];
             *g = table[rgb[1] as usize];
             *b = table[rgb[2] as usize];

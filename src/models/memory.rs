@@ -120,8 +120,8 @@ fn swin(shape: &SwinShape, dim: u64, image_size: usize) -> u64 {
         let heads = shape.heads_at(stage) as u64;
         let padded = (side.div_ceil(window) * window) as u64;
         let tokens = padded * padded;
-        let per_block = TRANSFORMER_VALUES_PER_TOKEN * tokens * stage_dim
-            + 2 * heads * tokens * window_tokens;
+        let per_block =
+            TRANSFORMER_VALUES_PER_TOKEN * tokens * stage_dim + 2 * heads * tokens * window_tokens;
         kept += depth as u64 * per_block;
         if stage + 1 < depths.len() {
             side = side.div_ceil(2);

@@ -38,7 +38,9 @@ pub fn compile(spec: &Spec, spec_path: &Path) -> anyhow::Result<Pipeline> {
         .check_available()
         .map_err(|message| anyhow::anyhow!(message))?;
     let train_devices = crate::backend::training_devices(device, spec.experiment.devices.as_ref())
-        .map_err(|message| anyhow::anyhow!("{}: experiment.devices: {message}", spec_path.display()))?;
+        .map_err(|message| {
+            anyhow::anyhow!("{}: experiment.devices: {message}", spec_path.display())
+        })?;
     let (train_data, val_data) = open_datasets(&spec.data, spec.experiment.seed)
         .with_context(|| format!("opening the data of {}", spec_path.display()))?;
     let data_classes = train_data.num_classes();

@@ -3,7 +3,6 @@
 
 use std::time::Instant;
 
-
 use burn::tensor::Device;
 
 use super::checkpoint::{RoundRecord, save_checkpoint};
@@ -37,7 +36,11 @@ pub fn train_and_save(
     let devices: Vec<Device> = if context.train_devices == [context.device] {
         vec![device.clone()]
     } else {
-        context.train_devices.iter().map(|d| d.autodiff_device()).collect()
+        context
+            .train_devices
+            .iter()
+            .map(|d| d.autodiff_device())
+            .collect()
     };
     // A move that keeps the parameters leaves (a plain `to_device` on an autodiff device
     // records an operation, and the optimizer would then step a consumed graph).

@@ -76,7 +76,10 @@ struct Trainer<'a> {
 
 /// Trains `network` (already on the first of `request.devices`, masks applied) for the
 /// recipe's epochs with a fresh optimizer and the schedule started from step 0.
-pub fn fit(network: Network, request: &FitRequest<'_>) -> anyhow::Result<(Network, Vec<EpochStats>)> {
+pub fn fit(
+    network: Network,
+    request: &FitRequest<'_>,
+) -> anyhow::Result<(Network, Vec<EpochStats>)> {
     let recipe = request.recipe;
     let steps_per_epoch = request.dataset.len().div_ceil(recipe.batch_size);
     let checkpoint = Checkpoint::new(request.scratch);
@@ -105,7 +108,12 @@ pub fn fit(network: Network, request: &FitRequest<'_>) -> anyhow::Result<(Networ
             state.epochs_done = epoch + 1;
             checkpoint.save(trainer.network(), &trainer.optimizer, &state)?;
         }
-        Ok((trainer.network.expect("the network is back after each step"), state.history))
+        Ok((
+            trainer
+                .network
+                .expect("the network is back after each step"),
+            state.history,
+        ))
     })
 }
 
@@ -120,7 +128,9 @@ struct Tally {
 
 impl Trainer<'_> {
     fn network(&self) -> &Network {
-        self.network.as_ref().expect("the network is back after each step")
+        self.network
+            .as_ref()
+            .expect("the network is back after each step")
     }
 
     fn epoch(&mut self, epoch: usize) -> anyhow::Result<EpochStats> {
@@ -149,7 +159,10 @@ impl Trainer<'_> {
             let rate = tally.seen as f64 / started.elapsed().as_secs_f64().max(1e-9);
             request.progress.advance(
                 1,
-                &format!("loss {:.3} · {rate:.0} img/s", tally.loss_sum / tally.seen as f64),
+                &format!(
+                    "loss {:.3} · {rate:.0} img/s",
+                    tally.loss_sum / tally.seen as f64
+                ),
             );
             Ok(())
         })?;
@@ -218,7 +231,10 @@ impl Trainer<'_> {
         tally.correct += step_grads.hits;
         tally.seen += count;
         // An f16 step whose gradients overflowed is skipped, as torch's GradScaler does.
-        let network = self.network.take().expect("the network is back after each step");
+        let network = self
+            .network
+            .take()
+            .expect("the network is back after each step");
         if !self.loss_scale.unscale(&network, &mut step_grads.grads) {
             self.network = Some(network);
             return Ok(());

@@ -170,7 +170,9 @@ mod tests {
             // before the last norm (it subtracts the mean), leaving only rounding noise.
             let weights = Tensor::<2>::from_data(
                 TensorData::new(
-                    (0..4 * 3).map(|i| ((i * 5 % 7) as f32 - 3.0) / 3.0).collect::<Vec<_>>(),
+                    (0..4 * 3)
+                        .map(|i| ((i * 5 % 7) as f32 - 3.0) / 3.0)
+                        .collect::<Vec<_>>(),
                     [4, 3],
                 ),
                 &device,
@@ -195,13 +197,17 @@ mod tests {
                 let (other, dtypes) = gradients(dtype);
                 assert!(dtypes.iter().all(|d| *d == burn::tensor::DType::F32));
                 let norm = |v: &mut dyn Iterator<Item = f32>| v.map(|x| x * x).sum::<f32>().sqrt();
-                norm(&mut full.iter().zip(&other).map(|(a, b)| a - b)) / norm(&mut full.iter().copied())
+                norm(&mut full.iter().zip(&other).map(|(a, b)| a - b))
+                    / norm(&mut full.iter().copied())
             };
             // Through the same casts, f64 must agree with f32 to f32's rounding (amplified
             // ~100x by a random network's train-mode batch norms): a buffer read in the wrong
             // format would be far off.
             let (wide, bf16) = (relative(FloatDType::F64), relative(FloatDType::BF16));
-            println!("{}: relative gradient change f64 {wide:.1e}, bf16 {bf16:.1e}", arch.name());
+            println!(
+                "{}: relative gradient change f64 {wide:.1e}, bf16 {bf16:.1e}",
+                arch.name()
+            );
             assert!(wide < 1e-4, "{}: f64 off by {wide}", arch.name());
             // bf16 (8 significant bits) must show. Its effect grows through the batch norms
             // of a random ResNet (f16 ~15%, bf16 ~30% at the first layers); without them it
@@ -223,8 +229,12 @@ mod tests {
         fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
             if let Some(grad) = self.grads.get::<D>(param.id) {
                 self.dtypes.push(grad.dtype());
-                self.values
-                    .extend(grad.into_data().convert::<f32>().try_into_vec::<f32>().unwrap());
+                self.values.extend(
+                    grad.into_data()
+                        .convert::<f32>()
+                        .try_into_vec::<f32>()
+                        .unwrap(),
+                );
             }
         }
     }
@@ -260,4 +270,3 @@ mod tests {
         assert_eq!(plain.scale, 1.0);
     }
 }
-

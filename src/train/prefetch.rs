@@ -118,7 +118,9 @@ impl Queue {
     fn lock(&self) -> MutexGuard<'_, State> {
         // A panic while holding the lock leaves consistent data (no invariant spans an
         // unlock), so a poisoned lock is still usable.
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Waits for batch `batch` and takes it.
@@ -296,16 +298,23 @@ mod tests {
         let one = collect(&plan(1));
         let three = collect(&plan(3));
         assert_eq!(one.len(), 5);
-        assert_eq!(one.last().unwrap().count, 3, "the last batch holds the rest");
+        assert_eq!(
+            one.last().unwrap().count,
+            3,
+            "the last batch holds the rest"
+        );
         for (a, b) in one.iter().zip(&three) {
             assert_eq!(a.labels, b.labels);
-            assert!(a.images == b.images, "pixels differ between 1 and 3 workers");
+            assert!(
+                a.images == b.images,
+                "pixels differ between 1 and 3 workers"
+            );
         }
         // And they are the batches the one-thread loader makes.
         for (number, batch) in one.iter().enumerate() {
             let indices = &order[number * 5..(number * 5 + 5).min(order.len())];
-            let direct = super::super::loader::load_batch(&dataset, indices, plan(1).augmentation)
-                .unwrap();
+            let direct =
+                super::super::loader::load_batch(&dataset, indices, plan(1).augmentation).unwrap();
             assert!(direct.images == batch.images && direct.labels == batch.labels);
         }
     }
@@ -366,7 +375,10 @@ mod tests {
             assert_eq!(seen, 3, "batches before the broken one are delivered");
             match outcome {
                 Ok(Err(error)) if !panic => {
-                    assert!(format!("{error:#}").contains("unreadable image 13"), "{error:#}")
+                    assert!(
+                        format!("{error:#}").contains("unreadable image 13"),
+                        "{error:#}"
+                    )
                 }
                 Err(_) if panic => {}
                 _ => panic!("the failure of image 13 was lost (panic: {panic})"),

@@ -33,10 +33,7 @@ pub enum StepDevices {
     /// The master weights' device computes the whole batch on the calling thread.
     One(Device),
     /// One worker per device; the first device holds the master weights.
-    Many {
-        main: Device,
-        workers: Vec<Worker>,
-    },
+    Many { main: Device, workers: Vec<Worker> },
 }
 
 pub struct Worker {
@@ -53,7 +50,10 @@ struct Job {
 impl StepDevices {
     /// Starts a worker thread per device in `scope` when there are several devices.
     pub fn start<'scope>(scope: &'scope Scope<'scope, '_>, devices: &[Device]) -> Self {
-        let main = devices.first().cloned().expect("at least one training device");
+        let main = devices
+            .first()
+            .cloned()
+            .expect("at least one training device");
         if devices.len() == 1 {
             return StepDevices::One(main);
         }

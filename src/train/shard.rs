@@ -98,14 +98,16 @@ pub fn shard_gradients(
         device,
     )
     .cast(settings.dtype);
-    let targets =
-        Tensor::<1, Int>::from_data(TensorData::new(shard.labels, [shard.count]), device);
+    let targets = Tensor::<1, Int>::from_data(TensorData::new(shard.labels, [shard.count]), device);
     // Softmax and the loss in f32, as autocast does.
     let logits = computing.forward(images).cast(FloatDType::F32);
     let loss = match shard.soft_targets {
         Some(soft) => soft_cross_entropy(
             logits.clone(),
-            Tensor::<2>::from_data(TensorData::new(soft, [shard.count, settings.classes]), device),
+            Tensor::<2>::from_data(
+                TensorData::new(soft, [shard.count, settings.classes]),
+                device,
+            ),
         ),
         None => CrossEntropyLossConfig::new()
             .init(device)
