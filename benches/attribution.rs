@@ -14,8 +14,8 @@ use pvr::attribution::method::{MethodConfig, run_method};
 use pvr::attribution::quadrature::Quadrature;
 use pvr::attribution::tensors::{HostImages, attribution_network, to_host};
 use pvr::backend::DeviceChoice;
+use pvr::models::Stem;
 use pvr::models::{Architecture, NetworkConfig};
-use pvr::spec::Stem;
 
 struct Config {
     name: &'static str,

@@ -16,12 +16,12 @@ use std::time::Instant;
 use burn::tensor::Device;
 use pvr::data::shapes::{ShapesConfig, ShapesDataset};
 use pvr::data::{Dataset, ImageF32, Rng, Split};
-use pvr::exec::progress::SilentProgress;
 use pvr::ha::HaDataset;
 use pvr::ha::distortions::{Distortion, set_amplitude_spectrum};
 use pvr::ha::stage::{HaImages, HaScorer};
+use pvr::models::Stem;
 use pvr::models::{Architecture, NetworkConfig};
-use pvr::spec::Stem;
+use pvr::progress::SilentProgress;
 
 fn shapes(size: usize, len: usize) -> ShapesDataset {
     ShapesDataset::new(ShapesConfig {
@@ -85,7 +85,7 @@ fn stage(images_per_condition: usize) {
     );
     let started = Instant::now();
     let mut total_images = 0;
-    for dataset in HaDataset::ALL {
+    for &dataset in HaDataset::ALL {
         let scorer = HaScorer {
             dataset,
             images: HaImages::Embedded(base.clone()),

@@ -12,15 +12,15 @@ use burn::tensor::{Distribution, Tensor};
 use pvr::backend::DeviceChoice;
 use pvr::data::shapes::{ShapesConfig, ShapesDataset};
 use pvr::data::{Dataset, ImageF32, Rng, Split};
+use pvr::lost::bbox::grid_chance;
 use pvr::lost::component::component_box;
 use pvr::lost::degree::degrees;
 use pvr::lost::expansion::{expansion_set, object_map};
 use pvr::lost::run::{LostSettings, Timing, discover_images};
 use pvr::lost::seed::{potentials, rank_by_degree};
 use pvr::lost::{DEFAULT_K, similarity_batch};
-use pvr::metrics::corloc::grid_chance;
+use pvr::models::Stem;
 use pvr::models::{Architecture, NetworkConfig, PatchOptions};
-use pvr::spec::Stem;
 
 struct Config {
     name: &'static str,

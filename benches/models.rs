@@ -13,7 +13,6 @@ use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::GradientsParams;
 use burn::tensor::{Distribution, Int, Tensor, TensorData};
 use pvr::backend::DeviceChoice;
-use pvr::models::NetworkConfig;
 use pvr::models::flops::summarize;
 use pvr::spec::{ModelSpec, OptimizerSpec, Stem};
 use pvr::train::optimizer::build_optimizer;
@@ -121,7 +120,7 @@ fn measure(config: &Config) {
         ..ModelSpec::default()
     };
     let network_config =
-        NetworkConfig::from_spec(&spec, config.image_size, config.classes).expect("valid config");
+        pvr::pool::network_config(&spec, config.image_size, config.classes).expect("valid config");
     let summary = summarize(&network_config, config.image_size);
     let device = DeviceChoice::Cpu.autodiff_device();
     let mut network = network_config.init(&device, 0);

@@ -12,8 +12,9 @@ use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::GradientsParams;
 use burn::tensor::{Distribution, Int, Tensor, TensorData};
 use pvr::backend::DeviceChoice;
+use pvr::models::Stem;
 use pvr::models::{Architecture, NetworkConfig};
-use pvr::spec::{OptimizerSpec, Stem};
+use pvr::spec::OptimizerSpec;
 use pvr::train::optimizer::build_optimizer;
 
 struct Config {

@@ -11,12 +11,13 @@ use std::time::Instant;
 use burn::tensor::Device;
 use pvr::data::shapes::{ShapesConfig, ShapesDataset};
 use pvr::data::{Dataset, Split};
-use pvr::exec::progress::SilentProgress;
-use pvr::models::weights::{MaskLayout, export_safetensors, import_weights};
+use pvr::models::Stem;
 use pvr::models::{Architecture, NetworkConfig};
+use pvr::progress::SilentProgress;
 use pvr::prune::Masks;
-use pvr::spec::{RandomResizedCropSpec, Stem, TrainSpec};
+use pvr::spec::{RandomResizedCropSpec, TrainSpec};
 use pvr::train::{FitRequest, fit};
+use pvr::weights::{MaskLayout, export_safetensors, import_weights};
 
 fn train_images_per_second(recipe: &TrainSpec, dataset: &dyn Dataset) -> f64 {
     let device = Device::flex().autodiff();

@@ -132,29 +132,6 @@ impl DeviceChoice {
     }
 }
 
-/// The devices a training stage runs on: `experiment.devices` resolved (`"cuda:all"` expanded),
-/// or the one `experiment.device`.
-pub fn training_devices(
-    device: DeviceChoice,
-    devices: Option<&crate::spec::DevicesSpec>,
-) -> Result<Vec<DeviceChoice>, String> {
-    use crate::spec::DevicesSpec;
-    let chosen = match devices {
-        None => vec![device],
-        Some(DevicesSpec::All(text)) => {
-            DeviceChoice::enumerate_all(DeviceChoice::parse_all(text)?)?
-        }
-        Some(DevicesSpec::List(names)) => names
-            .iter()
-            .map(|name| name.parse())
-            .collect::<Result<Vec<DeviceChoice>, String>>()?,
-    };
-    for choice in &chosen {
-        choice.check_available()?;
-    }
-    Ok(chosen)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,25 +1,67 @@
 //! pvr: when does pruning benefit vision representations?
 //!
-//! A declarative pipeline runner: an experiment TOML ([`spec`]) compiles into a DAG of
-//! content-hashed stages ([`graph`]), executed ([`exec`]) with results kept in an atomic,
-//! verified cache ([`cache`]) and written as Parquet reports ([`report`]).
+//! A declarative pipeline runner: an experiment TOML compiles into a DAG of content-hashed
+//! stages, executed against an atomic, verified cache, with results written as Parquet reports.
+//!
+//! The modules are layered; each imports only modules listed above it (a test checks this,
+//! see `docs/architecture.md`). Read top to bottom, they follow the pipeline:
+//! spec -> graph -> cache -> exec -> pool stages -> analyses -> report.
 
-pub mod attribution;
+// Plain inputs and leaf utilities.
+/// Where tensors live: the CPU (`flex`) or a GPU.
 pub mod backend;
-pub mod cache;
-pub mod cli;
-pub mod data;
-pub mod exec;
-pub mod graph;
-pub mod ha;
-pub mod lost;
-pub mod metrics;
-pub mod models;
-pub mod prune;
-pub mod report;
+/// The file formats pvr writes: `.npy` arrays and Parquet tables.
+pub mod files;
+/// The figure library every report draws with.
+pub mod plot;
+/// What a running stage reports about its progress.
+pub mod progress;
+/// The experiment file: serde types, defaults, parsing, line/column errors.
 pub mod spec;
-pub mod stages;
+
+// The runner: plan, cache, scheduler.
+/// The content-hashed cache of stage outputs.
+pub mod cache;
+/// Runs a plan against the cache.
+pub mod exec;
+/// The DAG of stages, their keys and labels.
+pub mod graph;
+
+// Building blocks of the study.
+/// Datasets: embedded `shapes`, image folders, VOC.
+pub mod data;
+/// Metrics: accuracy, RMA/RRA, CorLoc, bootstrap intervals.
+pub mod metrics;
+/// The architectures: ResNet, ViT, Swin.
+pub mod models;
+/// Global magnitude pruning and masks.
+pub mod prune;
+/// Training under masks.
 pub mod train;
+/// torchvision weights in and out.
+pub mod weights;
+
+// The pool and its stages.
+/// What every stage and analysis of the pool shares: context, checkpoints, records.
+pub mod pool;
+/// The pool's stages: train, prune, import, eval, report.
+pub mod stages;
+
+// Analyses of the pool.
+/// The interface every analysis implements.
+pub mod analysis;
+/// Attribution maps scored with RMA/RRA (interpretability).
+pub mod attribution;
+/// Human alignment on the model-vs-human benchmark.
+pub mod ha;
+/// LOST object discovery scored with CorLoc.
+pub mod lost;
+
+// From a spec to a run.
+/// The command line.
+pub mod cli;
+/// Spec checking and compilation into a plan, with the list of analyses.
+pub mod pipeline;
 
 /// Version of the on-disk cache layout and stage-key encoding. Bump it to invalidate every entry.
 pub const CACHE_SCHEMA_VERSION: u32 = 1;

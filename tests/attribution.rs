@@ -8,9 +8,9 @@ use std::path::Path;
 
 use common::{TINY, Workspace, labels_with, stderr};
 use pvr::exec::StageStatus;
+use pvr::files::npy::read_npy;
+use pvr::files::tables::read_parquet;
 use pvr::metrics::{ChannelPooling, localization_scores};
-use pvr::report::npy::read_npy;
-use pvr::report::tables::read_parquet;
 
 const ATTRIBUTION: &str = r#"
 [[attribution]]

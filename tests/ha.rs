@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use common::{TINY, Workspace, labels_with, stderr};
 use pvr::exec::StageStatus;
+use pvr::files::tables::read_parquet;
 use pvr::ha::HaDataset;
-use pvr::report::tables::read_parquet;
 
 fn tiny_with_ha(extra: &str) -> String {
     format!("{TINY}\n[ha]\nimages_per_condition = 3\n{extra}")

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use common::{TINY, Workspace, labels_with, stderr};
 use pvr::exec::StageStatus;
-use pvr::report::tables::read_parquet;
+use pvr::files::tables::read_parquet;
 
 fn with_lost(section: &str) -> String {
     format!("{TINY}\n[lost]\n{section}\n")

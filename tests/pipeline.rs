@@ -34,7 +34,7 @@ fn run_rerun_and_exact_invalidation() {
     ] {
         assert!(report.join(file).is_file(), "missing {file}");
     }
-    let pool = pvr::report::tables::read_parquet(&report.join("pool.parquet")).unwrap();
+    let pool = pvr::files::tables::read_parquet(&report.join("pool.parquet")).unwrap();
     assert_eq!(pool.height(), 3);
     let sparsity: Vec<f64> = pool
         .column("sparsity")

@@ -52,7 +52,7 @@ fn sorted(items: &[&str]) -> Vec<String> {
 
 fn sparsities(ws: &Workspace) -> Vec<f64> {
     let pool =
-        pvr::report::tables::read_parquet(&ws.path().join("reports/given/pool.parquet")).unwrap();
+        pvr::files::tables::read_parquet(&ws.path().join("reports/given/pool.parquet")).unwrap();
     pool.column("sparsity")
         .unwrap()
         .f64()
@@ -88,12 +88,12 @@ fn a_pool_of_checkpoints_is_scored_and_exported() {
     let out = stdout(&ws.pvr(&["export", "pool.toml", "--round", "1", "--masks", "pairs"]));
     assert!(out.contains("given-round1.safetensors"), "{out}");
     let exported = ws.path().join("exports/given-round1.safetensors");
-    let back = pvr::models::weights::import_weights(
+    let back = pvr::weights::import_weights(
         &exported,
         &pvr::models::NetworkConfig {
             arch: pvr::models::Architecture::ResNet18,
             width: 4,
-            stem: pvr::spec::Stem::Small,
+            stem: pvr::models::Stem::Small,
             num_classes: 10,
         },
         &burn::tensor::Device::flex(),

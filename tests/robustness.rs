@@ -11,7 +11,7 @@ use pvr::backend::DeviceChoice;
 use pvr::cache::{Cache, Lookup};
 use pvr::exec::StageStatus;
 use pvr::models::params::read_params;
-use pvr::stages::load_checkpoint;
+use pvr::pool::load_checkpoint;
 
 fn trained_weights(ws: &Workspace, label: &str) -> std::collections::BTreeMap<String, Vec<f32>> {
     let summary = pvr::exec::RunSummary::read(&ws.path().join("reports/tiny/run.json")).unwrap();

@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 
 use burn::store::bridge;
 use burn::tensor::{Device, Tensor, TensorData};
-use pvr::models::weights::{MaskLayout, export_safetensors, import_weights, read_tensors};
+use pvr::models::Stem;
 use pvr::models::{Architecture, NetworkConfig};
-use pvr::spec::Stem;
+use pvr::weights::{MaskLayout, export_safetensors, import_weights, read_tensors};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -51,7 +51,7 @@ fn config_from(entry: &serde_json::Value) -> NetworkConfig {
     }
     let spec: pvr::spec::ModelSpec =
         serde_json::from_value(serde_json::Value::Object(model)).unwrap();
-    NetworkConfig::from_spec(&spec, image_size, classes).unwrap()
+    pvr::pool::network_config(&spec, image_size, classes).unwrap()
 }
 
 /// Every tensor of a safetensors/pth file as (shape, f32 values).
@@ -95,7 +95,7 @@ fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
 }
 
 /// Loads `file` as fixture `name` and compares the logits with PyTorch's.
-fn assert_reproduces_pytorch(name: &str, file: &str) -> pvr::models::weights::ImportedWeights {
+fn assert_reproduces_pytorch(name: &str, file: &str) -> pvr::weights::ImportedWeights {
     let io = tensors(&fixture(&format!("{name}.io.safetensors")));
     let imported = import_weights(&fixture(file), &config(name), &Device::flex())
         .unwrap_or_else(|err| panic!("{file}: {err:#}"));

@@ -9,12 +9,13 @@ use burn::tensor::Device;
 use pvr::backend::DeviceChoice;
 use pvr::data::Split;
 use pvr::data::shapes::{ShapesConfig, ShapesDataset};
-use pvr::exec::progress::SilentProgress;
+use pvr::models::Stem;
 use pvr::models::params::is_buffer;
 use pvr::models::params::{list_params, prunable_set, read_params};
 use pvr::models::{Architecture, NetworkConfig, VitShape};
+use pvr::progress::SilentProgress;
 use pvr::prune::{Masks, global_magnitude_prune};
-use pvr::spec::{OptimizerSpec, Precision, Stem, TrainSpec};
+use pvr::spec::{OptimizerSpec, Precision, TrainSpec};
 use pvr::train::{EpochStats, FitRequest, fit};
 
 /// One training at a time: flex's kernels share one thread pool (see tests/training.rs).

@@ -7,11 +7,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use pvr::backend::DeviceChoice;
 use pvr::data::shapes::{ShapesConfig, ShapesDataset};
 use pvr::data::{Dataset, Sample, Split};
-use pvr::exec::progress::SilentProgress;
+use pvr::models::Stem;
 use pvr::models::params::{list_params, prunable_set, read_params};
 use pvr::models::{Architecture, Network, NetworkConfig};
+use pvr::progress::SilentProgress;
 use pvr::prune::{Masks, global_magnitude_prune};
-use pvr::spec::{OptimizerSpec, Stem, TrainSpec};
+use pvr::spec::{OptimizerSpec, TrainSpec};
 use pvr::train::{FitRequest, fit};
 
 /// Tests here train one at a time: two trainings in one process were seen to change each

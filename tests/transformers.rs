@@ -69,7 +69,7 @@ batch_size = 24
 
 fn sparsities(ws: &Workspace, experiment: &str) -> Vec<f64> {
     let report = ws.path().join("reports").join(experiment);
-    let pool = pvr::report::tables::read_parquet(&report.join("pool.parquet")).unwrap();
+    let pool = pvr::files::tables::read_parquet(&report.join("pool.parquet")).unwrap();
     pool.column("sparsity")
         .unwrap()
         .f64()
@@ -80,7 +80,7 @@ fn sparsities(ws: &Workspace, experiment: &str) -> Vec<f64> {
 
 fn layer_names(ws: &Workspace, experiment: &str) -> Vec<String> {
     let report = ws.path().join("reports").join(experiment);
-    let layers = pvr::report::tables::read_parquet(&report.join("layers.parquet")).unwrap();
+    let layers = pvr::files::tables::read_parquet(&report.join("layers.parquet")).unwrap();
     let column = layers.column("layer").unwrap().str().unwrap().clone();
     column.iter().flatten().map(str::to_string).collect()
 }

@@ -7,21 +7,12 @@
 
 use anyhow::{bail, ensure};
 use burn::tensor::Tensor;
-use serde::{Deserialize, Serialize};
 
 use super::maps::Maps;
 use super::resize::resize_bilinear;
 use super::tensors::to_host;
 use crate::models::Network;
-
-/// How per-head maps become one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum HeadFusion {
-    Mean,
-    /// The study's choice.
-    Sum,
-}
+pub use crate::spec::attribution::HeadFusion;
 
 /// Where the patches are among the attention's tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

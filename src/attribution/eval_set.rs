@@ -2,6 +2,7 @@
 //! experiment's `shapes` validation images with their object masks, or PASCAL VOC segmentation
 //! images with their class masks, at the network's input size.
 
+use rayon::prelude::*;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -173,27 +174,7 @@ impl EvalImages {
 
     /// Items `indices`, loaded on the machine's cores.
     pub fn items(&self, indices: &[usize]) -> anyhow::Result<Vec<EvalItem>> {
-        let threads = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(indices.len().max(1));
-        let chunk = indices.len().div_ceil(threads).max(1);
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = indices
-                .chunks(chunk)
-                .map(|part| {
-                    scope.spawn(move || {
-                        part.iter()
-                            .map(|&i| self.item(i))
-                            .collect::<anyhow::Result<Vec<_>>>()
-                    })
-                })
-                .collect();
-            let mut items = Vec::with_capacity(indices.len());
-            for handle in handles {
-                items.extend(handle.join().expect("image loader thread panicked")?);
-            }
-            Ok(items)
-        })
+        indices.par_iter().map(|&i| self.item(i)).collect()
     }
 }
 

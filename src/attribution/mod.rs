@@ -19,9 +19,28 @@ pub mod report;
 pub mod resize;
 pub mod stages;
 pub mod tensors;
+mod validate;
 
 pub use maps::Maps;
-pub use stages::plan;
+
+use crate::analysis::{Analysis, PoolPlan};
+use crate::graph::Stage;
+use crate::spec::{Problems, Spec};
+
+/// Attribution maps scored against masks as an analysis of the pool: `[[attribution]]`.
+pub struct Attribution;
+
+impl Analysis for Attribution {
+    fn name(&self) -> &'static str {
+        "attribution"
+    }
+    fn validate(&self, spec: &Spec) -> Problems {
+        validate::validate(spec)
+    }
+    fn plan(&self, spec: &Spec, pool: &PoolPlan<'_>) -> anyhow::Result<Vec<Box<dyn Stage>>> {
+        stages::plan(spec, pool)
+    }
+}
 
 #[cfg(test)]
 mod tests;

@@ -1,23 +1,6 @@
 //! Quadrature rules on [0, 1] for Integrated Gradients' path integral, as captum offers them.
 
-use serde::{Deserialize, Serialize};
-
-/// How the path integral is discretised (captum's `method` names in brackets).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Quadrature {
-    /// Gauss-Legendre nodes and weights (`gausslegendre`, captum's default): exact for
-    /// polynomials of degree `2 * steps - 1`.
-    GaussLegendre,
-    /// Left Riemann sum, `alpha = k / n` (`riemann_left`).
-    RiemannLeft,
-    /// Right Riemann sum, `alpha = (k + 1) / n` (`riemann_right`).
-    RiemannRight,
-    /// Midpoint rule, `alpha = (k + 1/2) / n` (`riemann_middle`).
-    RiemannMiddle,
-    /// Trapezoid rule on `n` evenly spaced points including both ends (`riemann_trapezoid`).
-    RiemannTrapezoid,
-}
+pub use crate::spec::attribution::Quadrature;
 
 impl Quadrature {
     /// `(alphas, weights)` of an `steps`-point rule on [0, 1]; the weights sum to 1.

@@ -9,8 +9,8 @@ use super::integrated_gradients::{IgConfig, NoiseTunnel, integrated_gradients};
 use super::quadrature::Quadrature;
 use super::resize::resize_nearest;
 use super::tensors::{HostImages, attribution_network, images_tensor, to_host};
+use crate::models::Stem;
 use crate::models::{Architecture, Network, NetworkConfig, ReluMode};
-use crate::spec::Stem;
 
 fn tiny_network(seed: u64) -> (Network, Device) {
     let device = Device::flex().autodiff();

@@ -9,6 +9,7 @@
 //!                            emptied whenever the lock is taken
 //! scratch/<key>/             resumable per-stage state (checkpoints), cleared after commit
 //! labels/<experiment>/       last key built per stage label, for "why stale" in `pvr status`
+//! runs/<unix>-<pid>.json     the keys each run reached, so `pvr gc` keeps what ran lately
 //! ```
 //!
 //! An entry only appears under `entries/` by an atomic rename of a fully written, fsynced temp
@@ -27,6 +28,7 @@ mod gc;
 mod labels;
 mod lock;
 mod manifest;
+mod runs;
 #[cfg(test)]
 mod tests;
 
@@ -43,11 +45,13 @@ pub use gc::{EntryInfo, GcReport};
 pub use labels::LabelRecord;
 pub use lock::{CacheBusy, CacheLock, LockHolder};
 pub use manifest::{MANIFEST_FILE, Manifest, ManifestInfo, OutputFile};
+pub use runs::RunRecord;
 
 const ENTRIES_DIR: &str = "entries";
 const TMP_DIR: &str = "tmp";
 const SCRATCH_DIR: &str = "scratch";
 const LABELS_DIR: &str = "labels";
+const RUNS_DIR: &str = "runs";
 const LOCK_FILE: &str = "lock";
 /// Standard marker (bford.info/cachedir) so backup tools skip the cache.
 const CACHEDIR_TAG: &str = "CACHEDIR.TAG";

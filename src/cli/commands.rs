@@ -1,16 +1,20 @@
 //! What each subcommand does.
 
 use std::collections::HashSet;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
 
 use super::{Cli, Command, DagFormat, MaskFormat, SpecArgs};
-use crate::cache::{Cache, CacheBusy, CacheLock};
+use crate::cache::{Cache, CacheBusy, CacheLock, unix_now};
 use crate::exec::ui::{Ui, UiMode};
 use crate::exec::{RunOptions, StageStatus, execute, format_seconds};
-use crate::spec::load_spec;
-use crate::stages::{Pipeline, compile};
+use crate::ha::HaDataset;
+use crate::ha::render::{RenderOptions, render_ha as render_ha_sets};
+use crate::pipeline::{Pipeline, compile, load_spec};
+use crate::spec::Override;
+use crate::weights::MaskLayout;
 
 pub fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
@@ -19,60 +23,8 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
             jobs,
             reports_dir,
             quiet,
-        } => {
-            let pipeline = load(spec)?;
-            let cache = Cache::open(&cli.cache_dir)?;
-            let _lock = lock_or_wait(&cache)?;
-            let ui = Ui::new(
-                UiMode::detect(*quiet),
-                pipeline.plan.graph.node_count() as u64,
-            );
-            let options = RunOptions {
-                jobs: *jobs,
-                reports_dir: reports_dir.clone(),
-            };
-            let summary = execute(&pipeline.plan, &cache, &options, &ui)?;
-            println!(
-                "{}: {} ran, {} cached, {} failed, {} skipped in {} · report: {}",
-                summary.experiment,
-                summary.count(StageStatus::Ran),
-                summary.count(StageStatus::Cached),
-                summary.count(StageStatus::Failed),
-                summary.count(StageStatus::Skipped),
-                format_seconds(summary.wall_seconds),
-                summary.report_dir.display()
-            );
-            let failed: Vec<_> = summary.failed().collect();
-            if failed.is_empty() {
-                return Ok(ExitCode::SUCCESS);
-            }
-            for stage in &failed {
-                eprintln!(
-                    "error: stage `{}` failed: {}",
-                    stage.stage,
-                    stage.error.as_deref().unwrap_or("")
-                );
-            }
-            Ok(ExitCode::from(1))
-        }
-        Command::Check { spec } => {
-            let pipeline = load(spec)?;
-            let c = &pipeline.context;
-            println!(
-                "{}: ok · {} {} ({}, {} classes) on {} · {} train / {} val images · {} prunable tensors",
-                spec.file.display(),
-                pipeline.spec.experiment.name,
-                c.network.arch,
-                c.network.describe(),
-                c.network.num_classes,
-                c.device,
-                c.train_data.len(),
-                c.val_data.len(),
-                c.prunable.len()
-            );
-            print!("{}", pipeline.plan.to_text());
-            Ok(ExitCode::SUCCESS)
-        }
+        } => run(cli, spec, *jobs, reports_dir, *quiet),
+        Command::Check { spec } => check(spec),
         Command::Status { spec } => {
             let pipeline = load(spec)?;
             let cache = Cache::open(&cli.cache_dir)?;
@@ -96,8 +48,8 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
             let pipeline = load(spec)?;
             let cache = Cache::open(&cli.cache_dir)?;
             let layout = match masks {
-                MaskFormat::Applied => crate::models::weights::MaskLayout::Applied,
-                MaskFormat::Pairs => crate::models::weights::MaskLayout::PrunePairs,
+                MaskFormat::Applied => MaskLayout::Applied,
+                MaskFormat::Pairs => MaskLayout::PrunePairs,
             };
             super::export::export_rounds(&pipeline, &cache, rounds, layout, out)?;
             Ok(ExitCode::SUCCESS)
@@ -130,50 +82,141 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
             out,
             seed,
             datasets,
-        } => {
-            let options = crate::ha::render::RenderOptions {
-                from: from.clone(),
-                out: out.clone(),
-                seed: *seed,
-                datasets: if datasets.is_empty() {
-                    crate::ha::HaDataset::PARAMETRIC.to_vec()
-                } else {
-                    datasets.clone()
-                },
-            };
-            crate::ha::render::render_ha(&options, |line| eprintln!("{line}"))?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Gc { files, dry_run } => {
-            let mut keep = HashSet::new();
-            for file in files {
-                let pipeline = load(&SpecArgs {
-                    file: file.clone(),
-                    overrides: Vec::new(),
-                })?;
-                keep.extend(pipeline.plan.stages().map(|s| s.key.clone()));
-            }
-            let cache = Cache::open(&cli.cache_dir)?;
-            let _lock = lock_or_wait(&cache)?;
-            let report = cache.gc(&keep, *dry_run)?;
-            let verb = if *dry_run { "would remove" } else { "removed" };
-            for entry in &report.removed {
-                println!(
-                    "{verb} {} {} ({} bytes)",
-                    &entry.key[..12],
-                    entry.label,
-                    entry.bytes
-                );
-            }
-            println!(
-                "{verb} {} entries, {:.1} MB; kept {}",
-                report.removed.len(),
-                report.bytes_freed as f64 / 1e6,
-                keep.len()
-            );
-            Ok(ExitCode::SUCCESS)
-        }
+        } => render_ha(from, out, *seed, datasets),
+        Command::Gc {
+            files,
+            overrides,
+            keep_days,
+            dry_run,
+        } => gc(cli, files, overrides, *keep_days, *dry_run),
     }
+}
+
+/// `pvr run`: every stage not cached, then the summary; exit 1 when a stage failed.
+fn run(
+    cli: &Cli,
+    spec: &SpecArgs,
+    jobs: usize,
+    reports_dir: &Path,
+    quiet: bool,
+) -> anyhow::Result<ExitCode> {
+    let pipeline = load(spec)?;
+    let cache = Cache::open(&cli.cache_dir)?;
+    let _lock = lock_or_wait(&cache)?;
+    let ui = Ui::new(
+        UiMode::detect(quiet),
+        pipeline.plan.graph.node_count() as u64,
+    );
+    let options = RunOptions {
+        jobs,
+        reports_dir: reports_dir.to_path_buf(),
+    };
+    let summary = execute(&pipeline.plan, &cache, &options, &ui)?;
+    println!(
+        "{}: {} ran, {} cached, {} failed, {} skipped in {} · report: {}",
+        summary.experiment,
+        summary.count(StageStatus::Ran),
+        summary.count(StageStatus::Cached),
+        summary.count(StageStatus::Failed),
+        summary.count(StageStatus::Skipped),
+        format_seconds(summary.wall_seconds),
+        summary.report_dir.display()
+    );
+    let failed: Vec<_> = summary.failed().collect();
+    if failed.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    for stage in &failed {
+        eprintln!(
+            "error: stage `{}` failed: {}",
+            stage.stage,
+            stage.error.as_deref().unwrap_or("")
+        );
+    }
+    Ok(ExitCode::from(1))
+}
+
+/// `pvr check`: the spec is valid and compiles; prints what it describes and the plan.
+fn check(spec: &SpecArgs) -> anyhow::Result<ExitCode> {
+    let pipeline = load(spec)?;
+    let c = &pipeline.context;
+    println!(
+        "{}: ok · {} {} ({}, {} classes) on {} · {} train / {} val images · {} prunable tensors",
+        spec.file.display(),
+        pipeline.spec.experiment.name,
+        c.network.arch,
+        c.network.describe(),
+        c.network.num_classes,
+        c.device,
+        c.train_data.len(),
+        c.val_data.len(),
+        c.prunable.len()
+    );
+    print!("{}", pipeline.plan.to_text());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `pvr render-ha`: the parametric model-vs-human sets from any images.
+fn render_ha(
+    from: &Path,
+    out: &Path,
+    seed: u64,
+    datasets: &[HaDataset],
+) -> anyhow::Result<ExitCode> {
+    let options = RenderOptions {
+        from: from.to_path_buf(),
+        out: out.to_path_buf(),
+        seed,
+        datasets: if datasets.is_empty() {
+            HaDataset::PARAMETRIC.to_vec()
+        } else {
+            datasets.to_vec()
+        },
+    };
+    render_ha_sets(&options, |line| eprintln!("{line}"))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `pvr gc`: removes every cache entry that neither the given experiments (with `overrides`)
+/// plan nor a run of the last `keep_days` days reached.
+fn gc(
+    cli: &Cli,
+    files: &[PathBuf],
+    overrides: &[Override],
+    keep_days: u64,
+    dry_run: bool,
+) -> anyhow::Result<ExitCode> {
+    let mut keep = HashSet::new();
+    for file in files {
+        let pipeline = load(&SpecArgs {
+            file: file.clone(),
+            overrides: overrides.to_vec(),
+        })?;
+        keep.extend(pipeline.plan.stages().map(|s| s.key.clone()));
+    }
+    let cache = Cache::open(&cli.cache_dir)?;
+    let _lock = lock_or_wait(&cache)?;
+    if keep_days > 0 {
+        let since = unix_now().saturating_sub(keep_days.saturating_mul(86_400));
+        keep.extend(cache.keys_used_since(since)?);
+    }
+    let report = cache.gc(&keep, dry_run)?;
+    let verb = if dry_run { "would remove" } else { "removed" };
+    for entry in &report.removed {
+        println!(
+            "{verb} {} {} ({} bytes)",
+            &entry.key[..12],
+            entry.label,
+            entry.bytes
+        );
+    }
+    println!(
+        "{verb} {} entries, {:.1} MB; kept {}",
+        report.removed.len(),
+        report.bytes_freed as f64 / 1e6,
+        keep.len()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Takes the cache lock, saying whom it waits for when another pvr holds it.

@@ -5,8 +5,10 @@ use std::path::Path;
 use anyhow::bail;
 
 use crate::cache::{Cache, Lookup};
-use crate::models::weights::{MaskLayout, export_safetensors};
-use crate::stages::{Pipeline, load_checkpoint, model_label};
+use crate::graph::StageLabel;
+use crate::pipeline::Pipeline;
+use crate::pool::load_checkpoint;
+use crate::weights::{MaskLayout, export_safetensors};
 
 /// Writes `<out>/<experiment>-round<N>.safetensors` for each of `rounds` (every round when
 /// empty), from the cached model stages; a round not computed yet is an error naming it.
@@ -19,7 +21,7 @@ pub fn export_rounds(
 ) -> anyhow::Result<()> {
     let plan = &pipeline.plan;
     let last = (0..)
-        .take_while(|round| plan.find(&model_label(*round)).is_some())
+        .take_while(|round| plan.find(&StageLabel::model(*round)).is_some())
         .last()
         .unwrap_or(0);
     let rounds: Vec<usize> = if rounds.is_empty() {
@@ -30,7 +32,7 @@ pub fn export_rounds(
     std::fs::create_dir_all(out)?;
     let device = burn::tensor::Device::flex();
     for round in rounds {
-        let label = model_label(round);
+        let label = StageLabel::model(round);
         let Some(stage) = plan.find(&label) else {
             bail!("the experiment has rounds 0..={last}; there is no round {round}");
         };

@@ -135,7 +135,13 @@ pub enum Command {
         /// Experiment files whose stages are kept.
         #[arg(required = true)]
         files: Vec<PathBuf>,
-        /// Say what would be removed without removing it.
+        /// Overrides applied to every file, as in `pvr run FILE --set ...`.
+        #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_override)]
+        overrides: Vec<Override>,
+        /// Also keep every entry a run reached in the last N days (0: only the files' stages).
+        #[arg(long, value_name = "N", default_value_t = 7)]
+        keep_days: u64,
+        /// Say what would be removed, by stage label, without removing it.
         #[arg(long)]
         dry_run: bool,
     },
@@ -153,8 +159,20 @@ pub enum DagFormat {
     Dot,
 }
 
+/// `pvr check FILE | head -1`: when the reader goes away, end as other command-line tools do
+/// (killed by SIGPIPE, silently) instead of panicking in `println!`. Rust ignores SIGPIPE by
+/// default, which turns a closed pipe into an error on every write.
+fn exit_quietly_on_closed_pipe() {
+    // SAFETY: restoring the default disposition of one signal at start-up, before any thread
+    // exists; no handler runs Rust code.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 /// Entry point of the binary: parses arguments, runs, prints errors like cargo does.
 pub fn main() -> std::process::ExitCode {
+    exit_quietly_on_closed_pipe();
     let cli = Cli::parse();
     match commands::dispatch(&cli) {
         Ok(code) => code,

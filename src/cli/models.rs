@@ -10,7 +10,9 @@ use crate::data::shapes::SHAPE_CLASSES;
 use crate::models::flops::{ModelSummary, summarize};
 use crate::models::memory::training_memory;
 use crate::models::{Architecture, NetworkConfig};
-use crate::spec::{DataSource, OptimizerSpec, Override, Spec, load_spec, parse_spec};
+use crate::pipeline::{load_spec, parse_spec};
+use crate::pool::network_config;
+use crate::spec::{DataSource, OptimizerSpec, Override, Spec};
 
 /// What `pvr models` was asked about.
 pub struct ModelsRequest<'a> {
@@ -137,7 +139,7 @@ fn data_classes(spec: &Spec) -> anyhow::Result<usize> {
 
 fn row(spec: &Spec, classes: usize) -> anyhow::Result<Row> {
     let image_size = spec.data.image_size;
-    let config = NetworkConfig::from_spec(&spec.model, image_size, classes)
+    let config = network_config(&spec.model, image_size, classes)
         .map_err(|message| anyhow::anyhow!(message))?;
     let summary = summarize(&config, image_size);
     let optimizer_state = match spec.train.optimizer {

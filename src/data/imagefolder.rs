@@ -6,11 +6,13 @@
 //! resize the shorter side to round(image_size * 256 / 224) with antialiased bilinear
 //! filtering, then centre-crop `image_size`. Training augmentation is the caller's business.
 
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail, ensure};
+use anyhow::{Context, anyhow, bail, ensure};
 
 use super::augment::{crop, resize_bilinear};
+use super::fingerprint::tree_fingerprint;
 use super::{Dataset, ImageF32, RgbSample, Sample, Split};
 
 /// Version of the preprocessing; part of the fingerprint so changing it invalidates caches.
@@ -23,7 +25,6 @@ const LAYOUT: &str = "`<root>/train/<class>/<image>.jpg` and `<root>/val/<class>
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Entry {
     relative: String,
-    bytes: u64,
     label: usize,
 }
 
@@ -38,6 +39,8 @@ pub struct ImageFolder {
     /// Display names (defaults to the folder names), see [`ImageFolder::with_class_names`].
     display_names: Vec<String>,
     entries: Vec<Entry>,
+    /// Digest of every file's relative path and bytes (see [`super::fingerprint`]).
+    content: String,
 }
 
 impl ImageFolder {
@@ -74,7 +77,13 @@ impl ImageFolder {
         for (label, class) in classes.iter().enumerate() {
             let before = entries.len();
             let prefix = format!("{}/{class}", split.as_str());
-            collect_images(&split_dir.join(class), &prefix, label, &mut entries)?;
+            collect_images(
+                &split_dir.join(class),
+                &prefix,
+                label,
+                &mut entries,
+                &mut Vec::new(),
+            )?;
             if entries.len() == before {
                 empty_classes.push(class.clone());
             }
@@ -93,6 +102,8 @@ impl ImageFolder {
                 empty_classes.join(", ")
             );
         }
+        let relative: Vec<String> = entries.iter().map(|e| e.relative.clone()).collect();
+        let content = tree_fingerprint("pvr.data.imagefolder", root, &relative)?;
         Ok(ImageFolder {
             root: root.to_path_buf(),
             split,
@@ -100,6 +111,7 @@ impl ImageFolder {
             display_names: classes.clone(),
             classes,
             entries,
+            content,
         })
     }
 
@@ -222,11 +234,8 @@ impl Dataset for ImageFolder {
             h.update(class.as_bytes());
             h.update(b"\0");
         }
-        for e in &self.entries {
-            h.update(e.relative.as_bytes());
-            h.update(b"\0");
-            h.update(&e.bytes.to_le_bytes());
-        }
+        // The labels follow from the paths, which the content digest covers.
+        h.update(self.content.as_bytes());
         h.finalize().to_hex().to_string()
     }
 }
@@ -274,7 +283,12 @@ fn read_dir_sorted(dir: &Path) -> anyhow::Result<Vec<DirEntry>> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
         let entry = entry.with_context(|| format!("reading {}", dir.display()))?;
-        let name = entry.file_name().to_string_lossy().into_owned();
+        let name = entry.file_name().into_string().map_err(|raw| {
+            anyhow!(
+                "{}: the name {raw:?} is not valid UTF-8; rename it (pvr records dataset paths as text)",
+                dir.display()
+            )
+        })?;
         if name.starts_with('.') {
             continue;
         }
@@ -298,27 +312,41 @@ fn is_image(name: &str) -> bool {
 
 /// Add every image under `dir` to `entries` with relative path `prefix/...`: this folder's
 /// files first (sorted), then sub-folders (sorted, recursively) — torchvision's order for the
-/// usual flat class folders.
+/// usual flat class folders. `ancestors` holds the (device, inode) of the folders above, so a
+/// symlink that leads back up is reported instead of listing the same images again and again.
 fn collect_images(
     dir: &Path,
     prefix: &str,
     label: usize,
     entries: &mut Vec<Entry>,
+    ancestors: &mut Vec<(u64, u64)>,
 ) -> anyhow::Result<()> {
+    let meta = std::fs::metadata(dir).with_context(|| format!("reading {}", dir.display()))?;
+    let id = (meta.dev(), meta.ino());
+    if ancestors.contains(&id) {
+        bail!(
+            "ImageFolder: {} is a symlink loop (it leads back to a folder above it); remove the link",
+            dir.display()
+        );
+    }
+    ancestors.push(id);
     let listing = read_dir_sorted(dir)?;
     for e in listing.iter().filter(|e| !e.is_dir && is_image(&e.name)) {
-        let bytes = std::fs::metadata(&e.path)
-            .with_context(|| format!("reading {}", e.path.display()))?
-            .len();
         entries.push(Entry {
             relative: format!("{prefix}/{}", e.name),
-            bytes,
             label,
         });
     }
     for e in listing.iter().filter(|e| e.is_dir) {
-        collect_images(&e.path, &format!("{prefix}/{}", e.name), label, entries)?;
+        collect_images(
+            &e.path,
+            &format!("{prefix}/{}", e.name),
+            label,
+            entries,
+            ancestors,
+        )?;
     }
+    ancestors.pop();
     Ok(())
 }
 

@@ -7,6 +7,7 @@
 //! stylized variants without touching the model code.
 
 pub mod augment;
+pub mod fingerprint;
 pub mod imagefolder;
 pub mod open;
 pub mod resized_crop;

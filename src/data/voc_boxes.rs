@@ -14,29 +14,7 @@ use quick_xml::reader::Reader;
 
 use super::{Dataset, ImageF32, Sample};
 
-/// The twenty PASCAL VOC classes, in the standard order (class 1..20 of the segmentation masks).
-pub const VOC_CLASSES: [&str; 20] = [
-    "aeroplane",
-    "bicycle",
-    "bird",
-    "boat",
-    "bottle",
-    "bus",
-    "car",
-    "cat",
-    "chair",
-    "cow",
-    "diningtable",
-    "dog",
-    "horse",
-    "motorbike",
-    "person",
-    "pottedplant",
-    "sheep",
-    "sofa",
-    "train",
-    "tvmonitor",
-];
+use super::voc_classes::VOC_OBJECT_CLASSES;
 
 /// One annotated object.
 #[derive(Debug, Clone, PartialEq)]
@@ -265,7 +243,7 @@ impl VocBoxes {
             let Some(first) = kept.first() else {
                 continue;
             };
-            let label = VOC_CLASSES
+            let label = VOC_OBJECT_CLASSES
                 .iter()
                 .position(|c| *c == first.name)
                 .with_context(|| {
@@ -273,7 +251,7 @@ impl VocBoxes {
                         "{}: `{}` is not a PASCAL VOC class ({})",
                         xml_path.display(),
                         first.name,
-                        VOC_CLASSES.join(", ")
+                        VOC_OBJECT_CLASSES.join(", ")
                     )
                 })?;
             images.push(VocImage {
@@ -349,11 +327,11 @@ impl Dataset for VocBoxes {
     }
 
     fn num_classes(&self) -> usize {
-        VOC_CLASSES.len()
+        VOC_OBJECT_CLASSES.len()
     }
 
     fn class_names(&self) -> Vec<String> {
-        VOC_CLASSES.iter().map(|c| c.to_string()).collect()
+        VOC_OBJECT_CLASSES.iter().map(|c| c.to_string()).collect()
     }
 
     fn fingerprint(&self) -> String {

@@ -8,7 +8,36 @@
 //! mask and an undefined score, which the report counts. The names are given next to each index
 //! so the table can be checked against any ImageNet class list.
 
-use super::voc_segmentation::VOC_CLASSES;
+/// The PASCAL VOC class names by mask index (index 0 is the background, 1..=20 the objects).
+pub const VOC_CLASSES: [&str; 21] = [
+    "background",
+    "aeroplane",
+    "bicycle",
+    "bird",
+    "boat",
+    "bottle",
+    "bus",
+    "car",
+    "cat",
+    "chair",
+    "cow",
+    "diningtable",
+    "dog",
+    "horse",
+    "motorbike",
+    "person",
+    "pottedplant",
+    "sheep",
+    "sofa",
+    "train",
+    "tvmonitor",
+];
+
+/// The twenty object classes, in the standard order (VOC XML names; mask indices 1..=20).
+pub const VOC_OBJECT_CLASSES: &[&str] = {
+    let (_, objects) = VOC_CLASSES.split_at(1);
+    objects
+};
 
 /// `(VOC class index, [(ImageNet index, ImageNet name)])`, VOC classes 1..=20 in order.
 pub const VOC_TO_IMAGENET: [(u8, &[(u16, &str)]); 20] = [

@@ -15,30 +15,7 @@ use anyhow::{Context, bail, ensure};
 use super::ImageF32;
 use super::augment::resize_bilinear;
 
-/// Class names by index (index 0 is the background).
-pub const VOC_CLASSES: [&str; 21] = [
-    "background",
-    "aeroplane",
-    "bicycle",
-    "bird",
-    "boat",
-    "bottle",
-    "bus",
-    "car",
-    "cat",
-    "chair",
-    "cow",
-    "diningtable",
-    "dog",
-    "horse",
-    "motorbike",
-    "person",
-    "pottedplant",
-    "sheep",
-    "sofa",
-    "train",
-    "tvmonitor",
-];
+pub use super::voc_classes::VOC_CLASSES;
 
 /// The mask index of void pixels.
 pub const VOC_VOID: u8 = 255;

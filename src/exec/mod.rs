@@ -2,7 +2,6 @@
 //! whose key is already there, running independent stages side by side (`--jobs`), and letting
 //! a failure stop only the stages that depend on it.
 
-pub mod progress;
 pub mod run_record;
 pub mod ui;
 
@@ -12,11 +11,12 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Instant;
 
+use anyhow::Context;
 use petgraph::Direction;
 use petgraph::graph::NodeIndex;
 
 use crate::cache::{Cache, Entry, LabelRecord, Lookup, ManifestInfo};
-use crate::graph::{Plan, PlannedStage, StageContext};
+use crate::graph::{Plan, PlannedStage, StageContext, StageLabel};
 pub use run_record::{RunSummary, StageOutcome, StageStatus};
 use ui::Ui;
 
@@ -44,143 +44,28 @@ pub fn execute(
     ui: &Ui,
 ) -> anyhow::Result<RunSummary> {
     let started = Instant::now();
-    let mut states: HashMap<NodeIndex, State> = HashMap::new();
-    let mut outcomes: HashMap<NodeIndex, StageOutcome> = HashMap::new();
-    for &node in &plan.order {
-        let stage = &plan.graph[node];
-        match cache.lookup(&stage.key)? {
-            Lookup::Hit(entry) => {
-                record_label(cache, plan, stage);
-                outcomes.insert(
-                    node,
-                    StageOutcome::new(stage, StageStatus::Cached, entry.manifest.seconds),
-                );
-                states.insert(node, State::Done(Box::new(entry)));
-                ui.stage_done(&format!("{:>12} cached", stage.label));
-            }
-            Lookup::Missing => {
-                states.insert(node, State::Pending);
-            }
-            Lookup::Corrupt { reason } => {
-                ui.line(&format!(
-                    "{:>12} cache entry is corrupt, rebuilding: {reason}",
-                    stage.label
-                ));
-                let mut outcome = StageOutcome::new(stage, StageStatus::Pending, 0.0);
-                outcome.note = Some(format!("rebuilt a corrupt entry: {reason}"));
-                outcomes.insert(node, outcome);
-                states.insert(node, State::Pending);
-            }
-        }
-    }
-
-    let (sender, receiver) = mpsc::channel::<(NodeIndex, Result<Entry, String>, f64)>();
-    std::thread::scope(|scope| {
-        let mut running = 0usize;
-        let mut compute_busy = false;
-        loop {
-            // Mark stages whose inputs failed, then start what is ready.
-            for &node in &plan.order {
-                if !matches!(states[&node], State::Pending) {
-                    continue;
-                }
-                let inputs: Vec<NodeIndex> = plan
-                    .graph
-                    .neighbors_directed(node, Direction::Incoming)
-                    .collect();
-                if let Some(&failed) = inputs.iter().find(|n| matches!(states[*n], State::Failed)) {
-                    let stage = &plan.graph[node];
-                    let mut outcome = StageOutcome::new(stage, StageStatus::Skipped, 0.0);
-                    outcome.error = Some(format!("input `{}` failed", plan.graph[failed].label));
-                    outcomes.insert(node, outcome);
-                    states.insert(node, State::Failed);
-                    ui.stage_done(&format!(
-                        "{:>12} skipped: input `{}` failed",
-                        stage.label, plan.graph[failed].label
-                    ));
-                    continue;
-                }
-                if !inputs.iter().all(|n| matches!(states[n], State::Done(_)))
-                    || running >= options.jobs.max(1)
-                {
-                    continue;
-                }
-                let stage = &plan.graph[node];
-                let exclusive = stage.stage.exclusive_compute();
-                // A training stage runs alone: two trainings in one process were seen to change
-                // each other's last digits (Burn's CPU kernels share one thread pool).
-                if compute_busy || (exclusive && running > 0) {
-                    continue;
-                }
-                let input_entries: BTreeMap<String, Entry> = inputs
-                    .iter()
-                    .map(|n| match &states[n] {
-                        State::Done(entry) => (plan.graph[*n].label.clone(), Entry::clone(entry)),
-                        _ => unreachable!("inputs checked done"),
-                    })
-                    .collect();
-                states.insert(node, State::Running);
-                running += 1;
-                compute_busy |= exclusive;
-                let sender = sender.clone();
-                scope.spawn(move || {
-                    let begun = Instant::now();
-                    let result = run_stage(stage, cache, &input_entries, ui);
-                    let _ = sender.send((node, result, begun.elapsed().as_secs_f64()));
-                });
-            }
-            if running == 0 {
-                break;
-            }
-            let (node, result, seconds) = receiver.recv().expect("a running stage reports back");
-            running -= 1;
-            let stage = &plan.graph[node];
-            if stage.stage.exclusive_compute() {
-                compute_busy = false;
-            }
-            let note = outcomes.remove(&node).and_then(|o| o.note);
-            let mut outcome = match &result {
-                Ok(_) => StageOutcome::new(stage, StageStatus::Ran, seconds),
-                Err(_) => StageOutcome::new(stage, StageStatus::Failed, seconds),
-            };
-            outcome.note = note;
-            match result {
-                Ok(entry) => {
-                    record_label(cache, plan, stage);
-                    ui.stage_done(&format!(
-                        "{:>12} ran in {}",
-                        stage.label,
-                        format_seconds(seconds)
-                    ));
-                    states.insert(node, State::Done(Box::new(entry)));
-                }
-                Err(error) => {
-                    ui.stage_done(&format!("{:>12} FAILED: {error}", stage.label));
-                    outcome.error = Some(error);
-                    states.insert(node, State::Failed);
-                }
-            }
-            outcomes.insert(node, outcome);
-        }
-    });
+    let mut run = Run {
+        plan,
+        cache,
+        ui,
+        states: HashMap::new(),
+        outcomes: HashMap::new(),
+    };
+    run.look_up_cached()?;
+    run.dispatch(options.jobs.max(1));
     ui.finish();
 
     let report_dir = options.reports_dir.join(&plan.experiment);
-    std::fs::create_dir_all(&report_dir)?;
-    // Every report stage (the core one and each analysis's) publishes its files side by side.
-    for node in &plan.order {
-        if plan.graph[*node].stage.kind() == "report"
-            && let State::Done(entry) = &states[node]
-        {
-            publish(entry, &report_dir)?;
-        }
-    }
+    std::fs::create_dir_all(&report_dir)
+        .with_context(|| format!("creating {}", report_dir.display()))?;
+    run.publish_reports(&report_dir)?;
+    run.record_run();
     let summary = RunSummary {
         experiment: plan.experiment.clone(),
         stages: plan
             .order
             .iter()
-            .filter_map(|n| outcomes.remove(n))
+            .filter_map(|n| run.outcomes.remove(n))
             .collect(),
         wall_seconds: started.elapsed().as_secs_f64(),
         report_dir: report_dir.clone(),
@@ -189,17 +74,215 @@ pub fn execute(
     Ok(summary)
 }
 
+/// What one run knows about every stage of its plan.
+struct Run<'a> {
+    plan: &'a Plan,
+    cache: &'a Cache,
+    ui: &'a Ui,
+    states: HashMap<NodeIndex, State>,
+    outcomes: HashMap<NodeIndex, StageOutcome>,
+}
+
+/// What a finished stage sends back to the scheduler.
+type Finished = (NodeIndex, Result<Entry, String>, f64);
+
+impl Run<'_> {
+    /// Marks every stage whose entry is in the cache done; the rest pending. A corrupt entry is
+    /// reported and rebuilt.
+    fn look_up_cached(&mut self) -> anyhow::Result<()> {
+        for &node in &self.plan.order {
+            let stage = &self.plan.graph[node];
+            match self.cache.lookup(&stage.key)? {
+                Lookup::Hit(entry) => {
+                    record_label(self.cache, self.plan, stage);
+                    self.outcomes.insert(
+                        node,
+                        StageOutcome::new(stage, StageStatus::Cached, entry.manifest.seconds),
+                    );
+                    self.states.insert(node, State::Done(Box::new(entry)));
+                    self.ui
+                        .stage_done(&format!("{:>12} cached", stage.label.to_string()));
+                }
+                Lookup::Missing => {
+                    self.states.insert(node, State::Pending);
+                }
+                Lookup::Corrupt { reason } => {
+                    self.ui.line(&format!(
+                        "{:>12} cache entry is corrupt, rebuilding: {reason}",
+                        stage.label.to_string()
+                    ));
+                    let mut outcome = StageOutcome::new(stage, StageStatus::Pending, 0.0);
+                    outcome.note = Some(format!("rebuilt a corrupt entry: {reason}"));
+                    self.outcomes.insert(node, outcome);
+                    self.states.insert(node, State::Pending);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Starts every ready stage (up to `jobs` at once, a training stage alone) and records each
+    /// result as it comes back, until nothing is left to start.
+    fn dispatch(&mut self, jobs: usize) {
+        let (sender, receiver) = mpsc::channel::<Finished>();
+        let (plan, cache, ui) = (self.plan, self.cache, self.ui);
+        std::thread::scope(|scope| {
+            let mut running = 0usize;
+            let mut compute_busy = false;
+            loop {
+                for node in self.ready_stages() {
+                    let exclusive = plan.graph[node].stage.exclusive_compute();
+                    // A training stage runs alone: two trainings in one process were seen to
+                    // change each other's last digits (Burn's CPU kernels share one thread pool).
+                    if running >= jobs || compute_busy || (exclusive && running > 0) {
+                        break;
+                    }
+                    let inputs = self.input_entries(node);
+                    self.states.insert(node, State::Running);
+                    running += 1;
+                    compute_busy |= exclusive;
+                    let sender = sender.clone();
+                    scope.spawn(move || {
+                        let begun = Instant::now();
+                        let result = run_stage(&plan.graph[node], cache, &inputs, ui);
+                        let _ = sender.send((node, result, begun.elapsed().as_secs_f64()));
+                    });
+                }
+                if running == 0 {
+                    break;
+                }
+                let finished = receiver.recv().expect("a running stage reports back");
+                running -= 1;
+                if plan.graph[finished.0].stage.exclusive_compute() {
+                    compute_busy = false;
+                }
+                self.commit(finished);
+            }
+        });
+    }
+
+    /// Pending stages whose inputs are all done, in plan order; on the way, marks the stages
+    /// whose inputs failed as skipped.
+    fn ready_stages(&mut self) -> Vec<NodeIndex> {
+        let mut ready = Vec::new();
+        for &node in &self.plan.order {
+            if !matches!(self.states[&node], State::Pending) {
+                continue;
+            }
+            let inputs: Vec<NodeIndex> = self
+                .plan
+                .graph
+                .neighbors_directed(node, Direction::Incoming)
+                .collect();
+            if let Some(&failed) = inputs
+                .iter()
+                .find(|n| matches!(self.states[*n], State::Failed))
+            {
+                self.skip(node, failed);
+            } else if inputs
+                .iter()
+                .all(|n| matches!(self.states[n], State::Done(_)))
+            {
+                ready.push(node);
+            }
+        }
+        ready
+    }
+
+    fn skip(&mut self, node: NodeIndex, failed_input: NodeIndex) {
+        let stage = &self.plan.graph[node];
+        let failed_label = &self.plan.graph[failed_input].label;
+        let mut outcome = StageOutcome::new(stage, StageStatus::Skipped, 0.0);
+        outcome.error = Some(format!("input `{failed_label}` failed"));
+        self.outcomes.insert(node, outcome);
+        self.states.insert(node, State::Failed);
+        self.ui.stage_done(&format!(
+            "{:>12} skipped: input `{failed_label}` failed",
+            stage.label.to_string()
+        ));
+    }
+
+    fn input_entries(&self, node: NodeIndex) -> BTreeMap<StageLabel, Entry> {
+        self.plan
+            .graph
+            .neighbors_directed(node, Direction::Incoming)
+            .map(|n| match &self.states[&n] {
+                State::Done(entry) => (self.plan.graph[n].label.clone(), Entry::clone(entry)),
+                _ => unreachable!("inputs checked done"),
+            })
+            .collect()
+    }
+
+    /// Records a finished stage: done with its entry, or failed with its error.
+    fn commit(&mut self, (node, result, seconds): Finished) {
+        let stage = &self.plan.graph[node];
+        let note = self.outcomes.remove(&node).and_then(|o| o.note);
+        let status = if result.is_ok() {
+            StageStatus::Ran
+        } else {
+            StageStatus::Failed
+        };
+        let mut outcome = StageOutcome::new(stage, status, seconds);
+        outcome.note = note;
+        match result {
+            Ok(entry) => {
+                record_label(self.cache, self.plan, stage);
+                self.ui.stage_done(&format!(
+                    "{:>12} ran in {}",
+                    stage.label.to_string(),
+                    format_seconds(seconds)
+                ));
+                self.states.insert(node, State::Done(Box::new(entry)));
+            }
+            Err(error) => {
+                self.ui
+                    .stage_done(&format!("{:>12} FAILED: {error}", stage.label.to_string()));
+                outcome.error = Some(error);
+                self.states.insert(node, State::Failed);
+            }
+        }
+        self.outcomes.insert(node, outcome);
+    }
+
+    /// Records the keys this run reached, for `pvr gc --keep-days`.
+    fn record_run(&self) {
+        let keys = self
+            .plan
+            .order
+            .iter()
+            .filter(|node| matches!(self.states[*node], State::Done(_)))
+            .map(|node| self.plan.graph[*node].key.clone())
+            .collect();
+        // Like label records, the run record only protects entries from gc; failing to write it
+        // must not fail a run that succeeded.
+        let _ = self.cache.record_run(&self.plan.experiment, keys);
+    }
+
+    /// Copies the files of every finished report stage (the pool's and each analysis's) side
+    /// by side into `report_dir`.
+    fn publish_reports(&self, report_dir: &Path) -> anyhow::Result<()> {
+        for node in &self.plan.order {
+            if self.plan.graph[*node].stage.publishes_report()
+                && let State::Done(entry) = &self.states[node]
+            {
+                publish(entry, report_dir)?;
+            }
+        }
+        Ok(())
+    }
+}
+
 fn run_stage(
     stage: &PlannedStage,
     cache: &Cache,
-    inputs: &BTreeMap<String, Entry>,
+    inputs: &BTreeMap<StageLabel, Entry>,
     ui: &Ui,
 ) -> Result<Entry, String> {
     let attempt = || -> anyhow::Result<Entry> {
         let started = Instant::now();
         let writer = cache.begin(&stage.key)?;
         let scratch = cache.scratch_dir(&stage.key)?;
-        let bar = ui.stage(&stage.label);
+        let bar = ui.stage(&stage.label.to_string());
         let ctx = StageContext {
             out_dir: writer.dir(),
             scratch: &scratch,
@@ -209,10 +292,10 @@ fn run_stage(
         stage.stage.run(&ctx)?;
         drop(bar);
         let entry = writer.commit(ManifestInfo {
-            label: stage.label.clone(),
+            label: stage.label.to_string(),
             kind: stage.stage.kind().to_string(),
             params: stage.stage.params(),
-            inputs: stage.inputs.clone(),
+            inputs: stage.input_keys(),
             seconds: started.elapsed().as_secs_f64(),
         })?;
         cache.clear_scratch(&stage.key)?;
@@ -237,20 +320,30 @@ fn record_label(cache: &Cache, plan: &Plan, stage: &PlannedStage) {
         key: stage.key.clone(),
         kind: stage.stage.kind().to_string(),
         params: stage.stage.params(),
-        inputs: stage.inputs.clone(),
+        inputs: stage.input_keys(),
     };
     // The record only improves `pvr status` messages; failing to write it must not fail a run.
-    let _ = cache.record_label(&plan.experiment, &stage.label, &record);
+    let _ = cache.record_label(&plan.experiment, &stage.label.to_string(), &record);
 }
 
-/// Copies the report entry's files to `reports/<experiment>/`.
+/// Copies the report entry's files to `reports/<experiment>/`, each through a temporary file
+/// renamed into place, so a full disk leaves the previous file rather than a truncated one.
 fn publish(entry: &Entry, report_dir: &Path) -> anyhow::Result<()> {
     for file in &entry.manifest.files {
         let target = report_dir.join(&file.path);
-        if let Some(parent) = target.parent() {
-            std::fs::create_dir_all(parent)?;
+        let parent = target.parent().unwrap_or(report_dir);
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating {}", parent.display()))?;
+        let partial = parent.join(format!(
+            ".{}.partial",
+            target.file_name().unwrap_or_default().to_string_lossy()
+        ));
+        let copied = std::fs::copy(entry.path(&file.path), &partial)
+            .and_then(|_| std::fs::rename(&partial, &target));
+        if let Err(error) = copied {
+            let _ = std::fs::remove_file(&partial);
+            return Err(error).with_context(|| format!("writing {}", target.display()));
         }
-        std::fs::copy(entry.path(&file.path), &target)?;
     }
     Ok(())
 }

@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
 use crate::graph::PlannedStage;
@@ -35,7 +36,7 @@ pub struct StageOutcome {
 impl StageOutcome {
     pub fn new(stage: &PlannedStage, status: StageStatus, seconds: f64) -> Self {
         Self {
-            stage: stage.label.clone(),
+            stage: stage.label.to_string(),
             kind: stage.stage.kind().to_string(),
             key: stage.key.clone(),
             status,
@@ -67,9 +68,9 @@ impl RunSummary {
 
     pub fn write(&self, path: &Path) -> anyhow::Result<()> {
         let tmp = path.with_extension("json.tmp");
-        std::fs::write(&tmp, serde_json::to_vec_pretty(self)?)?;
-        std::fs::rename(tmp, path)?;
-        Ok(())
+        std::fs::write(&tmp, serde_json::to_vec_pretty(self)?)
+            .and_then(|()| std::fs::rename(&tmp, path))
+            .with_context(|| format!("writing {}", path.display()))
     }
 
     pub fn read(path: &Path) -> anyhow::Result<Self> {

@@ -1,6 +1,7 @@
 //! The plan of a run: a petgraph DAG of stages, each with its content key.
 
 pub mod key;
+mod label;
 pub mod stage;
 
 use std::collections::HashMap;
@@ -12,15 +13,26 @@ use petgraph::algo::toposort;
 use petgraph::graph::{DiGraph, NodeIndex};
 
 pub use key::{canonical_json, stage_key};
+pub use label::StageLabel;
 pub use stage::{Stage, StageContext};
 
 /// A stage placed in the plan, with its key.
 pub struct PlannedStage {
     pub stage: Box<dyn Stage>,
-    pub label: String,
+    pub label: StageLabel,
     pub key: String,
     /// (label, key) of each input.
-    pub inputs: Vec<(String, String)>,
+    pub inputs: Vec<(StageLabel, String)>,
+}
+
+impl PlannedStage {
+    /// `(label, key)` of each input, in the text form manifests and label records keep.
+    pub fn input_keys(&self) -> Vec<(String, String)> {
+        self.inputs
+            .iter()
+            .map(|(label, key)| (label.to_string(), key.clone()))
+            .collect()
+    }
 }
 
 /// The compiled DAG of an experiment. Edges point from an input to the stage that reads it.
@@ -66,16 +78,20 @@ impl Plan {
             )
         })?;
         for &node in &order {
-            let inputs: Vec<(String, String)> = graph[node]
+            let inputs: Vec<(StageLabel, String)> = graph[node]
                 .stage
                 .inputs()
-                .iter()
-                .map(|label| (label.clone(), graph[by_label[label]].key.clone()))
+                .into_iter()
+                .map(|label| {
+                    let key = graph[by_label[&label]].key.clone();
+                    (label, key)
+                })
                 .collect();
-            let stage = &graph[node].stage;
-            let key = stage_key(stage.kind(), stage.version(), &stage.params(), &inputs);
-            graph[node].key = key;
             graph[node].inputs = inputs;
+            let key_inputs = graph[node].input_keys();
+            let stage = &graph[node].stage;
+            graph[node].key =
+                stage_key(stage.kind(), stage.version(), &stage.params(), &key_inputs);
         }
         Ok(Plan {
             experiment: experiment.to_string(),
@@ -88,8 +104,8 @@ impl Plan {
         self.order.iter().map(|&node| &self.graph[node])
     }
 
-    pub fn find(&self, label: &str) -> Option<&PlannedStage> {
-        self.stages().find(|s| s.label == label)
+    pub fn find(&self, label: &StageLabel) -> Option<&PlannedStage> {
+        self.stages().find(|s| &s.label == label)
     }
 
     /// Every stage downstream of `node` (not including it).
@@ -113,15 +129,15 @@ impl Plan {
     pub fn to_text(&self) -> String {
         let mut out = String::new();
         for stage in self.stages() {
-            let inputs: Vec<&str> = stage
+            let inputs: Vec<String> = stage
                 .inputs
                 .iter()
-                .map(|(label, _)| label.as_str())
+                .map(|(label, _)| label.to_string())
                 .collect();
             let _ = write!(
                 out,
                 "{:<12} {:<8} {}",
-                stage.label,
+                stage.label.to_string(),
                 stage.stage.kind(),
                 &stage.key[..12]
             );

@@ -5,8 +5,9 @@ use std::path::Path;
 
 use serde_json::Value;
 
+use super::StageLabel;
 use crate::cache::Entry;
-use crate::exec::progress::Progress;
+use crate::progress::Progress;
 
 /// A unit of cached work: train, one LRR round, an evaluation, a report, and (later issues)
 /// attribution, scoring, LOST and human-alignment stages.
@@ -18,16 +19,20 @@ pub trait Stage: Send + Sync {
     /// Stage family, e.g. `train`, `prune`, `eval`, `report`.
     fn kind(&self) -> &'static str;
     /// Unique name within a plan, e.g. `prune[3]`.
-    fn label(&self) -> String;
+    fn label(&self) -> StageLabel;
     /// Bump when the implementation changes its outputs for the same parameters.
     fn version(&self) -> u32;
     /// The effective parameters this stage reads (not the whole spec).
     fn params(&self) -> Value;
     /// Labels of the stages whose outputs this one reads.
-    fn inputs(&self) -> Vec<String>;
+    fn inputs(&self) -> Vec<StageLabel>;
     /// Whether the stage needs the machine to itself (training): it runs alone even with
     /// `--jobs N`, so that its numbers do not depend on what else is running.
     fn exclusive_compute(&self) -> bool {
+        false
+    }
+    /// Whether the stage's files are a report, copied to `reports/<experiment>/` after a run.
+    fn publishes_report(&self) -> bool {
         false
     }
     /// Does the work, writing outputs into `ctx.out_dir`.
@@ -41,13 +46,13 @@ pub struct StageContext<'a> {
     /// Survives a killed run (resumable checkpoints); cleared once the entry is committed.
     pub scratch: &'a Path,
     /// Committed entries of the inputs, by label.
-    pub inputs: &'a BTreeMap<String, Entry>,
+    pub inputs: &'a BTreeMap<StageLabel, Entry>,
     pub progress: &'a dyn Progress,
 }
 
 impl StageContext<'_> {
     /// The entry of input `label`; a stage asking for an input it did not declare is a bug.
-    pub fn input(&self, label: &str) -> &Entry {
+    pub fn input(&self, label: &StageLabel) -> &Entry {
         self.inputs
             .get(label)
             .unwrap_or_else(|| panic!("stage input `{label}` was not declared"))

@@ -1,48 +1,7 @@
 //! The 17 model-vs-human datasets: names, conditions as the benchmark writes them in file names,
 //! and how each is laid out on disk.
 
-use std::fmt;
-
-use serde::{Deserialize, Serialize};
-
-/// One of the benchmark's 17 datasets, named as the benchmark names its folders.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum HaDataset {
-    #[serde(rename = "colour")]
-    Colour,
-    #[serde(rename = "contrast")]
-    Contrast,
-    #[serde(rename = "high-pass")]
-    HighPass,
-    #[serde(rename = "low-pass")]
-    LowPass,
-    #[serde(rename = "phase-scrambling")]
-    PhaseScrambling,
-    #[serde(rename = "power-equalisation")]
-    PowerEqualisation,
-    #[serde(rename = "false-colour")]
-    FalseColour,
-    #[serde(rename = "rotation")]
-    Rotation,
-    #[serde(rename = "eidolonI")]
-    EidolonI,
-    #[serde(rename = "eidolonII")]
-    EidolonII,
-    #[serde(rename = "eidolonIII")]
-    EidolonIII,
-    #[serde(rename = "uniform-noise")]
-    UniformNoise,
-    #[serde(rename = "sketch")]
-    Sketch,
-    #[serde(rename = "stylized")]
-    Stylized,
-    #[serde(rename = "edge")]
-    Edge,
-    #[serde(rename = "silhouette")]
-    Silhouette,
-    #[serde(rename = "cue-conflict")]
-    CueConflict,
-}
+pub use crate::spec::HaDataset;
 
 /// How a dataset's files are arranged under `<root>/<dataset>/`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,26 +16,6 @@ pub enum Layout {
 pub const SINGLE_CONDITION: &str = "all";
 
 impl HaDataset {
-    pub const ALL: [HaDataset; 17] = [
-        HaDataset::Colour,
-        HaDataset::Contrast,
-        HaDataset::HighPass,
-        HaDataset::LowPass,
-        HaDataset::PhaseScrambling,
-        HaDataset::PowerEqualisation,
-        HaDataset::FalseColour,
-        HaDataset::Rotation,
-        HaDataset::EidolonI,
-        HaDataset::EidolonII,
-        HaDataset::EidolonIII,
-        HaDataset::UniformNoise,
-        HaDataset::Sketch,
-        HaDataset::Stylized,
-        HaDataset::Edge,
-        HaDataset::Silhouette,
-        HaDataset::CueConflict,
-    ];
-
     /// The 12 sets pvr generates by distorting images.
     pub const PARAMETRIC: [HaDataset; 12] = [
         HaDataset::Colour,
@@ -92,29 +31,6 @@ impl HaDataset {
         HaDataset::EidolonIII,
         HaDataset::UniformNoise,
     ];
-
-    /// The benchmark's folder name.
-    pub fn name(self) -> &'static str {
-        match self {
-            HaDataset::Colour => "colour",
-            HaDataset::Contrast => "contrast",
-            HaDataset::HighPass => "high-pass",
-            HaDataset::LowPass => "low-pass",
-            HaDataset::PhaseScrambling => "phase-scrambling",
-            HaDataset::PowerEqualisation => "power-equalisation",
-            HaDataset::FalseColour => "false-colour",
-            HaDataset::Rotation => "rotation",
-            HaDataset::EidolonI => "eidolonI",
-            HaDataset::EidolonII => "eidolonII",
-            HaDataset::EidolonIII => "eidolonIII",
-            HaDataset::UniformNoise => "uniform-noise",
-            HaDataset::Sketch => "sketch",
-            HaDataset::Stylized => "stylized",
-            HaDataset::Edge => "edge",
-            HaDataset::Silhouette => "silhouette",
-            HaDataset::CueConflict => "cue-conflict",
-        }
-    }
 
     pub fn is_parametric(self) -> bool {
         Self::PARAMETRIC.contains(&self)
@@ -216,67 +132,5 @@ impl HaDataset {
             HaDataset::Silhouette => "sil",
             HaDataset::CueConflict => "cue",
         }
-    }
-
-    pub fn from_name(name: &str) -> Option<HaDataset> {
-        Self::ALL.into_iter().find(|d| d.name() == name)
-    }
-}
-
-impl fmt::Display for HaDataset {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl std::str::FromStr for HaDataset {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        HaDataset::from_name(text).ok_or_else(|| {
-            let known: Vec<&str> = HaDataset::ALL.iter().map(|d| d.name()).collect();
-            format!(
-                "unknown model-vs-human dataset `{text}`; the 17 are {}",
-                known.join(", ")
-            )
-        })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn seventeen_datasets_with_the_benchmark_condition_counts() {
-        assert_eq!(HaDataset::ALL.len(), 17);
-        let total: usize = HaDataset::ALL.iter().map(|d| d.conditions().len()).sum();
-        // 2+8+8+8+7+2+2+4+3*8+8 parametric conditions and one for each of the other five.
-        assert_eq!(total, 73 + 5);
-        for d in HaDataset::ALL {
-            let json = serde_json::to_string(&d).unwrap();
-            assert_eq!(json, format!("\"{}\"", d.name()));
-            assert_eq!(d.name().parse::<HaDataset>().unwrap(), d);
-        }
-        assert!("eidolon".parse::<HaDataset>().is_err());
-    }
-
-    #[test]
-    fn conditions_match_by_value() {
-        let noise = HaDataset::UniformNoise;
-        assert_eq!(noise.canonical_condition("0.10"), Some("0.1"));
-        assert_eq!(noise.canonical_condition("0.00"), Some("0.0"));
-        assert_eq!(noise.canonical_condition("0.35"), Some("0.35"));
-        assert_eq!(noise.canonical_condition("0.4"), None);
-        assert_eq!(HaDataset::Contrast.canonical_condition("c05"), Some("c05"));
-        assert_eq!(HaDataset::Contrast.canonical_condition("c5"), Some("c05"));
-        assert_eq!(HaDataset::HighPass.canonical_condition("3"), Some("3.0"));
-        assert_eq!(HaDataset::HighPass.canonical_condition("inf"), Some("inf"));
-        assert_eq!(HaDataset::FalseColour.canonical_condition("true"), None);
-        assert_eq!(
-            HaDataset::EidolonII.canonical_condition("8-3-10"),
-            Some("8-3-10")
-        );
-        assert_eq!(HaDataset::Sketch.canonical_condition("0"), Some("all"));
     }
 }

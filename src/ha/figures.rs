@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 use super::datasets::HaDataset;
 use super::summary::{DatasetRow, LEVEL, ShapeBiasRow};
-use crate::report::plot::{Axes, Band, Figure, Highlight, Series, TickFormat};
+use crate::plot::{Axes, Band, Figure, Highlight, Series, TickFormat};
 
 fn sweet_spot_label(round: usize, gain_low: f64) -> String {
     if gain_low > 0.0 {

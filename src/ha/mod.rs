@@ -25,6 +25,25 @@ pub mod report;
 pub mod shape_bias;
 pub mod stage;
 pub mod summary;
+mod validate;
 
 pub use datasets::HaDataset;
-pub use plan::plan;
+
+use crate::analysis::{Analysis, PoolPlan};
+use crate::graph::Stage;
+use crate::spec::{Problems, Spec};
+
+/// Human alignment as an analysis of the pool: `[ha]`.
+pub struct HumanAlignment;
+
+impl Analysis for HumanAlignment {
+    fn name(&self) -> &'static str {
+        "ha"
+    }
+    fn validate(&self, spec: &Spec) -> Problems {
+        validate::validate(spec)
+    }
+    fn plan(&self, spec: &Spec, pool: &PoolPlan<'_>) -> anyhow::Result<Vec<Box<dyn Stage>>> {
+        plan::plan(spec, pool)
+    }
+}

@@ -12,25 +12,25 @@ use super::mapping::IMAGENET_CLASSES;
 use super::reader::BenchmarkSet;
 use super::report::HaReportStage;
 use super::stage::{HaImages, HaScorer, HaStage};
+use crate::analysis::PoolPlan;
 use crate::data::Split;
 use crate::data::shapes::{ShapesConfig, ShapesDataset};
 use crate::graph::Stage;
 use crate::spec::{DataSource, Spec};
-use crate::stages::ModelContext;
 
 /// Images per condition generated for `shapes` models when the spec does not say.
 pub const DEFAULT_EMBEDDED_IMAGES: usize = 160;
 
 /// The human-alignment stages of `spec` (none without `[ha]`).
-pub fn plan(
-    spec: &Spec,
-    spec_path: &Path,
-    context: &Arc<ModelContext>,
-    rounds: usize,
-) -> anyhow::Result<Vec<Box<dyn Stage>>> {
+pub fn plan(spec: &Spec, pool: &PoolPlan<'_>) -> anyhow::Result<Vec<Box<dyn Stage>>> {
     let Some(ha) = &spec.ha else {
         return Ok(Vec::new());
     };
+    let PoolPlan {
+        context,
+        rounds,
+        spec_path,
+    } = *pool;
     let seed = ha.seed.unwrap_or(spec.experiment.seed);
     let classes = context.network.num_classes;
     let (images, source): (Vec<(HaDataset, HaImages)>, String) = match (&ha.path, spec.data.source)

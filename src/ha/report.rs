@@ -7,9 +7,9 @@ use super::datasets::HaDataset;
 use super::figures::{accuracy_grid, shape_bias_figure, summary_markdown};
 use super::stage::{HA_FILE, HaRecord, ha_label};
 use super::summary::{ModelRecords, conditions_frame, datasets_frame, shape_bias_frame, tables};
-use crate::graph::{Stage, StageContext};
-use crate::report::tables::write_parquet;
-use crate::stages::{ROUND_FILE, RoundRecord, model_label, read_json};
+use crate::files::tables::write_parquet;
+use crate::graph::{Stage, StageContext, StageLabel};
+use crate::pool::read_round_records;
 
 pub struct HaReportStage {
     pub experiment: String,
@@ -25,8 +25,8 @@ impl Stage for HaReportStage {
     fn kind(&self) -> &'static str {
         "report"
     }
-    fn label(&self) -> String {
-        "report[ha]".into()
+    fn label(&self) -> StageLabel {
+        StageLabel::report(Some("ha"))
     }
     fn version(&self) -> u32 {
         1
@@ -41,22 +41,30 @@ impl Stage for HaReportStage {
             "seed": self.seed,
         })
     }
-    fn inputs(&self) -> Vec<String> {
+    fn inputs(&self) -> Vec<StageLabel> {
         let mut inputs = Vec::new();
         for round in 0..=self.rounds {
-            inputs.push(model_label(round));
+            inputs.push(StageLabel::model(round));
             inputs.extend(self.datasets.iter().map(|&d| ha_label(round, d)));
         }
         inputs
     }
+    fn publishes_report(&self) -> bool {
+        true
+    }
     fn run(&self, ctx: &StageContext<'_>) -> anyhow::Result<()> {
         let mut models = Vec::new();
-        for round in 0..=self.rounds {
-            let record: RoundRecord = read_json(&ctx.input(&model_label(round)).path(ROUND_FILE))?;
+        for (round, record) in read_round_records(ctx, self.rounds)?
+            .into_iter()
+            .enumerate()
+        {
             let records = self
                 .datasets
                 .iter()
-                .map(|&d| read_json::<HaRecord>(&ctx.input(&ha_label(round, d)).path(HA_FILE)))
+                .map(|&d| {
+                    ctx.input(&ha_label(round, d))
+                        .read_json::<HaRecord>(HA_FILE)
+                })
                 .collect::<anyhow::Result<Vec<_>>>()?;
             models.push(ModelRecords {
                 round,

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -21,10 +22,10 @@ use super::shape_bias::{CueConflictDecision, ShapeBias};
 use crate::data::augment::{crop, resize_bilinear};
 use crate::data::shapes::{GENERATOR_VERSION, ShapesDataset};
 use crate::data::{Dataset, ImageF32, Rng};
-use crate::exec::progress::Progress;
-use crate::graph::{Stage, StageContext};
+use crate::graph::{Stage, StageContext, StageLabel};
 use crate::models::Network;
-use crate::stages::{ModelContext, load_checkpoint, model_label};
+use crate::pool::{ModelContext, load_checkpoint};
+use crate::progress::Progress;
 
 pub const HA_FILE: &str = "ha.json";
 
@@ -117,15 +118,15 @@ pub struct HaStage {
     pub scorer: HaScorer,
 }
 
-pub fn ha_label(round: usize, dataset: HaDataset) -> String {
-    format!("ha[{round},{dataset}]")
+pub fn ha_label(round: usize, dataset: HaDataset) -> StageLabel {
+    StageLabel::round_named("ha", round, dataset.name())
 }
 
 impl Stage for HaStage {
     fn kind(&self) -> &'static str {
         "ha"
     }
-    fn label(&self) -> String {
+    fn label(&self) -> StageLabel {
         ha_label(self.round, self.scorer.dataset)
     }
     fn version(&self) -> u32 {
@@ -153,12 +154,12 @@ impl Stage for HaStage {
             "device": self.context.device.family(),
         })
     }
-    fn inputs(&self) -> Vec<String> {
-        vec![model_label(self.round)]
+    fn inputs(&self) -> Vec<StageLabel> {
+        vec![StageLabel::model(self.round)]
     }
     fn run(&self, ctx: &StageContext<'_>) -> anyhow::Result<()> {
         let device = self.context.device.device();
-        let model = load_checkpoint(ctx.input(&model_label(self.round)), &device)?;
+        let model = load_checkpoint(ctx.input(&StageLabel::model(self.round)), &device)?;
         let record = self
             .scorer
             .score(self.round, &model.network, &device, ctx.progress)?;
@@ -369,29 +370,10 @@ pub fn fit_to_side(image: &ImageF32, side: usize) -> ImageF32 {
     crop(&resized, (w - side) / 2, (h - side) / 2, side, side)
 }
 
-/// `f(0..n)` spread over the machine's cores, in order.
+/// `f(0..n)` spread over the machine's cores, in order; the first error wins.
 pub fn parallel_map<T: Send>(
     n: usize,
     f: impl Fn(usize) -> anyhow::Result<T> + Sync,
 ) -> anyhow::Result<Vec<T>> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |t| t.get())
-        .min(n.max(1));
-    let chunk = n.div_ceil(threads).max(1);
-    let f = &f;
-    let parts: Vec<anyhow::Result<Vec<T>>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..n)
-            .step_by(chunk)
-            .map(|start| scope.spawn(move || (start..(start + chunk).min(n)).map(f).collect()))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("human-alignment worker panicked"))
-            .collect()
-    });
-    let mut out = Vec::with_capacity(n);
-    for part in parts {
-        out.extend(part?);
-    }
-    Ok(out)
+    (0..n).into_par_iter().map(&f).collect()
 }

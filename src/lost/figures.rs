@@ -7,7 +7,7 @@ use image::imageops::{self, FilterType};
 use super::summary::CorLocSummary;
 use super::table::LostRow;
 use crate::data::Dataset;
-use crate::report::plot::{
+use crate::plot::{
     Axes, Band, Figure, Highlight, SecondaryAxis, Series, TickFormat, draw_box, image_grid,
 };
 

@@ -25,15 +25,33 @@ pub mod similarity;
 pub mod stage;
 pub mod summary;
 pub mod table;
+mod validate;
 
 pub use bbox::CellBox;
-pub use plan::plan;
 pub use similarity::{Similarity, similarity_batch};
 
 use serde::{Deserialize, Serialize};
 
-/// LOST's default number of candidate patches for the seed expansion.
-pub const DEFAULT_K: usize = 100;
+use crate::analysis::{Analysis, PoolPlan};
+use crate::graph::Stage;
+use crate::spec::{Problems, Spec};
+
+/// LOST object discovery as an analysis of the pool: `[lost]`.
+pub struct ObjectDiscovery;
+
+impl Analysis for ObjectDiscovery {
+    fn name(&self) -> &'static str {
+        "lost"
+    }
+    fn validate(&self, spec: &Spec) -> Problems {
+        validate::validate(spec)
+    }
+    fn plan(&self, spec: &Spec, pool: &PoolPlan<'_>) -> anyhow::Result<Vec<Box<dyn Stage>>> {
+        plan::plan(spec, pool)
+    }
+}
+
+pub use crate::spec::lost::DEFAULT_K;
 
 /// What LOST found in one image, on its patch grid.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

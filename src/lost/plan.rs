@@ -8,22 +8,21 @@ use anyhow::Context;
 use super::report::LostReportStage;
 use super::run::LostSettings;
 use super::stage::{LostData, LostStage};
+use crate::analysis::PoolPlan;
 use crate::data::shapes::{ShapesConfig, ShapesDataset};
 use crate::data::voc_boxes::VocBoxes;
 use crate::data::{Dataset, Split};
 use crate::graph::Stage;
 use crate::models::PatchOptions;
 use crate::spec::{LostDataset, LostSpec, Spec};
-use crate::stages::ModelContext;
 
 /// The LOST stages of an experiment: one per pooled model (rounds `0..=rounds`) and the
 /// report; none without a `[lost]` section. Opens the dataset now, so a missing VOC folder is
 /// reported before anything runs.
-pub fn plan(
-    spec: &Spec,
-    context: &Arc<ModelContext>,
-    rounds: usize,
-) -> anyhow::Result<Vec<Box<dyn Stage>>> {
+pub fn plan(spec: &Spec, pool: &PoolPlan<'_>) -> anyhow::Result<Vec<Box<dyn Stage>>> {
+    let PoolPlan {
+        context, rounds, ..
+    } = *pool;
     let Some(lost) = &spec.lost else {
         return Ok(Vec::new());
     };

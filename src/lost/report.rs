@@ -11,12 +11,10 @@ use super::figures::{corloc_figure, example_rounds, examples_figure};
 use super::stage::{LOST_RECORD_FILE, LOST_ROWS_FILE, LostData, LostRecord, lost_label};
 use super::summary::{ModelResults, corloc_frame, corloc_markdown, summarise};
 use super::table::{lost_frame, lost_rows};
-use crate::graph::{Stage, StageContext};
+use crate::files::tables::{read_parquet, write_parquet};
+use crate::graph::{Stage, StageContext, StageLabel};
 use crate::metrics::Bootstrap;
-use crate::report::tables::{read_parquet, write_parquet};
-use crate::stages::{
-    EVAL_FILE, EvalRecord, ROUND_FILE, RoundRecord, eval_label, model_label, read_json,
-};
+use crate::pool::{pool_inputs, read_pool_members};
 
 /// Coverage of the report's intervals.
 pub const CONFIDENCE: f64 = 0.95;
@@ -34,8 +32,8 @@ impl Stage for LostReportStage {
     fn kind(&self) -> &'static str {
         "report"
     }
-    fn label(&self) -> String {
-        "report[lost]".into()
+    fn label(&self) -> StageLabel {
+        StageLabel::report(Some("lost"))
     }
     fn version(&self) -> u32 {
         1
@@ -52,20 +50,22 @@ impl Stage for LostReportStage {
             "seed": self.seed,
         })
     }
-    fn inputs(&self) -> Vec<String> {
-        (0..=self.rounds)
-            .flat_map(|round| [lost_label(round), model_label(round), eval_label(round)])
-            .collect()
+    fn inputs(&self) -> Vec<StageLabel> {
+        let mut inputs = pool_inputs(self.rounds);
+        inputs.extend((0..=self.rounds).map(lost_label));
+        inputs
+    }
+    fn publishes_report(&self) -> bool {
+        true
     }
     fn run(&self, ctx: &StageContext<'_>) -> anyhow::Result<()> {
         let mut models = Vec::new();
         let mut table: Option<DataFrame> = None;
         let mut dataset = String::new();
-        for round in 0..=self.rounds {
-            let record: RoundRecord = read_json(&ctx.input(&model_label(round)).path(ROUND_FILE))?;
-            let eval: EvalRecord = read_json(&ctx.input(&eval_label(round)).path(EVAL_FILE))?;
+        for (round, member) in read_pool_members(ctx, self.rounds)?.into_iter().enumerate() {
+            let (record, eval) = (member.record, member.eval);
             let lost_entry = ctx.input(&lost_label(round));
-            let lost: LostRecord = read_json(&lost_entry.path(LOST_RECORD_FILE))?;
+            let lost: LostRecord = lost_entry.read_json(LOST_RECORD_FILE)?;
             dataset = lost.dataset;
             let rows = lost_rows(&read_parquet(&lost_entry.path(LOST_ROWS_FILE))?)?;
             let n = rows.len();

@@ -223,7 +223,7 @@ mod tests {
         crate::models::NetworkConfig {
             arch: crate::models::Architecture::Vit(crate::models::VitShape::SMALL),
             width: 16,
-            stem: crate::spec::Stem::Small,
+            stem: crate::models::Stem::Small,
             num_classes: 3,
         }
         .init(&crate::backend::DeviceChoice::Cpu.device(), 4)

@@ -1,6 +1,7 @@
 //! `lost[round]`: LOST on every image of the LOST dataset with pool member `round`, one
 //! predicted box per image scored against the ground truth, and the model's CorLoc.
 
+use rayon::prelude::*;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -8,13 +9,14 @@ use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use super::bbox::grid_chance;
 use super::run::{LostSettings, Timing, discover_images};
 use super::table::{LostRow, lost_frame};
 use crate::data::{Dataset, Sample};
-use crate::graph::{Stage, StageContext};
-use crate::metrics::corloc::{CORLOC_IOU, best_iou, corloc, grid_chance};
-use crate::report::tables::write_parquet;
-use crate::stages::{ModelContext, load_checkpoint, model_label};
+use crate::files::tables::write_parquet;
+use crate::graph::{Stage, StageContext, StageLabel};
+use crate::metrics::corloc::{CORLOC_IOU, best_iou, corloc};
+use crate::pool::{ModelContext, load_checkpoint};
 
 pub const LOST_ROWS_FILE: &str = "images.parquet";
 pub const LOST_RECORD_FILE: &str = "corloc.json";
@@ -48,8 +50,8 @@ impl LostData {
 }
 
 /// Label of the LOST stage of a round.
-pub fn lost_label(round: usize) -> String {
-    format!("lost[{round}]")
+pub fn lost_label(round: usize) -> StageLabel {
+    StageLabel::round("lost", round)
 }
 
 /// A model's CorLoc and what it took.
@@ -83,7 +85,7 @@ impl Stage for LostStage {
     fn kind(&self) -> &'static str {
         "lost"
     }
-    fn label(&self) -> String {
+    fn label(&self) -> StageLabel {
         lost_label(self.round)
     }
     fn version(&self) -> u32 {
@@ -94,13 +96,13 @@ impl Stage for LostStage {
         params["device"] = json!(self.context.device.family());
         params
     }
-    fn inputs(&self) -> Vec<String> {
-        vec![model_label(self.round)]
+    fn inputs(&self) -> Vec<StageLabel> {
+        vec![StageLabel::model(self.round)]
     }
     fn run(&self, ctx: &StageContext<'_>) -> anyhow::Result<()> {
         let started = Instant::now();
         let device = self.context.device.device();
-        let model = load_checkpoint(ctx.input(&model_label(self.round)), &device)?;
+        let model = load_checkpoint(ctx.input(&StageLabel::model(self.round)), &device)?;
         let data = &self.data;
         let chunk = data.settings.batch_size.max(1);
         let indices: Vec<usize> = (0..data.images()).collect();
@@ -180,29 +182,8 @@ impl Stage for LostStage {
 
 /// Loads `indices` of `dataset`, spread over the machine's cores (VOC photos need decoding).
 pub fn load_samples(dataset: &dyn Dataset, indices: &[usize]) -> anyhow::Result<Vec<Sample>> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(indices.len().max(1));
-    let chunk = indices.len().div_ceil(threads).max(1);
-    let parts: Vec<anyhow::Result<Vec<Sample>>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = indices
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || {
-                    part.iter()
-                        .map(|&i| dataset.get(i).with_context(|| format!("loading image {i}")))
-                        .collect()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("loader thread panicked"))
-            .collect()
-    });
-    let mut samples = Vec::with_capacity(indices.len());
-    for part in parts {
-        samples.extend(part?);
-    }
-    Ok(samples)
+    indices
+        .par_iter()
+        .map(|&i| dataset.get(i).with_context(|| format!("loading image {i}")))
+        .collect()
 }

@@ -139,7 +139,7 @@ pub fn lost_rows(frame: &DataFrame) -> anyhow::Result<Vec<LostRow>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::tables::{read_parquet, write_parquet};
+    use crate::files::tables::{read_parquet, write_parquet};
 
     #[test]
     fn rows_survive_a_parquet_round_trip() {

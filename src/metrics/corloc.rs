@@ -5,8 +5,6 @@
 //! pixels), the convention of [`crate::data::Sample::boxes`]; VOC's 1-based inclusive boxes are
 //! converted when read. Areas are continuous (no `+1`), as in LOST's evaluation.
 
-use crate::lost::CellBox;
-
 /// IoU a predicted box needs with a ground-truth box for the image to count as localised.
 pub const CORLOC_IOU: f64 = 0.5;
 
@@ -46,37 +44,6 @@ pub fn corloc(correct: &[bool]) -> f64 {
         return 0.0;
     }
     correct.iter().filter(|&&c| c).count() as f64 / correct.len() as f64
-}
-
-/// Chance CorLoc of one image: the probability that a box drawn uniformly among every box LOST
-/// can output on a `(rows, columns)` grid of `stride`-pixel patches (any rectangle of whole
-/// cells, clipped to the `width x height` image) localises the object. Averaged over images it
-/// is the score of a localiser that ignores the image, which a real one must beat.
-pub fn grid_chance(
-    truth: &[[f32; 4]],
-    grid: (usize, usize),
-    stride: usize,
-    width: usize,
-    height: usize,
-) -> f64 {
-    let (rows, columns) = grid;
-    let (mut hits, mut total) = (0u64, 0u64);
-    for y0 in 0..rows {
-        for y1 in y0 + 1..=rows {
-            for x0 in 0..columns {
-                for x1 in x0 + 1..=columns {
-                    let cells = CellBox { x0, y0, x1, y1 };
-                    total += 1;
-                    hits += u64::from(localised(cells.to_pixels(stride, width, height), truth));
-                }
-            }
-        }
-    }
-    if total == 0 {
-        0.0
-    } else {
-        hits as f64 / total as f64
-    }
 }
 
 #[cfg(test)]
@@ -127,18 +94,5 @@ mod tests {
         assert!(localised([0.0, 0.0, 4.0, 4.0], &truth));
         assert_eq!(corloc(&[true, false, true, true]), 0.75);
         assert_eq!(corloc(&[]), 0.0);
-    }
-
-    #[test]
-    fn chance_on_a_tiny_grid_by_hand() {
-        // A 2 x 2 grid of 10-px cells has 9 boxes: 4 single cells, 4 two-cell strips, the whole
-        // image. Object = the top-left cell: IoU 1 with that cell, 0.5 with the two strips
-        // through it, 0.25 with the whole image, 0 with the other cells.
-        let chance = grid_chance(&[[0.0, 0.0, 10.0, 10.0]], (2, 2), 10, 20, 20);
-        assert!((chance - 3.0 / 9.0).abs() < 1e-12, "{chance}");
-        // An object filling the image: IoU 1 with the whole image, 0.5 with the four two-cell
-        // strips, 0.25 with the single cells.
-        let chance = grid_chance(&[[0.0, 0.0, 20.0, 20.0]], (2, 2), 10, 20, 20);
-        assert!((chance - 5.0 / 9.0).abs() < 1e-12, "{chance}");
     }
 }

@@ -2,48 +2,10 @@
 //! value per pixel, as Arras et al. (2022, CLEVR-XAI) define them. Every pooling but `none`
 //! gives non-negative relevance, which RMA and RRA assume.
 
-use std::fmt;
-
-use serde::{Deserialize, Serialize};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum ChannelPooling {
-    /// The map already has one channel; used as it is.
-    #[serde(rename = "none")]
-    None,
-    /// `|sum_c R_c|`.
-    #[serde(rename = "sum,abs")]
-    SumAbs,
-    /// `max(0, sum_c R_c)`.
-    #[serde(rename = "sum,pos")]
-    SumPos,
-    /// `max_c |R_c|`.
-    #[serde(rename = "max-norm")]
-    MaxNorm,
-    /// `sum_c |R_c|`.
-    #[serde(rename = "l1-norm")]
-    L1Norm,
-    /// `sqrt(sum_c R_c^2)`.
-    #[serde(rename = "l2-norm")]
-    L2Norm,
-    /// `sum_c R_c^2` (the study's choice for IG).
-    #[serde(rename = "l2-norm,sq")]
-    L2NormSq,
-}
+// The pooling names are spec vocabulary; the arithmetic is here.
+pub use crate::spec::attribution::ChannelPooling;
 
 impl ChannelPooling {
-    pub fn name(self) -> &'static str {
-        match self {
-            ChannelPooling::None => "none",
-            ChannelPooling::SumAbs => "sum,abs",
-            ChannelPooling::SumPos => "sum,pos",
-            ChannelPooling::MaxNorm => "max-norm",
-            ChannelPooling::L1Norm => "l1-norm",
-            ChannelPooling::L2Norm => "l2-norm",
-            ChannelPooling::L2NormSq => "l2-norm,sq",
-        }
-    }
-
     /// One value per pixel from `channels` planes of `plane` pixels each. `None` requires a
     /// single channel (a caller error otherwise: the spec check rejects it first).
     pub fn pool(self, map: &[f32], channels: usize) -> Vec<f32> {
@@ -73,12 +35,6 @@ impl ChannelPooling {
                 }
             })
             .collect()
-    }
-}
-
-impl fmt::Display for ChannelPooling {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
     }
 }
 

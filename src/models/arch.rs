@@ -6,10 +6,18 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::spec::Stem;
-
 /// Most stages a Swin network may have (torchvision's have 4).
 pub const MAX_SWIN_STAGES: usize = 4;
+
+/// The first layers of a ResNet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stem {
+    /// 3x3 stride-1 convolution without max-pool: for 32-64 px images.
+    Small,
+    /// torchvision's 7x7 stride-2 convolution followed by a 3x3 stride-2 max-pool.
+    Imagenet,
+}
 
 /// The shape of a vision transformer (torchvision's `VisionTransformer`); the hidden size is the
 /// network's `width` and the MLP is 4x wider, as in every torchvision ViT.

@@ -9,11 +9,11 @@
 
 use burn::tensor::Device;
 
+use super::arch::Stem;
 use super::arch::{Architecture, SwinShape, VitShape};
 use super::config::NetworkConfig;
 use super::params::{count_parameters, list_params};
 use super::window_attention::CPB_HIDDEN;
-use crate::spec::Stem;
 
 /// Size, prunable size and cost of one configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

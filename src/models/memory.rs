@@ -5,9 +5,8 @@
 //! An estimate for choosing batch sizes: a backend adds workspace and allocator slack on top
 //! (plan on 10-30% more), and frees some activations early.
 
-use super::arch::{SwinShape, VitShape};
+use super::arch::{Stem, SwinShape, VitShape};
 use super::{Architecture, NetworkConfig};
-use crate::spec::Stem;
 
 /// Bytes of one training step's state.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -15,7 +15,6 @@ pub mod params;
 pub mod resnet;
 pub mod swin;
 pub mod vit;
-pub mod weights;
 pub mod window_attention;
 
 #[cfg(test)]
@@ -25,8 +24,8 @@ use burn::module::Module;
 use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 
-pub use arch::{Architecture, MAX_SWIN_STAGES, SwinShape, VitShape};
-pub use config::{NetworkConfig, model_problems};
+pub use arch::{Architecture, MAX_SWIN_STAGES, Stem, SwinShape, VitShape};
+pub use config::NetworkConfig;
 pub use guided_relu::ReluMode;
 use resnet::ResNet;
 use swin::SwinTransformer;

@@ -5,7 +5,7 @@ use burn::tensor::{Tensor, TensorData};
 use super::{Architecture, Network, NetworkConfig, PatchOptions, SwinShape, VitShape};
 use crate::backend::DeviceChoice;
 use crate::data::Rng;
-use crate::spec::Stem;
+use crate::models::Stem;
 
 fn network(arch: Architecture, stem: Stem) -> Network {
     NetworkConfig {

@@ -10,8 +10,8 @@ use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, FloatDType, Tensor};
 
+use super::arch::Stem;
 use super::guided_relu::ReluMode;
-use crate::spec::Stem;
 
 /// torchvision's convolution init: Kaiming normal, fan-out, gain for ReLU.
 fn conv_init() -> Initializer {

@@ -8,7 +8,7 @@ use super::arch::{Architecture, SwinShape, VitShape};
 use super::config::NetworkConfig;
 use super::flops::summarize;
 use super::params::{ParamInfo, list_params};
-use crate::spec::Stem;
+use crate::models::Stem;
 
 fn config(arch: Architecture, width: usize, stem: Stem, classes: usize) -> NetworkConfig {
     NetworkConfig {

@@ -1,72 +1,47 @@
 //! Masks on disk as a safetensors file of `uint8` tensors (1 = kept), one per parameter path,
 //! so that numpy/PyTorch users can open them with `safetensors.numpy.load_file`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use anyhow::{Context, bail};
-use serde_json::{Map, Value, json};
+use safetensors::tensor::TensorView;
+use safetensors::{Dtype, SafeTensorError, SafeTensors};
 
 use super::{Mask, Masks};
 
 pub fn save_masks(masks: &Masks, path: &Path) -> anyhow::Result<()> {
-    let mut header = Map::new();
-    let mut offset = 0usize;
-    for (name, mask) in &masks.tensors {
-        let end = offset + mask.keep.len();
-        header.insert(
-            name.clone(),
-            json!({ "dtype": "U8", "shape": mask.shape, "data_offsets": [offset, end] }),
-        );
-        offset = end;
-    }
-    header.insert(
-        "__metadata__".into(),
-        json!({ "format": "pvr-masks", "version": "1" }),
-    );
-    let mut header_bytes = serde_json::to_vec(&Value::Object(header))?;
-    // safetensors pads the header with spaces to a multiple of 8 bytes.
-    while header_bytes.len() % 8 != 0 {
-        header_bytes.push(b' ');
-    }
-    let mut bytes = Vec::with_capacity(8 + header_bytes.len() + offset);
-    bytes.extend_from_slice(&(header_bytes.len() as u64).to_le_bytes());
-    bytes.extend_from_slice(&header_bytes);
-    for mask in masks.tensors.values() {
-        bytes.extend(mask.keep.iter().map(|&k| u8::from(k)));
-    }
-    std::fs::write(path, bytes).with_context(|| format!("writing masks {}", path.display()))
+    let bytes: Vec<(&String, &Mask, Vec<u8>)> = masks
+        .tensors
+        .iter()
+        .map(|(name, mask)| (name, mask, mask.keep.iter().map(|&k| u8::from(k)).collect()))
+        .collect();
+    let views = bytes
+        .iter()
+        .map(|(name, mask, data)| {
+            let view = TensorView::new(Dtype::U8, mask.shape.clone(), data)?;
+            Ok((name.as_str(), view))
+        })
+        .collect::<Result<Vec<_>, SafeTensorError>>()?;
+    let metadata = HashMap::from([
+        ("format".to_string(), "pvr-masks".to_string()),
+        ("version".to_string(), "1".to_string()),
+    ]);
+    let file = safetensors::serialize(views, Some(metadata))?;
+    std::fs::write(path, file).with_context(|| format!("writing masks {}", path.display()))
 }
 
 pub fn load_masks(path: &Path) -> anyhow::Result<Masks> {
     let bytes = std::fs::read(path).with_context(|| format!("reading masks {}", path.display()))?;
-    let invalid = |why: &str| anyhow::anyhow!("{} is not a pvr mask file: {why}", path.display());
-    if bytes.len() < 8 {
-        return Err(invalid("too short"));
-    }
-    let header_len = u64::from_le_bytes(bytes[..8].try_into()?) as usize;
-    let data = bytes
-        .get(8 + header_len..)
-        .ok_or_else(|| invalid("truncated header"))?;
-    let header: Map<String, Value> = serde_json::from_slice(&bytes[8..8 + header_len])
-        .map_err(|_| invalid("unreadable header"))?;
+    let invalid = |why: String| anyhow::anyhow!("{} is not a pvr mask file: {why}", path.display());
+    let file = SafeTensors::deserialize(&bytes).map_err(|err| invalid(err.to_string()))?;
     let mut tensors = BTreeMap::new();
-    for (name, info) in header {
-        if name == "__metadata__" {
-            continue;
+    for (name, view) in file.tensors() {
+        if view.dtype() != Dtype::U8 {
+            bail!(invalid(format!("{name} is {:?}, not U8", view.dtype())));
         }
-        let shape: Vec<usize> = serde_json::from_value(info["shape"].clone())?;
-        let offsets: [usize; 2] = serde_json::from_value(info["data_offsets"].clone())?;
-        if info["dtype"] != "U8" || offsets[1] > data.len() || offsets[0] > offsets[1] {
-            bail!(invalid(&format!("bad entry for {name}")));
-        }
-        let keep: Vec<bool> = data[offsets[0]..offsets[1]]
-            .iter()
-            .map(|&b| b != 0)
-            .collect();
-        if keep.len() != shape.iter().product::<usize>() {
-            bail!(invalid(&format!("shape of {name} does not match its data")));
-        }
+        let keep = view.data().iter().map(|&b| b != 0).collect();
+        let shape = view.shape().to_vec();
         tensors.insert(name, Mask { shape, keep });
     }
     Ok(Masks { tensors })

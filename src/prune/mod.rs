@@ -15,21 +15,8 @@ pub use sparsity::{LayerSparsity, SparsityReport, measure_sparsity};
 
 use std::collections::BTreeMap;
 
-/// Sparsity after `rounds` rounds each removing `rate` of the remaining weights.
-pub fn expected_sparsity(rate: f64, rounds: usize) -> f64 {
-    1.0 - (1.0 - rate).powi(rounds as i32)
-}
-
-/// The fewest rounds whose sparsity reaches `target` (a tiny tolerance absorbs float error, so
-/// that 0.36 is reached after 2 rounds at rate 0.2).
-pub fn rounds_to_reach(rate: f64, target: f64) -> usize {
-    if target <= 0.0 {
-        return 0;
-    }
-    (1..=1000)
-        .find(|&n| expected_sparsity(rate, n) + 1e-9 >= target)
-        .unwrap_or(1000)
-}
+// The schedule's arithmetic is part of the spec (`check` counts rounds with it).
+pub use crate::spec::{expected_sparsity, rounds_to_reach};
 
 /// Result of choosing which weights to remove in one round.
 #[derive(Debug, Clone)]

@@ -4,33 +4,19 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{DataSource, Spec};
-use crate::attribution::attention::HeadFusion;
-use crate::attribution::quadrature::Quadrature;
-use crate::metrics::ChannelPooling;
-use crate::models::Architecture;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AttributionMethod {
-    Gradcam,
-    GuidedBackprop,
-    GuidedGradcam,
-    Ig,
-    Attention,
+crate::named_enum! {
+    /// An attribution method: the one list of methods pvr knows. the `attribution` module resolves
+    /// each to its parameters, checks and runner.
+    pub enum AttributionMethod ("attribution method") {
+        Gradcam = "gradcam",
+        GuidedBackprop = "guided_backprop",
+        GuidedGradcam = "guided_gradcam",
+        Ig = "ig",
+        Attention = "attention",
+    }
 }
 
 impl AttributionMethod {
-    pub fn name(self) -> &'static str {
-        match self {
-            AttributionMethod::Gradcam => "gradcam",
-            AttributionMethod::GuidedBackprop => "guided_backprop",
-            AttributionMethod::GuidedGradcam => "guided_gradcam",
-            AttributionMethod::Ig => "ig",
-            AttributionMethod::Attention => "attention",
-        }
-    }
-
     /// Whether the maps have one value per input value (3 channels) rather than per pixel.
     pub fn per_channel(self) -> bool {
         matches!(
@@ -50,6 +36,53 @@ impl AttributionMethod {
             ChannelPooling::None
         }
     }
+}
+
+crate::named_enum! {
+    /// How a `(C, H, W)` map becomes one relevance per pixel (Arras et al. 2022); the
+    /// arithmetic is the `metrics` module's.
+    pub enum ChannelPooling ("channel pooling") {
+        /// The map already has one channel; used as it is.
+        None = "none",
+        /// `|sum_c R_c|`.
+        SumAbs = "sum,abs",
+        /// `max(0, sum_c R_c)`.
+        SumPos = "sum,pos",
+        /// `max_c |R_c|`.
+        MaxNorm = "max-norm",
+        /// `sum_c |R_c|`.
+        L1Norm = "l1-norm",
+        /// `sqrt(sum_c R_c^2)`.
+        L2Norm = "l2-norm",
+        /// `sum_c R_c^2` (the study's choice for IG).
+        L2NormSq = "l2-norm,sq",
+    }
+}
+
+/// How per-head attention maps become one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HeadFusion {
+    Mean,
+    /// The study's choice.
+    Sum,
+}
+
+/// How the path integral is discretised (captum's `method` names in brackets).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Quadrature {
+    /// Gauss-Legendre nodes and weights (`gausslegendre`, captum's default): exact for
+    /// polynomials of degree `2 * steps - 1`.
+    GaussLegendre,
+    /// Left Riemann sum, `alpha = k / n` (`riemann_left`).
+    RiemannLeft,
+    /// Right Riemann sum, `alpha = (k + 1) / n` (`riemann_right`).
+    RiemannRight,
+    /// Midpoint rule, `alpha = (k + 1/2) / n` (`riemann_middle`).
+    RiemannMiddle,
+    /// Trapezoid rule on `n` evenly spaced points including both ends (`riemann_trapezoid`).
+    RiemannTrapezoid,
 }
 
 /// Which class a map explains.
@@ -194,192 +227,6 @@ impl AttributionSpec {
             (Some(n), _) => Some(n),
             (None, Compat::Study) => Some(STUDY_IMAGES),
             (None, Compat::None) => None,
-        }
-    }
-}
-
-/// Problems in the `[[attribution]]` tables, as (dotted key, message).
-pub fn validate_attribution(spec: &Spec, problems: &mut Vec<(String, String)>) {
-    let arch = spec.model.arch.parse::<Architecture>().ok();
-    let mut names: Vec<String> = Vec::new();
-    for (index, entry) in spec.attribution.iter().enumerate() {
-        let mut check = |ok: bool, key: &str, message: String| {
-            if !ok {
-                problems.push((format!("attribution.{index}.{key}"), message));
-            }
-        };
-        let name = entry.display_name();
-        check(
-            !name.is_empty()
-                && name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_')),
-            "name",
-            format!("`{name}` must be non-empty and use only letters, digits, `-` and `_`"),
-        );
-        check(
-            !names.contains(&name),
-            if entry.name.is_some() {
-                "name"
-            } else {
-                "method"
-            },
-            format!(
-                "a second `[[attribution]]` named `{name}`: give each table of the same method a distinct `name`"
-            ),
-        );
-        names.push(name);
-
-        let method = entry.method;
-        let ig_only: [(&str, bool); 7] = [
-            ("steps", entry.steps.is_some()),
-            ("quadrature", entry.quadrature.is_some()),
-            ("baseline", entry.baseline.is_some()),
-            ("blur_sigma", entry.blur_sigma.is_some()),
-            ("internal_batch", entry.internal_batch.is_some()),
-            ("noise_samples", entry.noise_samples.is_some()),
-            ("noise_sigma", entry.noise_sigma.is_some()),
-        ];
-        for (key, given) in ig_only {
-            check(
-                !given || method == AttributionMethod::Ig,
-                key,
-                format!("applies to method \"ig\" only, not \"{}\"", method.name()),
-            );
-        }
-        for (key, given) in [
-            ("heads", entry.heads.is_some()),
-            ("rollout", entry.rollout.is_some()),
-        ] {
-            check(
-                !given || method == AttributionMethod::Attention,
-                key,
-                format!(
-                    "applies to method \"attention\" only, not \"{}\"",
-                    method.name()
-                ),
-            );
-        }
-        let pooling = entry.pooling();
-        check(
-            method.per_channel() == (pooling != ChannelPooling::None),
-            "pooling",
-            if method.per_channel() {
-                format!(
-                    "\"{}\" maps have 3 channels: choose a pooling (sum,abs, sum,pos, max-norm, l1-norm, l2-norm, l2-norm,sq)",
-                    method.name()
-                )
-            } else {
-                format!(
-                    "\"{}\" maps have one channel: pooling must be \"none\"",
-                    method.name()
-                )
-            },
-        );
-        if let Some(steps) = entry.steps {
-            check(
-                (1..=1000).contains(&steps),
-                "steps",
-                format!("{steps} is not in 1..=1000"),
-            );
-            check(
-                steps >= 2 || entry.quadrature != Some(Quadrature::RiemannTrapezoid),
-                "steps",
-                "the trapezoid rule needs at least 2 steps".into(),
-            );
-        }
-        if let Some(sigma) = entry.blur_sigma {
-            check(
-                entry.baseline == Some(BaselineKind::Blurred),
-                "blur_sigma",
-                "applies to `baseline = \"blurred\"` only".into(),
-            );
-            check(
-                sigma > 0.0,
-                "blur_sigma",
-                format!("{sigma} is not a positive number of pixels"),
-            );
-        }
-        if let Some(batch) = entry.internal_batch {
-            check(batch >= 1, "internal_batch", "must be at least 1".into());
-        }
-        if let Some(samples) = entry.noise_samples {
-            check(samples >= 1, "noise_samples", "must be at least 1".into());
-        }
-        if let Some(sigma) = entry.noise_sigma {
-            check(
-                entry.noise_samples.is_some(),
-                "noise_sigma",
-                "needs `noise_samples` (the noise tunnel is off without it)".into(),
-            );
-            check(
-                sigma > 0.0 && sigma.is_finite(),
-                "noise_sigma",
-                format!("{sigma} is not positive"),
-            );
-        }
-        if let Some(images) = entry.images {
-            check(images >= 1, "images", "must be at least 1".into());
-        }
-        check(
-            entry.batch_size >= 1,
-            "batch_size",
-            "must be at least 1".into(),
-        );
-
-        match entry.eval_set {
-            EvalSet::Val => {
-                check(
-                    spec.data.source == DataSource::Shapes,
-                    "eval_set",
-                    "the validation split has ground-truth masks only with `data.source = \"shapes\"`; use `eval_set = \"voc\"` with `voc_path`".into(),
-                );
-                check(
-                    entry.voc_path.is_none(),
-                    "voc_path",
-                    "applies to `eval_set = \"voc\"` only".into(),
-                );
-                check(
-                    entry.compat == Compat::None,
-                    "compat",
-                    "`compat = \"study\"` reproduces the study's VOC scoring: it needs `eval_set = \"voc\"`".into(),
-                );
-            }
-            EvalSet::Voc => {
-                check(
-                    entry.voc_path.is_some(),
-                    "voc_path",
-                    "`eval_set = \"voc\"` needs `voc_path` (VOCdevkit/VOC2012), e.g. `--set attribution.0.voc_path=/data/VOCdevkit`".into(),
-                );
-                check(
-                    entry.target == TargetPolicy::Predicted,
-                    "target",
-                    "VOC images have no class among the model's: use `target = \"predicted\"`"
-                        .into(),
-                );
-                check(
-                    entry.compat == Compat::None || entry.mask == MaskPolicy::Objects,
-                    "mask",
-                    "`compat = \"study\"` uses the red-channel mask; `mask = \"target\"` does not apply".into(),
-                );
-            }
-        }
-        if let Some(arch) = arch {
-            check(
-                !matches!(
-                    method,
-                    AttributionMethod::GuidedBackprop | AttributionMethod::GuidedGradcam
-                ) || arch.relu_only(),
-                "method",
-                format!(
-                    "Guided Backprop is defined for ReLU networks; {arch} uses GELU, which has no guided variant"
-                ),
-            );
-            check(
-                method != AttributionMethod::Attention || arch.has_attention(),
-                "method",
-                format!("{arch} has no attention; attention maps need a transformer (ViT, Swin)"),
-            );
         }
     }
 }

@@ -5,9 +5,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use super::Spec;
 use super::locate::{key_at, line_col, span_of};
-use super::validate::validate;
+use super::{Problems, Spec};
 
 /// One `--set key.path=value` override. The value is read as a TOML value (`2`, `0.5`,
 /// `"text"`, `[1, 2]`), and as a plain string when it is not one (`--set data.path=/x`).
@@ -117,8 +116,15 @@ impl fmt::Display for SpecError {
     }
 }
 
-/// Reads and checks a spec file.
-pub fn load_spec(path: &Path, overrides: &[Override]) -> Result<Spec, SpecError> {
+/// Checks a parsed spec beyond its types; see [`crate::spec`].
+pub type Validator<'a> = &'a dyn Fn(&Spec) -> Problems;
+
+/// Reads a spec file and checks it with `validate`.
+pub fn load_spec(
+    path: &Path,
+    overrides: &[Override],
+    validate: Validator<'_>,
+) -> Result<Spec, SpecError> {
     let text = std::fs::read_to_string(path).map_err(|err| SpecError {
         file: path.to_path_buf(),
         diagnostics: vec![Diagnostic {
@@ -127,11 +133,16 @@ pub fn load_spec(path: &Path, overrides: &[Override]) -> Result<Spec, SpecError>
             location: Location::Unknown,
         }],
     })?;
-    parse_spec(&text, path, overrides)
+    parse_spec(&text, path, overrides, validate)
 }
 
-/// Parses spec text; `file` is only used in messages.
-pub fn parse_spec(text: &str, file: &Path, overrides: &[Override]) -> Result<Spec, SpecError> {
+/// Parses spec text and checks it with `validate`; `file` is only used in messages.
+pub fn parse_spec(
+    text: &str,
+    file: &Path,
+    overrides: &[Override],
+    validate: Validator<'_>,
+) -> Result<Spec, SpecError> {
     let error = |diagnostics| SpecError {
         file: file.to_path_buf(),
         diagnostics,
@@ -188,6 +199,7 @@ pub fn parse_spec(text: &str, file: &Path, overrides: &[Override]) -> Result<Spe
         return Ok(spec);
     }
     let diagnostics = problems
+        .into_vec()
         .into_iter()
         .map(|(key, message)| {
             let location = match overrides.iter().rev().find(|o| o.key == key) {
@@ -320,7 +332,13 @@ rounds = 2
 
     fn parse(text: &str, overrides: &[&str]) -> Result<Spec, SpecError> {
         let overrides: Vec<Override> = overrides.iter().map(|o| o.parse().unwrap()).collect();
-        parse_spec(text, Path::new("exp.toml"), &overrides)
+        // The whole check, as `pvr check` runs it.
+        parse_spec(
+            text,
+            Path::new("exp.toml"),
+            &overrides,
+            &crate::pipeline::validate,
+        )
     }
 
     #[test]

@@ -6,12 +6,17 @@ use std::ops::Range;
 
 use toml::de::{DeTable, DeValue};
 
-/// Line and column (both 1-based) of a byte offset.
+/// Line and column (both 1-based) of a byte offset; the column counts characters, so a caret
+/// under it lines up after non-ASCII text.
 pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(text.len());
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
     let before = &text[..offset];
     let line = before.matches('\n').count() + 1;
-    let column = before.rfind('\n').map_or(offset, |nl| offset - nl - 1) + 1;
+    let line_start = before.rfind('\n').map_or(0, |nl| nl + 1);
+    let column = before[line_start..].chars().count() + 1;
     (line, column)
 }
 
@@ -81,6 +86,14 @@ fn descend(table: &DeTable<'_>, span: &Range<usize>, path: &mut Vec<String>) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn columns_count_characters_not_bytes() {
+        let text = "name = \"größe\"\nrate = 2";
+        assert_eq!(line_col(text, text.find("rate").unwrap()), (2, 1));
+        // `ö` and `ß` take two bytes each; the closing quote is the 14th character.
+        assert_eq!(line_col(text, text.rfind('"').unwrap()), (1, 14));
+    }
 
     const DOC: &str = "[experiment]\nname = \"x\"\n\n[prune]\nrate = 1.5\ninclude = [\"*\"]\n";
 

@@ -2,7 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Spec;
+/// LOST's default number of candidate patches for the seed expansion.
+pub const DEFAULT_K: usize = 100;
 
 /// Where LOST's images and ground-truth boxes come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,7 +64,7 @@ fn default_split() -> String {
     "trainval".into()
 }
 fn default_k() -> usize {
-    crate::lost::DEFAULT_K
+    DEFAULT_K
 }
 fn default_batch_size() -> usize {
     32
@@ -73,85 +74,4 @@ fn default_bootstrap() -> usize {
 }
 fn default_examples() -> usize {
     6
-}
-
-/// Problems with `[lost]`, as (dotted key, message).
-pub fn validate(lost: &LostSpec, spec: &Spec) -> Vec<(String, String)> {
-    let mut problems = Vec::new();
-    let mut check = |ok: bool, key: &str, message: String| {
-        if !ok {
-            problems.push((key.to_string(), message));
-        }
-    };
-    match lost.dataset {
-        LostDataset::Voc => check(
-            lost.path.is_some(),
-            "lost.path",
-            "`dataset = \"voc\"` needs `path`, the VOC year folder, e.g. `--set lost.path=/data/VOCdevkit/VOC2012`".into(),
-        ),
-        LostDataset::Shapes => {
-            check(
-                lost.path.is_none(),
-                "lost.path",
-                "`path` is for `dataset = \"voc\"`; the shapes scenes are generated".into(),
-            );
-            let size = lost.image_size.unwrap_or(spec.data.image_size);
-            check(
-                (crate::data::shapes::MIN_IMAGE_SIZE..=1024).contains(&size),
-                "lost.image_size",
-                format!(
-                    "{size} px is outside what the shapes renderer draws ({}..=1024)",
-                    crate::data::shapes::MIN_IMAGE_SIZE
-                ),
-            );
-        }
-    }
-    if let Ok(arch) = spec.model.arch.parse::<crate::models::Architecture>() {
-        check(
-            !lost.dilate || !arch.is_transformer(),
-            "lost.dilate",
-            format!(
-                "{} has no strided last stage to dilate (only ResNets do)",
-                arch.name()
-            ),
-        );
-    }
-    check(
-        !lost.split.is_empty() && !lost.split.contains(['/', '\\']),
-        "lost.split",
-        format!("`{}` is not a split name such as `trainval`", lost.split),
-    );
-    check(
-        lost.images != Some(0),
-        "lost.images",
-        "must be at least 1 (leave it out for every image)".into(),
-    );
-    check(
-        lost.k >= 1,
-        "lost.k",
-        "must be at least 1 (LOST's default is 100)".into(),
-    );
-    if let Some(side) = lost.resize {
-        check(
-            (8..=2048).contains(&side),
-            "lost.resize",
-            format!("{side} px is not in 8..=2048"),
-        );
-    }
-    check(
-        lost.batch_size >= 1,
-        "lost.batch_size",
-        "must be at least 1".into(),
-    );
-    check(
-        lost.bootstrap <= 100_000,
-        "lost.bootstrap",
-        format!("{} resamples is more than 100000", lost.bootstrap),
-    );
-    check(
-        lost.examples <= 32,
-        "lost.examples",
-        format!("{} example images is more than 32", lost.examples),
-    );
-    problems
 }

@@ -1,19 +1,27 @@
 //! The experiment specification: a TOML file, deserialized into typed sections with defaults.
 //!
-//! Every key is documented in `docs/spec.md`. Parsing (with file/line/column errors and
-//! `--set` overrides) lives in [`load`]; range checks in [`validate`].
+//! Plain data: this module imports nothing else of pvr. Every key is documented in
+//! `docs/spec.md`. Parsing (with file/line/column errors and `--set` overrides) lives in
+//! [`load`]; the core sections' range checks in [`validate`]; the parts of pvr that own a
+//! section (the device, the architecture, each analysis) check it themselves, and
+//! the `pipeline` module runs every check through [`load_spec`]'s validator.
 
 pub mod attribution;
-mod devices;
+pub mod ha;
 mod load;
 mod locate;
-mod lost;
+pub mod lost;
+mod names;
 pub mod presets;
+mod problems;
 mod validate;
 
 pub use attribution::AttributionSpec;
-pub use load::{Override, SpecError, load_spec, parse_spec};
+pub use ha::{HaDataset, HaSpec};
+pub use load::{Override, SpecError, Validator, load_spec, parse_spec};
 pub use lost::{LostDataset, LostSpec};
+pub use problems::Problems;
+pub use validate::{MAX_BATCH, MAX_IMAGES, MAX_ROUNDS, check_batch, check_images, validate_core};
 
 use serde::{Deserialize, Serialize};
 
@@ -612,10 +620,26 @@ impl PruneSpec {
             return rounds;
         }
         match self.target_sparsity {
-            Some(target) => crate::prune::rounds_to_reach(self.rate, target),
+            Some(target) => rounds_to_reach(self.rate, target),
             None => 0,
         }
     }
+}
+
+/// Sparsity after `rounds` rounds each removing `rate` of the remaining weights.
+pub fn expected_sparsity(rate: f64, rounds: usize) -> f64 {
+    1.0 - (1.0 - rate).powi(rounds as i32)
+}
+
+/// The fewest rounds whose sparsity reaches `target` (a tiny tolerance absorbs float error, so
+/// that 0.36 is reached after 2 rounds at rate 0.2).
+pub fn rounds_to_reach(rate: f64, target: f64) -> usize {
+    if target <= 0.0 {
+        return 0;
+    }
+    (1..=1000)
+        .find(|&n| expected_sparsity(rate, n) + 1e-9 >= target)
+        .unwrap_or(1000)
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -635,34 +659,4 @@ impl Default for EvalSpec {
             batch_size: default_eval_batch_size(),
         }
     }
-}
-
-/// `[ha]`: the model-vs-human benchmark over the pool (see `crate::ha`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct HaSpec {
-    /// Which of the 17 datasets; all by default.
-    #[serde(default = "default_ha_datasets")]
-    pub datasets: Vec<crate::ha::HaDataset>,
-    /// Embedded data: images generated per condition (default 160, the benchmark's count per
-    /// condition). Benchmark folders: at most this many per condition (default all).
-    #[serde(default)]
-    pub images_per_condition: Option<usize>,
-    /// Folder holding the benchmark's datasets (`<path>/<dataset>/...`); reading it needs an
-    /// ImageNet-1000 model. Without it, `shapes` models get pvr's embedded analogues.
-    #[serde(default)]
-    pub path: Option<String>,
-    /// Seed of the random distortions and analogues; defaults to the experiment seed.
-    #[serde(default)]
-    pub seed: Option<u64>,
-    /// Bootstrap resamples behind every interval in the report.
-    #[serde(default = "default_bootstrap_samples")]
-    pub bootstrap_samples: usize,
-}
-
-fn default_ha_datasets() -> Vec<crate::ha::HaDataset> {
-    crate::ha::HaDataset::ALL.to_vec()
-}
-fn default_bootstrap_samples() -> usize {
-    1000
 }

@@ -1,44 +1,85 @@
-//! Range and consistency checks that types alone cannot express. Each problem is reported with
-//! the dotted key it concerns, so the loader can point at it in the file.
+//! Range and consistency checks of the core sections that types alone cannot express, one
+//! validator per section. Checks that need other parts of pvr (the device, the architecture,
+//! each analysis's section) live with those parts; the `pipeline` module runs them all.
 
-use super::{DataSource, OptimizerSpec, ScheduleSpec, Spec};
-use crate::backend::DeviceChoice;
-use crate::models::model_problems;
+use std::path::Path;
 
-/// Every problem found, as (dotted key, message). Empty when the spec is usable.
-pub fn validate(spec: &Spec) -> Vec<(String, String)> {
-    let mut problems = Vec::new();
-    let mut check = |ok: bool, key: &str, message: String| {
-        if !ok {
-            problems.push((key.to_string(), message));
-        }
-    };
+use super::{DataSource, OptimizerSpec, Problems, ScheduleSpec, Spec, TrainSpec, rounds_to_reach};
 
+/// Longest experiment name: it names a folder, and messages and plots show it.
+pub const MAX_NAME_CHARS: usize = 64;
+/// Most pruning rounds, given or derived from `target_sparsity`: 100 rounds at rate 0.2 leave
+/// 2e-10 of the weights.
+pub const MAX_ROUNDS: usize = 100;
+/// Most images a generated split, an analysis or a condition may ask for. Sizes far past any
+/// study's would otherwise surface as an allocation failure that aborts the process.
+pub const MAX_IMAGES: usize = 10_000_000;
+/// Largest batch of any stage.
+pub const MAX_BATCH: usize = 65_536;
+/// Largest image side.
+pub const MAX_IMAGE_SIZE: usize = 4096;
+
+/// Every problem of the core sections.
+pub fn validate_core(spec: &Spec) -> Problems {
+    let mut problems = Problems::new();
+    validate_experiment(spec, &mut problems);
+    validate_data(spec, &mut problems);
+    validate_model(spec, &mut problems);
+    validate_optimizer(&spec.train, &mut problems);
+    validate_schedule(&spec.train, &mut problems);
+    validate_train(&spec.train, &mut problems);
+    validate_prune(spec, &mut problems);
+    check_batch(&mut problems, "eval.batch_size", spec.eval.batch_size);
+    problems
+}
+
+/// A batch size of at least 1 and at most [`MAX_BATCH`].
+pub fn check_batch(problems: &mut Problems, key: &str, batch: usize) {
+    problems.check(
+        (1..=MAX_BATCH).contains(&batch),
+        key,
+        format!("{batch} is not in 1..={MAX_BATCH}"),
+    );
+}
+
+/// An image count of at least 1 and at most [`MAX_IMAGES`].
+pub fn check_images(problems: &mut Problems, key: &str, images: usize) {
+    problems.check(
+        (1..=MAX_IMAGES).contains(&images),
+        key,
+        format!("{images} images is not in 1..={MAX_IMAGES}"),
+    );
+}
+
+fn validate_experiment(spec: &Spec, problems: &mut Problems) {
     let name = &spec.experiment.name;
-    check(
-        !name.is_empty()
+    let shown: String = name.chars().take(MAX_NAME_CHARS).collect();
+    let ellipsis = if name.chars().count() > MAX_NAME_CHARS {
+        "..."
+    } else {
+        ""
+    };
+    problems.check(
+        name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+            && name.chars().count() <= MAX_NAME_CHARS
             && name
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')),
         "experiment.name",
         format!(
-            "`{name}` must be non-empty and use only letters, digits, `-`, `_` and `.` (it names the report folder)"
+            "`{shown}{ellipsis}` must start with a letter or digit, use only letters, digits, `-`, `_` and `.`, and have at most {MAX_NAME_CHARS} characters (it names the report folder)"
         ),
     );
-    if let Err(message) = spec.experiment.device.parse::<DeviceChoice>() {
-        check(false, "experiment.device", message);
-    }
-    for (key, message) in super::devices::device_problems(spec) {
-        check(false, &key, message);
-    }
+}
 
+fn validate_data(spec: &Spec, problems: &mut Problems) {
     let data = &spec.data;
     let from_env = data
         .path_env
         .as_ref()
         .map(|var| format!(" or set the environment variable {var}"))
         .unwrap_or_default();
-    check(
+    problems.check(
         data.source != DataSource::Imagefolder || data.path.is_some(),
         if data.path_env.is_some() {
             "data.path_env"
@@ -49,12 +90,16 @@ pub fn validate(spec: &Spec) -> Vec<(String, String)> {
             "`source = \"imagefolder\"` needs `path` (the folder holding train/ and val/): give `--set data.path=/datasets/imagenet`{from_env}"
         ),
     );
-    check(
-        data.source != DataSource::Shapes || (data.train_size >= 1 && data.val_size >= 1),
-        "data.train_size",
-        "the shapes dataset needs at least one training and one validation image".into(),
+    if data.source == DataSource::Shapes {
+        check_images(problems, "data.train_size", data.train_size);
+        check_images(problems, "data.val_size", data.val_size);
+    }
+    problems.check(
+        (8..=MAX_IMAGE_SIZE).contains(&data.image_size),
+        "data.image_size",
+        format!("{} px is not in 8..={MAX_IMAGE_SIZE}", data.image_size),
     );
-    check(
+    problems.check(
         (0.0..=1.0).contains(&data.texture_correlation),
         "data.texture_correlation",
         format!(
@@ -62,23 +107,22 @@ pub fn validate(spec: &Spec) -> Vec<(String, String)> {
             data.texture_correlation
         ),
     );
+}
 
-    for (key, message) in model_problems(&spec.model, data.image_size) {
-        check(false, &key, message);
-    }
-    if let Some(classes) = spec.model.num_classes {
-        check(
+/// The model section's file-level checks (the `pool` module checks the architecture's keys).
+fn validate_model(spec: &Spec, problems: &mut Problems) {
+    let model = &spec.model;
+    if let Some(classes) = model.num_classes {
+        problems.check(
             classes >= 2,
             "model.num_classes",
             format!("{classes} classes: a classifier needs at least 2"),
         );
     }
-
-    let model = &spec.model;
-    check(
+    problems.check(
         model.pretrained.is_none() || model.pool.is_empty(),
         "model.pool",
-        "give either `pretrained` (a model to prune from) or `pool` (the models to evaluate), not both".into(),
+        "give either `pretrained` (a model to prune from) or `pool` (the models to evaluate), not both",
     );
     for (key, path) in model
         .pretrained
@@ -86,58 +130,43 @@ pub fn validate(spec: &Spec) -> Vec<(String, String)> {
         .map(|p| ("model.pretrained", p))
         .chain(model.pool.iter().map(|p| ("model.pool", p)))
     {
-        check(
-            std::path::Path::new(path).is_file(),
+        problems.check(
+            Path::new(path).is_file(),
             key,
             format!("`{path}` is not a file (weights paths are relative to the working directory)"),
         );
     }
     if !model.pool.is_empty() {
-        check(
+        problems.check(
             spec.prune.rounds.is_none() && spec.prune.target_sparsity.is_none(),
             "prune.rounds",
-            "`model.pool` gives the rounds (round n is its n-th file): drop `prune.rounds` and `prune.target_sparsity`".into(),
+            "`model.pool` gives the rounds (round n is its n-th file): drop `prune.rounds` and `prune.target_sparsity`",
         );
     }
+}
 
-    let train = &spec.train;
-    check(
-        train.epochs >= 1,
-        "train.epochs",
-        "must be at least 1".into(),
-    );
-    check(
-        train.batch_size >= 1,
-        "train.batch_size",
-        "must be at least 1".into(),
-    );
-    check(
-        train.workers != Some(0),
-        "train.workers",
-        "must be at least 1 (leave it out for one per core)".into(),
-    );
+fn validate_optimizer(train: &TrainSpec, problems: &mut Problems) {
     let lr = train.optimizer.lr();
-    check(
+    problems.check(
         lr > 0.0 && lr.is_finite(),
         "train.optimizer.lr",
         format!("{lr} is not a positive learning rate"),
     );
-    match &train.optimizer {
+    let mut unit_interval = |value: f64, key: &str| {
+        problems.check(
+            (0.0..1.0).contains(&value),
+            key,
+            format!("{value} is not in [0, 1)"),
+        );
+    };
+    let weight_decay = match &train.optimizer {
         OptimizerSpec::Sgd {
             momentum,
             weight_decay,
             ..
         } => {
-            check(
-                (0.0..1.0).contains(momentum),
-                "train.optimizer.momentum",
-                format!("{momentum} is not in [0, 1)"),
-            );
-            check(
-                *weight_decay >= 0.0,
-                "train.optimizer.weight_decay",
-                format!("{weight_decay} is negative"),
-            );
+            unit_interval(*momentum, "train.optimizer.momentum");
+            *weight_decay
         }
         OptimizerSpec::Adamw {
             beta1,
@@ -146,43 +175,40 @@ pub fn validate(spec: &Spec) -> Vec<(String, String)> {
             eps,
             ..
         } => {
-            check(
-                (0.0..1.0).contains(beta1),
-                "train.optimizer.beta1",
-                format!("{beta1} is not in [0, 1)"),
-            );
-            check(
-                (0.0..1.0).contains(beta2),
-                "train.optimizer.beta2",
-                format!("{beta2} is not in [0, 1)"),
-            );
-            check(
-                *weight_decay >= 0.0,
-                "train.optimizer.weight_decay",
-                format!("{weight_decay} is negative"),
-            );
-            check(
+            unit_interval(*beta1, "train.optimizer.beta1");
+            unit_interval(*beta2, "train.optimizer.beta2");
+            problems.check(
                 *eps > 0.0,
                 "train.optimizer.eps",
                 format!("{eps} is not positive"),
             );
+            *weight_decay
         }
-    }
+    };
+    problems.check(
+        weight_decay >= 0.0 && weight_decay.is_finite(),
+        "train.optimizer.weight_decay",
+        format!("{weight_decay} is not a finite, non-negative weight decay"),
+    );
+}
+
+fn validate_schedule(train: &TrainSpec, problems: &mut Problems) {
+    let lr = train.optimizer.lr();
     match &train.schedule {
         ScheduleSpec::Cosine { min_lr, .. } => {
-            check(
+            problems.check(
                 *min_lr >= 0.0 && *min_lr < lr,
                 "train.schedule.min_lr",
                 format!("{min_lr} must be in [0, lr = {lr})"),
             );
         }
         ScheduleSpec::Step { every, gamma, .. } => {
-            check(
+            problems.check(
                 *every >= 1,
                 "train.schedule.every",
-                "must be at least 1 epoch".into(),
+                "must be at least 1 epoch",
             );
-            check(
+            problems.check(
                 *gamma > 0.0 && *gamma <= 1.0,
                 "train.schedule.gamma",
                 format!("{gamma} is not in (0, 1]"),
@@ -192,24 +218,39 @@ pub fn validate(spec: &Spec) -> Vec<(String, String)> {
     }
     let (warmup, start_factor, _) = train.schedule.warmup_and_update();
     if let Some(factor) = start_factor {
-        check(
+        problems.check(
             factor > 0.0 && factor <= 1.0,
             "train.schedule.warmup_start_factor",
             format!("{factor} is not in (0, 1]: the warmup starts at this share of lr"),
         );
-        check(
+        problems.check(
             warmup > 0.0,
             "train.schedule.warmup_start_factor",
-            "needs `warmup_epochs` > 0".into(),
+            "needs `warmup_epochs` > 0",
         );
     }
-    check(
+    problems.check(
         warmup >= 0.0 && warmup < train.epochs as f64,
         "train.schedule.warmup_epochs",
         format!("{warmup} must be in [0, epochs = {}) epochs", train.epochs),
     );
+}
+
+/// Epochs, batch, recipe, regularisation and augmentation.
+fn validate_train(train: &TrainSpec, problems: &mut Problems) {
+    problems.check(
+        (1..=100_000).contains(&train.epochs),
+        "train.epochs",
+        format!("{} is not in 1..=100000", train.epochs),
+    );
+    check_batch(problems, "train.batch_size", train.batch_size);
+    problems.check(
+        train.workers != Some(0),
+        "train.workers",
+        "must be at least 1 (leave it out for one per core)",
+    );
     if let Some(name) = &train.recipe {
-        check(
+        problems.check(
             super::presets::find(name).is_some(),
             "train.recipe",
             format!(
@@ -218,33 +259,37 @@ pub fn validate(spec: &Spec) -> Vec<(String, String)> {
             ),
         );
     }
-    check(
+    problems.check(
         (0.0..1.0).contains(&train.label_smoothing),
         "train.label_smoothing",
         format!("{} is not in [0, 1)", train.label_smoothing),
     );
     if let Some(norm) = train.clip_grad_norm {
-        check(
+        problems.check(
             norm > 0.0 && norm.is_finite(),
             "train.clip_grad_norm",
             format!("{norm} is not a positive norm"),
         );
     }
+    validate_augment(train, problems);
+}
+
+fn validate_augment(train: &TrainSpec, problems: &mut Problems) {
     let augment = &train.augment;
     if let Some(crop) = &augment.random_resized_crop {
-        check(
+        problems.check(
             augment.crop_padding == 0,
             "train.augment.crop_padding",
-            "random_resized_crop replaces the padded crop: set crop_padding = 0".into(),
+            "random_resized_crop replaces the padded crop: set crop_padding = 0",
         );
         let [low, high] = crop.scale;
-        check(
+        problems.check(
             low > 0.0 && low <= high && high <= 1.0,
             "train.augment.random_resized_crop.scale",
             format!("[{low}, {high}] is not a share range within (0, 1]"),
         );
         let [low, high] = crop.ratio;
-        check(
+        problems.check(
             low > 0.0 && low <= high && high.is_finite(),
             "train.augment.random_resized_crop.ratio",
             format!("[{low}, {high}] is not an aspect range (0 < low <= high)"),
@@ -254,20 +299,22 @@ pub fn validate(spec: &Spec) -> Vec<(String, String)> {
         ("train.augment.mixup_alpha", augment.mixup_alpha),
         ("train.augment.cutmix_alpha", augment.cutmix_alpha),
     ] {
-        check(
+        problems.check(
             alpha >= 0.0 && alpha.is_finite(),
             key,
             format!("{alpha} is negative: it is a Beta(alpha, alpha) parameter, 0 disables it"),
         );
     }
-    check(
+    problems.check(
         (0.0..=1.0).contains(&augment.mix_prob),
         "train.augment.mix_prob",
         format!("{} is not a probability", augment.mix_prob),
     );
+}
 
+fn validate_prune(spec: &Spec, problems: &mut Problems) {
     let prune = &spec.prune;
-    check(
+    problems.check(
         prune.rate > 0.0 && prune.rate < 1.0,
         "prune.rate",
         format!(
@@ -276,65 +323,42 @@ pub fn validate(spec: &Spec) -> Vec<(String, String)> {
         ),
     );
     if let Some(target) = prune.target_sparsity {
-        check(
+        problems.check(
             (0.0..1.0).contains(&target),
             "prune.target_sparsity",
             format!("{target} is outside [0, 1): a model cannot be pruned to sparsity 1"),
         );
-        check(
+        problems.check(
             prune.rounds.is_none(),
             "prune.rounds",
-            "give either `rounds` or `target_sparsity`, not both".into(),
+            "give either `rounds` or `target_sparsity`, not both",
         );
     }
     if let Some(rounds) = prune.rounds {
-        check(
-            rounds <= 100,
+        problems.check(
+            rounds <= MAX_ROUNDS,
             "prune.rounds",
-            format!("{rounds} rounds leave under 1e-9 of the weights; at most 100"),
+            format!("{rounds} rounds leave under 1e-9 of the weights; at most {MAX_ROUNDS}"),
         );
     }
-    check(
+    if let Some(target) = prune.target_sparsity
+        && prune.rate > 0.0
+        && prune.rate < 1.0
+        && (0.0..1.0).contains(&target)
+    {
+        let rounds = rounds_to_reach(prune.rate, target);
+        problems.check(
+            rounds <= MAX_ROUNDS,
+            "prune.target_sparsity",
+            format!(
+                "reaching {target} at rate {} takes more than {MAX_ROUNDS} rounds; raise prune.rate or lower the target",
+                prune.rate
+            ),
+        );
+    }
+    problems.check(
         !prune.include.is_empty() && prune.include.iter().all(|p| !p.is_empty()),
         "prune.include",
-        "needs at least one non-empty pattern (`[\"*\"]` is every prunable weight)".into(),
+        "needs at least one non-empty pattern (`[\"*\"]` is every prunable weight)",
     );
-    check(
-        spec.eval.batch_size >= 1,
-        "eval.batch_size",
-        "must be at least 1".into(),
-    );
-    if let Some(ha) = &spec.ha {
-        let mut seen = std::collections::HashSet::new();
-        let repeated: Vec<&str> = ha
-            .datasets
-            .iter()
-            .filter(|d| !seen.insert(**d))
-            .map(|d| d.name())
-            .collect();
-        check(
-            !ha.datasets.is_empty() && repeated.is_empty(),
-            "ha.datasets",
-            if ha.datasets.is_empty() {
-                "needs at least one dataset (leave the key out for all 17)".into()
-            } else {
-                format!("lists {} more than once", repeated.join(", "))
-            },
-        );
-        check(
-            ha.images_per_condition != Some(0),
-            "ha.images_per_condition",
-            "must be at least 1 (leave it out for the default)".into(),
-        );
-        check(
-            (10..=100_000).contains(&ha.bootstrap_samples),
-            "ha.bootstrap_samples",
-            format!("{} is not in 10..=100000", ha.bootstrap_samples),
-        );
-    }
-    if let Some(lost) = &spec.lost {
-        problems.extend(super::lost::validate(lost, spec));
-    }
-    super::attribution::validate_attribution(spec, &mut problems);
-    problems
 }

@@ -3,24 +3,11 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::checkpoint::load_checkpoint;
-use super::{ModelContext, eval_label, model_label};
-use crate::graph::{Stage, StageContext};
-use crate::metrics::EvalMetrics;
+use crate::graph::{Stage, StageContext, StageLabel};
+use crate::pool::{EVAL_FILE, EvalRecord, ModelContext, load_checkpoint};
 use crate::train::evaluate;
-
-pub const EVAL_FILE: &str = "metrics.json";
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct EvalRecord {
-    pub round: usize,
-    pub metrics: EvalMetrics,
-    pub images_per_second: f64,
-    pub seconds: f64,
-}
 
 pub struct EvalStage {
     pub context: Arc<ModelContext>,
@@ -32,8 +19,8 @@ impl Stage for EvalStage {
     fn kind(&self) -> &'static str {
         "eval"
     }
-    fn label(&self) -> String {
-        eval_label(self.round)
+    fn label(&self) -> StageLabel {
+        StageLabel::eval(self.round)
     }
     fn version(&self) -> u32 {
         1
@@ -45,13 +32,13 @@ impl Stage for EvalStage {
             "device": self.context.device.family(),
         })
     }
-    fn inputs(&self) -> Vec<String> {
-        vec![model_label(self.round)]
+    fn inputs(&self) -> Vec<StageLabel> {
+        vec![StageLabel::model(self.round)]
     }
     fn run(&self, ctx: &StageContext<'_>) -> anyhow::Result<()> {
         let started = Instant::now();
         let device = self.context.device.device();
-        let model = load_checkpoint(ctx.input(&model_label(self.round)), &device)?;
+        let model = load_checkpoint(ctx.input(&StageLabel::model(self.round)), &device)?;
         let (metrics, images_per_second) = evaluate(
             &model.network,
             self.context.val_data.as_ref(),

@@ -9,12 +9,11 @@ use std::sync::Arc;
 use anyhow::bail;
 use serde_json::{Value, json};
 
-use super::checkpoint::{RoundRecord, save_checkpoint};
-use super::{ModelContext, model_label};
-use crate::graph::{Stage, StageContext};
-use crate::models::weights::{file_digest, import_weights};
+use crate::graph::{Stage, StageContext, StageLabel};
+use crate::pool::{ModelContext, RoundRecord, save_checkpoint};
 use crate::prune::{Masks, measure_sparsity};
 use crate::spec::ModelSpec;
+use crate::weights::{file_digest, import_weights};
 
 pub const IMPORT_FILE: &str = "import.json";
 
@@ -49,23 +48,22 @@ impl Stage for ImportStage {
     fn kind(&self) -> &'static str {
         "import"
     }
-    fn label(&self) -> String {
-        model_label(self.round)
+    fn label(&self) -> StageLabel {
+        StageLabel::model(self.round)
     }
     fn version(&self) -> u32 {
         1
     }
     fn params(&self) -> Value {
         let c = &self.context;
-        let prunable: Vec<&str> = c.prunable.iter().map(|p| p.path.as_str()).collect();
         json!({
             "round": self.round,
             "network": c.network,
             "weights_blake3": self.weights.digest,
-            "prunable": prunable,
+            "prunable": c.prunable_paths(),
         })
     }
-    fn inputs(&self) -> Vec<String> {
+    fn inputs(&self) -> Vec<StageLabel> {
         Vec::new()
     }
     fn run(&self, ctx: &StageContext<'_>) -> anyhow::Result<()> {

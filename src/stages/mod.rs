@@ -1,8 +1,7 @@
-//! The core pipeline's stages: dense training, LRR pruning rounds, evaluation of every pool
-//! member, and the report; plus [`compile`], which turns a spec into their DAG.
+//! The core pool stages: dense training, LRR pruning rounds (or weights given by the spec),
+//! evaluation of every pool member, and the pool report. The `pipeline` module plans them; the
+//! analyses build on the models they leave.
 
-mod checkpoint;
-mod compile;
 mod eval;
 mod import;
 mod prune;
@@ -10,68 +9,8 @@ mod report;
 mod round;
 mod train;
 
-pub use checkpoint::{LoadedModel, ROUND_FILE, RoundRecord, load_checkpoint, read_json};
-pub use compile::{Pipeline, compile};
-pub use eval::{EVAL_FILE, EvalRecord};
+pub use eval::EvalStage;
 pub use import::{GivenWeights, ImportStage, given_weights};
-
-use std::sync::Arc;
-
-use crate::backend::DeviceChoice;
-use crate::data::Dataset;
-use crate::models::NetworkConfig;
-use crate::models::params::ParamInfo;
-use crate::spec::TrainSpec;
-
-/// What the model stages of one experiment share.
-pub struct ModelContext {
-    pub network: NetworkConfig,
-    pub device: DeviceChoice,
-    /// Where training stages run, data-parallel (`experiment.devices`; else `device` alone).
-    pub train_devices: Vec<DeviceChoice>,
-    pub seed: u64,
-    pub recipe: TrainSpec,
-    pub train_data: Arc<dyn Dataset>,
-    pub val_data: Arc<dyn Dataset>,
-    /// The parameters pruning may touch, after include/exclude.
-    pub prunable: Vec<ParamInfo>,
-}
-
-impl ModelContext {
-    /// Adds to a training stage's key what its devices change beyond the last digits: with
-    /// batch norm, each replica normalises by the statistics of its share of the batch, so the
-    /// replica count changes the trained weights; without it, data-parallel steps equal the
-    /// one-device step up to rounding, and the key stays that of one device.
-    pub fn add_replicas_to_key(&self, params: &mut serde_json::Value) {
-        let replicas = self.train_devices.len();
-        if replicas > 1 && !self.network.arch.is_transformer() {
-            params["replicas"] = serde_json::json!(replicas);
-        }
-    }
-
-    /// Shapes of the prunable parameters by path.
-    pub fn prunable_shapes(&self) -> std::collections::BTreeMap<String, Vec<usize>> {
-        self.prunable
-            .iter()
-            .map(|p| (p.path.clone(), p.shape.clone()))
-            .collect()
-    }
-}
-
-/// Label of the model stage of a round: `train` for the dense model, `prune[n]` after.
-pub fn model_label(round: usize) -> String {
-    if round == 0 {
-        "train".to_string()
-    } else {
-        format!("prune[{round}]")
-    }
-}
-
-pub fn eval_label(round: usize) -> String {
-    format!("eval[{round}]")
-}
-
-/// Each round retrains with its own data order, derived from the experiment seed.
-pub fn round_seed(seed: u64, round: usize) -> u64 {
-    seed ^ (round as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
-}
+pub use prune::PruneStage;
+pub use report::ReportStage;
+pub use train::TrainStage;

@@ -7,11 +7,10 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
-use super::checkpoint::load_checkpoint;
 use super::round::{RoundOrigin, train_and_save};
-use super::{ModelContext, model_label};
-use crate::graph::{Stage, StageContext};
+use crate::graph::{Stage, StageContext, StageLabel};
 use crate::models::params::read_params;
+use crate::pool::{ModelContext, load_checkpoint};
 use crate::prune::{expected_sparsity, global_magnitude_prune};
 
 pub struct PruneStage {
@@ -24,20 +23,19 @@ impl Stage for PruneStage {
     fn kind(&self) -> &'static str {
         "prune"
     }
-    fn label(&self) -> String {
-        model_label(self.round)
+    fn label(&self) -> StageLabel {
+        StageLabel::model(self.round)
     }
     fn version(&self) -> u32 {
         1
     }
     fn params(&self) -> Value {
         let c = &self.context;
-        let prunable: Vec<&str> = c.prunable.iter().map(|p| p.path.as_str()).collect();
         let mut params = json!({
             "method": "lrr",
             "round": self.round,
             "rate": self.rate,
-            "prunable": prunable,
+            "prunable": c.prunable_paths(),
             "recipe": c.recipe,
             "seed": c.seed,
             "device": c.device.family(),
@@ -46,8 +44,8 @@ impl Stage for PruneStage {
         c.add_replicas_to_key(&mut params);
         params
     }
-    fn inputs(&self) -> Vec<String> {
-        vec![model_label(self.round - 1)]
+    fn inputs(&self) -> Vec<StageLabel> {
+        vec![StageLabel::model(self.round - 1)]
     }
     fn exclusive_compute(&self) -> bool {
         true
@@ -56,7 +54,7 @@ impl Stage for PruneStage {
         let c = &self.context;
         let started = Instant::now();
         let device = c.device.autodiff_device();
-        let parent = load_checkpoint(ctx.input(&model_label(self.round - 1)), &device)?;
+        let parent = load_checkpoint(ctx.input(&StageLabel::model(self.round - 1)), &device)?;
         let values = read_params(&parent.network, &|path| {
             c.prunable.iter().any(|p| p.path == path)
         });

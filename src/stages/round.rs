@@ -5,10 +5,9 @@ use std::time::Instant;
 
 use burn::tensor::Device;
 
-use super::checkpoint::{RoundRecord, save_checkpoint};
-use super::{ModelContext, round_seed};
 use crate::graph::StageContext;
 use crate::models::Network;
+use crate::pool::{ModelContext, RoundRecord, round_seed, save_checkpoint};
 use crate::prune::{Masks, measure_sparsity};
 use crate::train::shard::replica;
 use crate::train::{FitRequest, fit};

@@ -6,8 +6,8 @@ use std::time::Instant;
 use serde_json::{Value, json};
 
 use super::round::{RoundOrigin, train_and_save};
-use super::{ModelContext, model_label};
-use crate::graph::{Stage, StageContext};
+use crate::graph::{Stage, StageContext, StageLabel};
+use crate::pool::ModelContext;
 use crate::prune::Masks;
 
 pub struct TrainStage {
@@ -18,8 +18,8 @@ impl Stage for TrainStage {
     fn kind(&self) -> &'static str {
         "train"
     }
-    fn label(&self) -> String {
-        model_label(0)
+    fn label(&self) -> StageLabel {
+        StageLabel::model(0)
     }
     fn version(&self) -> u32 {
         1
@@ -36,7 +36,7 @@ impl Stage for TrainStage {
         c.add_replicas_to_key(&mut params);
         params
     }
-    fn inputs(&self) -> Vec<String> {
+    fn inputs(&self) -> Vec<StageLabel> {
         Vec::new()
     }
     fn exclusive_compute(&self) -> bool {

@@ -90,8 +90,8 @@ impl ModuleVisitor for Scale<'_> {
 mod tests {
     use super::*;
     use crate::models::NetworkConfig;
+    use crate::models::Stem;
     use crate::prune::{Mask, Masks};
-    use crate::spec::Stem;
     use burn::tensor::{Device, TensorData};
 
     /// A tiny network's gradients for one batch.

@@ -7,9 +7,9 @@ use burn::tensor::Device;
 use super::fit::to_tensors;
 use super::loader::load_batch;
 use crate::data::Dataset;
-use crate::exec::progress::Progress;
 use crate::metrics::{ClassificationTally, EvalMetrics};
 use crate::models::Network;
+use crate::progress::Progress;
 
 /// Evaluates `network`, which must be on a plain (non-autodiff) `device` so that batch norm
 /// uses its running statistics.

@@ -25,8 +25,8 @@ use super::schedule::learning_rate;
 use super::shard::{StepSettings, split_batch};
 use crate::data::Dataset;
 use crate::data::rng::Rng;
-use crate::exec::progress::Progress;
 use crate::models::Network;
+use crate::progress::Progress;
 use crate::prune::DeviceMasks;
 use crate::spec::TrainSpec;
 

@@ -2,6 +2,7 @@
 //! (seed, epoch, image index): any thread count and a resumed run see exactly the same pixels.
 
 use anyhow::Context;
+use rayon::prelude::*;
 
 use crate::data::augment::{
     IMAGENET_MEAN, IMAGENET_STD, flip_in_place, normalize, random_crop_with_padding,
@@ -41,36 +42,18 @@ pub fn load_batch(
     indices: &[usize],
     augmentation: Option<Augmentation<'_>>,
 ) -> anyhow::Result<Batch> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(indices.len().max(1));
-    let chunk = indices.len().div_ceil(threads).max(1);
-    let results: Vec<anyhow::Result<Vec<(ImageF32, usize)>>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = indices
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || {
-                    part.iter()
-                        .map(|&i| prepare(dataset, i, augmentation))
-                        .collect()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("loader thread panicked"))
-            .collect()
-    });
+    let results: Vec<(ImageF32, usize)> = indices
+        .par_iter()
+        .map(|&i| prepare(dataset, i, augmentation))
+        .collect::<anyhow::Result<_>>()?;
     let mut images = Vec::new();
     let mut labels = Vec::with_capacity(indices.len());
     let (mut height, mut width) = (0, 0);
-    for part in results {
-        for (image, label) in part? {
-            height = image.height;
-            width = image.width;
-            images.extend_from_slice(&image.data);
-            labels.push(label as i64);
-        }
+    for (image, label) in results {
+        height = image.height;
+        width = image.width;
+        images.extend_from_slice(&image.data);
+        labels.push(label as i64);
     }
     Ok(Batch {
         count: labels.len(),

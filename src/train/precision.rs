@@ -135,7 +135,7 @@ impl ModuleVisitor for AbsoluteSum<'_> {
 mod tests {
     use super::*;
     use crate::models::NetworkConfig;
-    use crate::spec::Stem;
+    use crate::models::Stem;
     use burn::tensor::{Device, TensorData};
 
     #[test]

@@ -174,7 +174,7 @@ mod tests {
 
     use super::*;
     use crate::models::NetworkConfig;
-    use crate::spec::Stem;
+    use crate::models::Stem;
     use crate::train::loader::Batch;
     use crate::train::shard::split_batch;
 

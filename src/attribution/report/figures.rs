@@ -3,9 +3,7 @@
 
 use super::summary::MetricRow;
 use super::{AttributionResults, Metric};
-use crate::report::plot::{
-    Axes, Band, Figure, Highlight, PALETTE, SecondaryAxis, Series, TickFormat,
-};
+use crate::plot::{Axes, Band, Figure, Highlight, PALETTE, SecondaryAxis, Series, TickFormat};
 
 /// One panel per metric.
 pub fn metrics_figure(

@@ -5,7 +5,7 @@
 use image::imageops::{self, FilterType};
 use image::{Rgb, RgbImage};
 
-use crate::report::plot::{draw_text, heatmap_overlay, image_grid, text_height, text_width};
+use crate::plot::{draw_text, heatmap_overlay, image_grid, text_height, text_width};
 
 /// One row: a model.
 pub struct GridRow {

@@ -20,11 +20,11 @@ use crate::attribution::tensors::{
     HostImages, argmax_rows, attribution_network, images_tensor, to_host,
 };
 use crate::data::augment::{IMAGENET_MEAN, IMAGENET_STD, normalize};
-use crate::graph::{Stage, StageContext};
-use crate::report::npy::write_npy;
-use crate::report::tables::write_parquet;
+use crate::files::npy::write_npy;
+use crate::files::tables::write_parquet;
+use crate::graph::{Stage, StageContext, StageLabel};
+use crate::pool::{ModelContext, load_checkpoint};
 use crate::spec::attribution::TargetPolicy;
-use crate::stages::{ModelContext, load_checkpoint, model_label};
 
 pub const MAPS_FILE: &str = "maps.npy";
 pub const MASKS_FILE: &str = "masks.npy";
@@ -65,7 +65,7 @@ impl Stage for AttributeStage {
     fn kind(&self) -> &'static str {
         "attribute"
     }
-    fn label(&self) -> String {
+    fn label(&self) -> StageLabel {
         attribute_label(self.round, &self.job.name)
     }
     fn version(&self) -> u32 {
@@ -83,14 +83,14 @@ impl Stage for AttributeStage {
             "device": self.context.device.family(),
         })
     }
-    fn inputs(&self) -> Vec<String> {
-        vec![model_label(self.round)]
+    fn inputs(&self) -> Vec<StageLabel> {
+        vec![StageLabel::model(self.round)]
     }
     fn run(&self, ctx: &StageContext<'_>) -> anyhow::Result<()> {
         let started = Instant::now();
         let job = &self.job;
         let device = self.context.device.autodiff_device();
-        let model = load_checkpoint(ctx.input(&model_label(self.round)), &device)?;
+        let model = load_checkpoint(ctx.input(&StageLabel::model(self.round)), &device)?;
         let network = attribution_network(model.network, &device);
         let classes = self.context.network.num_classes;
         let count = job.images.len();

@@ -19,12 +19,13 @@ pub use score::{SCORES_FILE, ScoreStage};
 
 use super::eval_set::EvalImages;
 use super::method::MethodConfig;
+use crate::analysis::PoolPlan;
 use crate::data::voc_segmentation::VocSegmentation;
-use crate::graph::Stage;
+use crate::graph::{Stage, StageLabel};
 use crate::metrics::ChannelPooling;
+use crate::pool::ModelContext;
 use crate::spec::Spec;
 use crate::spec::attribution::{AttributionSpec, Compat, EvalSet, MaskPolicy, TargetPolicy};
-use crate::stages::ModelContext;
 
 /// One `[[attribution]]` table, resolved: shared by its stages of every round.
 pub struct AttributionJob {
@@ -38,23 +39,21 @@ pub struct AttributionJob {
     pub images: Arc<EvalImages>,
 }
 
-pub fn attribute_label(round: usize, name: &str) -> String {
-    format!("attribute[{round},{name}]")
+pub fn attribute_label(round: usize, name: &str) -> StageLabel {
+    StageLabel::round_named("attribute", round, name)
 }
 
-pub fn score_label(round: usize, name: &str) -> String {
-    format!("score[{round},{name}]")
+pub fn score_label(round: usize, name: &str) -> StageLabel {
+    StageLabel::round_named("score", round, name)
 }
-
-pub const REPORT_LABEL: &str = "report[attribution]";
 
 /// The attribution stages of `spec` over rounds `0..=rounds`; none without `[[attribution]]`.
-pub fn plan(
-    spec: &Spec,
-    context: &Arc<ModelContext>,
-    rounds: usize,
-    spec_path: &Path,
-) -> anyhow::Result<Vec<Box<dyn Stage>>> {
+pub fn plan(spec: &Spec, pool: &PoolPlan<'_>) -> anyhow::Result<Vec<Box<dyn Stage>>> {
+    let PoolPlan {
+        context,
+        rounds,
+        spec_path,
+    } = *pool;
     if spec.attribution.is_empty() {
         return Ok(Vec::new());
     }

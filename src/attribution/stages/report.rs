@@ -17,12 +17,12 @@ use crate::attribution::report::summary::{
     SummaryContext, metric_rows, summary_frame, summary_markdown,
 };
 use crate::attribution::report::{AttributionResults, ImageScore, MethodRound, RoundInfo};
-use crate::graph::{Stage, StageContext};
+use crate::files::npy::read_npy;
+use crate::files::tables::{read_parquet, write_parquet};
+use crate::graph::{Stage, StageContext, StageLabel};
 use crate::metrics::Bootstrap;
-use crate::report::npy::read_npy;
-use crate::report::tables::{read_parquet, write_parquet};
+use crate::pool::{pool_inputs, read_pool_members};
 use crate::spec::attribution::Compat;
-use crate::stages::{EvalRecord, RoundRecord, eval_label, model_label, read_json};
 
 /// Images per row of the qualitative grid, and most rows it shows.
 const GRID_IMAGES: usize = 3;
@@ -40,8 +40,8 @@ impl Stage for AttributionReportStage {
     fn kind(&self) -> &'static str {
         "report"
     }
-    fn label(&self) -> String {
-        super::REPORT_LABEL.into()
+    fn label(&self) -> StageLabel {
+        StageLabel::report(Some("attribution"))
     }
     fn version(&self) -> u32 {
         1
@@ -61,17 +61,18 @@ impl Stage for AttributionReportStage {
             "bootstrap": Bootstrap::default(),
         })
     }
-    fn inputs(&self) -> Vec<String> {
-        let mut inputs = Vec::new();
+    fn inputs(&self) -> Vec<StageLabel> {
+        let mut inputs = pool_inputs(self.rounds);
         for round in 0..=self.rounds {
-            inputs.push(model_label(round));
-            inputs.push(eval_label(round));
             for job in &self.jobs {
                 inputs.push(attribute_label(round, &job.name));
                 inputs.push(score_label(round, &job.name));
             }
         }
         inputs
+    }
+    fn publishes_report(&self) -> bool {
+        true
     }
     fn run(&self, ctx: &StageContext<'_>) -> anyhow::Result<()> {
         let results = self.gather(ctx)?;
@@ -117,10 +118,8 @@ impl AttributionReportStage {
     fn gather(&self, ctx: &StageContext<'_>) -> anyhow::Result<AttributionResults> {
         let mut rounds = Vec::new();
         let mut cells = Vec::new();
-        for round in 0..=self.rounds {
-            let record: RoundRecord =
-                read_json(&ctx.input(&model_label(round)).path("round.json"))?;
-            let eval: EvalRecord = read_json(&ctx.input(&eval_label(round)).path("metrics.json"))?;
+        for (round, member) in read_pool_members(ctx, self.rounds)?.into_iter().enumerate() {
+            let (record, eval) = (member.record, member.eval);
             rounds.push(RoundInfo {
                 round,
                 sparsity: record.measured.sparsity,

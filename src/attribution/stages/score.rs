@@ -9,10 +9,10 @@ use polars::prelude::*;
 use serde_json::{Value, json};
 
 use super::{AttributionJob, MAPS_FILE, MASKS_FILE, attribute_label, score_label};
-use crate::graph::{Stage, StageContext};
+use crate::files::npy::read_npy;
+use crate::files::tables::write_parquet;
+use crate::graph::{Stage, StageContext, StageLabel};
 use crate::metrics::localization_scores;
-use crate::report::npy::read_npy;
-use crate::report::tables::write_parquet;
 use crate::spec::attribution::Compat;
 
 pub const SCORES_FILE: &str = "scores.parquet";
@@ -26,7 +26,7 @@ impl Stage for ScoreStage {
     fn kind(&self) -> &'static str {
         "score"
     }
-    fn label(&self) -> String {
+    fn label(&self) -> StageLabel {
         score_label(self.round, &self.job.name)
     }
     fn version(&self) -> u32 {
@@ -35,7 +35,7 @@ impl Stage for ScoreStage {
     fn params(&self) -> Value {
         json!({ "pooling": self.job.pooling, "compat": self.job.compat })
     }
-    fn inputs(&self) -> Vec<String> {
+    fn inputs(&self) -> Vec<StageLabel> {
         vec![attribute_label(self.round, &self.job.name)]
     }
     fn run(&self, ctx: &StageContext<'_>) -> anyhow::Result<()> {

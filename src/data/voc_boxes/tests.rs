@@ -126,7 +126,7 @@ fn real_voc_folder_as_a_dataset() {
     assert_eq!((sample.image.width, sample.image.height), (500, 338));
     assert_eq!(sample.boxes.len(), 2);
     assert_eq!(sample.boxes[1], [364.0, 82.0, 500.0, 333.0]);
-    assert_eq!(VOC_CLASSES[sample.label], "person");
+    assert_eq!(VOC_OBJECT_CLASSES[sample.label], "person");
     // Marking every object of one image difficult: no_hard skips that image.
     let xml = root.path().join("Annotations/2011_000003.xml");
     let text = fs::read_to_string(&xml).unwrap();

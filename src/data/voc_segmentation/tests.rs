@@ -1,7 +1,7 @@
 use std::path::{Path, PathBuf};
 
 use super::*;
-use crate::report::npy::read_npy;
+use crate::files::npy::read_npy;
 
 /// labelme-examples' three VOC 2011 photos, fetched by `scripts/fetch-test-data.sh`.
 fn labelme_voc() -> Option<PathBuf> {

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use super::PoolRow;
+use super::pool::PoolRow;
 
 /// A Markdown summary: one table row per round, and the rounds whose accuracy beats the dense
 /// model's.

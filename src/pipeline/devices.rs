@@ -1,11 +1,11 @@
 //! Checks of `experiment.devices`: the devices a training stage runs on, data-parallel.
 
-use super::{DevicesSpec, Spec};
 use crate::backend::DeviceChoice;
+use crate::spec::{DevicesSpec, Problems, Spec};
 
-/// Problems with the training devices, as (dotted key, message).
-pub(super) fn device_problems(spec: &Spec) -> Vec<(String, String)> {
-    let mut problems = Vec::new();
+/// Problems with the training devices.
+pub(super) fn device_problems(spec: &Spec) -> Problems {
+    let mut problems = Problems::new();
     let Ok(device) = spec.experiment.device.parse::<DeviceChoice>() else {
         return problems; // reported under `experiment.device`
     };
@@ -14,21 +14,21 @@ pub(super) fn device_problems(spec: &Spec) -> Vec<(String, String)> {
         Some(DevicesSpec::All(text)) => match DeviceChoice::parse_all(text) {
             Ok(family) => family,
             Err(message) => {
-                problems.push(("experiment.devices".into(), message));
+                problems.add("experiment.devices", message);
                 return problems;
             }
         },
         Some(DevicesSpec::List(names)) => match list_family(names) {
             Ok(family) => family,
             Err(message) => {
-                problems.push(("experiment.devices".into(), message));
+                problems.add("experiment.devices", message);
                 return problems;
             }
         },
     };
     if family != device.family() {
-        problems.push((
-            "experiment.device".into(),
+        problems.add(
+            "experiment.device",
             format!(
                 "`{device}` but training runs on `{family}` devices (experiment.devices); evaluation \
                  and analyses run on `device`: set it to one of them, e.g. `device = \"{}\"`",
@@ -37,7 +37,7 @@ pub(super) fn device_problems(spec: &Spec) -> Vec<(String, String)> {
                     gpu => format!("{gpu}:0"),
                 }
             ),
-        ));
+        );
     }
     problems
 }
@@ -57,4 +57,26 @@ fn list_family(names: &[String]) -> Result<&'static str, String> {
         ));
     }
     Ok(first.family())
+}
+
+/// The devices a training stage runs on: `experiment.devices` resolved (`"cuda:all"` expanded),
+/// or the one `experiment.device`.
+pub(super) fn training_devices(
+    device: DeviceChoice,
+    devices: Option<&DevicesSpec>,
+) -> Result<Vec<DeviceChoice>, String> {
+    let chosen = match devices {
+        None => vec![device],
+        Some(DevicesSpec::All(text)) => {
+            DeviceChoice::enumerate_all(DeviceChoice::parse_all(text)?)?
+        }
+        Some(DevicesSpec::List(names)) => names
+            .iter()
+            .map(|name| name.parse())
+            .collect::<Result<Vec<DeviceChoice>, String>>()?,
+    };
+    for choice in &chosen {
+        choice.check_available()?;
+    }
+    Ok(chosen)
 }

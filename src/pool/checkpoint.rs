@@ -58,7 +58,7 @@ pub struct LoadedModel {
 }
 
 pub fn load_checkpoint(entry: &Entry, device: &Device) -> anyhow::Result<LoadedModel> {
-    let record: RoundRecord = read_json(&entry.path(ROUND_FILE))?;
+    let record: RoundRecord = entry.read_json(ROUND_FILE)?;
     let network = record
         .network
         // The initial values are overwritten by the checkpoint; any seed will do.
@@ -71,9 +71,4 @@ pub fn load_checkpoint(entry: &Entry, device: &Device) -> anyhow::Result<LoadedM
         masks,
         record,
     })
-}
-
-pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> anyhow::Result<T> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    serde_json::from_slice(&bytes).with_context(|| format!("parsing {}", path.display()))
 }

@@ -1,17 +1,18 @@
 //! `report`: gathers every pool member's round record and evaluation into Parquet tables, a
 //! Markdown summary and a plot. The scheduler copies the entry to `reports/<experiment>/`.
 
+mod figures;
+mod pool;
+mod summary;
+
 use serde_json::{Value, json};
 
-use super::checkpoint::{ROUND_FILE, RoundRecord, read_json};
-use super::eval::{EVAL_FILE, EvalRecord};
-use super::{eval_label, model_label};
-use crate::graph::{Stage, StageContext};
-use crate::report::figures::accuracy_figure;
-use crate::report::pool::{layers_frame, pool_frame};
-use crate::report::summary::summary_markdown;
-use crate::report::tables::write_parquet;
-use crate::report::{LayerRow, PoolRow};
+use crate::files::tables::write_parquet;
+use crate::graph::{Stage, StageContext, StageLabel};
+use crate::pool::{pool_inputs, read_pool_members};
+use figures::accuracy_figure;
+use pool::{LayerRow, PoolRow, layers_frame, pool_frame};
+use summary::summary_markdown;
 
 pub struct ReportStage {
     pub experiment: String,
@@ -23,8 +24,8 @@ impl Stage for ReportStage {
     fn kind(&self) -> &'static str {
         "report"
     }
-    fn label(&self) -> String {
-        "report".into()
+    fn label(&self) -> StageLabel {
+        StageLabel::report(None)
     }
     fn version(&self) -> u32 {
         1
@@ -32,19 +33,18 @@ impl Stage for ReportStage {
     fn params(&self) -> Value {
         json!({ "experiment": self.experiment, "rounds": self.rounds, "rate": self.rate })
     }
-    fn inputs(&self) -> Vec<String> {
-        (0..=self.rounds)
-            .flat_map(|round| [model_label(round), eval_label(round)])
-            .collect()
+    fn inputs(&self) -> Vec<StageLabel> {
+        pool_inputs(self.rounds)
+    }
+    fn publishes_report(&self) -> bool {
+        true
     }
     fn run(&self, ctx: &StageContext<'_>) -> anyhow::Result<()> {
         let mut pool = Vec::new();
         let mut layers = Vec::new();
         let mut prunable_tensors = 0;
-        for round in 0..=self.rounds {
-            let model_entry = ctx.input(&model_label(round));
-            let record: RoundRecord = read_json(&model_entry.path(ROUND_FILE))?;
-            let eval: EvalRecord = read_json(&ctx.input(&eval_label(round)).path(EVAL_FILE))?;
+        for (round, member) in read_pool_members(ctx, self.rounds)?.into_iter().enumerate() {
+            let (record, eval) = (member.record, member.eval);
             prunable_tensors = record.measured.layers.len();
             pool.push(PoolRow {
                 round,
@@ -53,7 +53,7 @@ impl Stage for ReportStage {
                 top1: eval.metrics.top1,
                 top5: eval.metrics.top5,
                 loss: eval.metrics.loss,
-                stage_key: model_entry.key.clone(),
+                stage_key: member.model_key,
                 train_seconds: record.train_seconds,
                 eval_seconds: eval.seconds,
             });

@@ -1,7 +1,7 @@
 //! Writing a pvr network as a safetensors file with torchvision's names and layouts, loadable
 //! with `model.load_state_dict(safetensors.torch.load_file(path))`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use anyhow::Context;
@@ -12,7 +12,9 @@ use burn::store::{
     BurnToPyTorchAdapter, ModuleAdapter, ModuleContext, ModuleSnapshot, PathFilter, bridge,
 };
 use burn::tensor::TensorData;
-use serde_json::{Map, Value, json};
+use safetensors::tensor::TensorView;
+use safetensors::{Dtype, SafeTensorError};
+use serde_json::{Value, json};
 
 use super::names::{BufferValues, derived_buffers, to_torch_name};
 use crate::models::{Architecture, Network};
@@ -154,53 +156,46 @@ impl ModuleAdapter for MaskInPlace {
     }
 }
 
-/// A minimal safetensors writer: little-endian data, tensors in name order, the header padded
-/// to 8 bytes as the format asks.
+/// Tensors gathered for one safetensors file (written through the `safetensors` crate).
 #[derive(Default)]
 struct SafetensorsWriter {
-    tensors: BTreeMap<String, (&'static str, Vec<usize>, Vec<u8>)>,
+    tensors: BTreeMap<String, (Dtype, Vec<usize>, Vec<u8>)>,
 }
 
 impl SafetensorsWriter {
     fn add_f32(&mut self, name: &str, shape: Vec<usize>, values: &[f32]) {
         let bytes = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-        self.tensors.insert(name.to_string(), ("F32", shape, bytes));
+        self.tensors
+            .insert(name.to_string(), (Dtype::F32, shape, bytes));
     }
 
     fn add_i64(&mut self, name: &str, shape: Vec<usize>, values: &[i64]) {
         let bytes = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-        self.tensors.insert(name.to_string(), ("I64", shape, bytes));
+        self.tensors
+            .insert(name.to_string(), (Dtype::I64, shape, bytes));
     }
 
+    /// Writes the file with `metadata`'s string values; returns its size.
     fn write(&self, path: &Path, metadata: Value) -> anyhow::Result<u64> {
-        let mut header = Map::new();
-        let mut offset = 0usize;
-        for (name, (dtype, shape, bytes)) in &self.tensors {
-            header.insert(
-                name.clone(),
-                json!({ "dtype": dtype, "shape": shape, "data_offsets": [offset, offset + bytes.len()] }),
-            );
-            offset += bytes.len();
-        }
-        let metadata: Map<String, Value> = metadata
+        let views = self
+            .tensors
+            .iter()
+            .map(|(name, (dtype, shape, bytes))| {
+                Ok((
+                    name.as_str(),
+                    TensorView::new(*dtype, shape.clone(), bytes)?,
+                ))
+            })
+            .collect::<Result<Vec<_>, SafeTensorError>>()?;
+        let metadata: HashMap<String, String> = metadata
             .as_object()
             .map(|m| {
                 m.iter()
-                    .map(|(k, v)| (k.clone(), Value::String(v.as_str().unwrap_or("").into())))
+                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string()))
                     .collect()
             })
             .unwrap_or_default();
-        header.insert("__metadata__".into(), Value::Object(metadata));
-        let mut header_bytes = serde_json::to_vec(&Value::Object(header))?;
-        while header_bytes.len() % 8 != 0 {
-            header_bytes.push(b' ');
-        }
-        let mut out = Vec::with_capacity(8 + header_bytes.len() + offset);
-        out.extend_from_slice(&(header_bytes.len() as u64).to_le_bytes());
-        out.extend_from_slice(&header_bytes);
-        for (_, _, bytes) in self.tensors.values() {
-            out.extend_from_slice(bytes);
-        }
+        let out = safetensors::serialize(views, Some(metadata))?;
         std::fs::write(path, &out)?;
         Ok(out.len() as u64)
     }

@@ -1,7 +1,7 @@
 //! The figures of the core report.
 
-use super::PoolRow;
-use super::plot::{Axes, Figure, Highlight, Series, TickFormat};
+use super::pool::PoolRow;
+use crate::plot::{Axes, Figure, Highlight, Series, TickFormat};
 
 /// Top-1 and top-5 against measured sparsity, the dense model's top-1 as a reference line, and
 /// pruned models that beat it ringed.

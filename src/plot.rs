@@ -9,7 +9,7 @@
 //! need.
 //!
 //! ```no_run
-//! use pvr::report::plot::{Axes, Figure, Series, TickFormat};
+//! use pvr::plot::{Axes, Figure, Series, TickFormat};
 //! let axes = Axes::new("ResNet-50", "sparsity", "accuracy")
 //!     .with_x_format(TickFormat::Percent)
 //!     .with_series(Series::new("IMP", vec![(0.0, 0.76), (0.2, 0.77), (0.5, 0.74)]))

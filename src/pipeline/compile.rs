@@ -6,18 +6,17 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 
-use super::ModelContext;
-use super::eval::EvalStage;
-use super::import::{ImportStage, given_weights};
-use super::prune::PruneStage;
-use super::report::ReportStage;
-use super::train::TrainStage;
+use super::ANALYSES;
+use crate::analysis::PoolPlan;
 use crate::backend::DeviceChoice;
 use crate::data::open::open_datasets;
 use crate::graph::{Plan, Stage};
-use crate::models::NetworkConfig;
 use crate::models::params::{list_params, prunable_set};
+use crate::pool::{ModelContext, network_config};
 use crate::spec::Spec;
+use crate::stages::{
+    EvalStage, GivenWeights, ImportStage, PruneStage, ReportStage, TrainStage, given_weights,
+};
 
 /// A compiled experiment.
 pub struct Pipeline {
@@ -29,6 +28,43 @@ pub struct Pipeline {
 /// Compiles `spec`; `spec_path` is used in messages and to resolve relative data paths from the
 /// working directory, as a user expects.
 pub fn compile(spec: &Spec, spec_path: &Path) -> anyhow::Result<Pipeline> {
+    let (context, given) = model_context(spec, spec_path)?;
+    // `[model] pool` fixes the rounds (one per file); otherwise LRR makes them.
+    let rounds = if spec.model.pool.is_empty() {
+        spec.prune.round_count()
+    } else {
+        given.len() - 1
+    };
+    if rounds > 0 && context.prunable.is_empty() {
+        bail!(
+            "{}: prune.include/exclude select no parameter; prunable ones are e.g. {}",
+            spec_path.display(),
+            prunable_examples(&context)
+        );
+    }
+    let mut stages = pool_stages(spec, &context, given, rounds);
+    let pool = PoolPlan {
+        context: &context,
+        rounds,
+        spec_path,
+    };
+    for analysis in ANALYSES {
+        stages.extend(analysis.plan(spec, &pool)?);
+    }
+    let plan = Plan::new(&spec.experiment.name, stages)?;
+    Ok(Pipeline {
+        spec: spec.clone(),
+        plan,
+        context,
+    })
+}
+
+/// The device, the data and the network the pool shares, and the weights files the spec
+/// gives; a model/data mismatch is caught here, before anything runs.
+fn model_context(
+    spec: &Spec,
+    spec_path: &Path,
+) -> anyhow::Result<(Arc<ModelContext>, Vec<GivenWeights>)> {
     let device: DeviceChoice = spec
         .experiment
         .device
@@ -37,7 +73,7 @@ pub fn compile(spec: &Spec, spec_path: &Path) -> anyhow::Result<Pipeline> {
     device
         .check_available()
         .map_err(|message| anyhow::anyhow!(message))?;
-    let train_devices = crate::backend::training_devices(device, spec.experiment.devices.as_ref())
+    let train_devices = super::devices::training_devices(device, spec.experiment.devices.as_ref())
         .map_err(|message| {
             anyhow::anyhow!("{}: experiment.devices: {message}", spec_path.display())
         })?;
@@ -60,34 +96,11 @@ pub fn compile(spec: &Spec, spec_path: &Path) -> anyhow::Result<Pipeline> {
             val_data.num_classes()
         );
     }
-    let network = NetworkConfig::from_spec(&spec.model, spec.data.image_size, data_classes)
+    let network = network_config(&spec.model, spec.data.image_size, data_classes)
         .map_err(|m| anyhow::anyhow!(m))?;
     let params = list_params(&network.init(&burn::tensor::Device::flex(), 0));
     let prunable = prunable_set(&params, &spec.prune.include, &spec.prune.exclude);
-    // `[model] pool` fixes the rounds (one per file); otherwise LRR makes them.
     let given = given_weights(&spec.model)?;
-    let rounds = if spec.model.pool.is_empty() {
-        spec.prune.round_count()
-    } else {
-        given.len() - 1
-    };
-    if rounds > 0 && prunable.is_empty() {
-        let candidates: Vec<&str> = params
-            .iter()
-            .filter(|p| p.prunable)
-            .map(|p| p.path.as_str())
-            .collect();
-        bail!(
-            "{}: prune.include/exclude select no parameter; prunable ones are e.g. {}",
-            spec_path.display(),
-            candidates
-                .iter()
-                .take(6)
-                .copied()
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-    }
     let context = Arc::new(ModelContext {
         network,
         device,
@@ -98,9 +111,29 @@ pub fn compile(spec: &Spec, spec_path: &Path) -> anyhow::Result<Pipeline> {
         val_data,
         prunable,
     });
-    // The pool: the dense model, one model per LRR round, an evaluation of each, the report.
-    // Analyses (attribution, LOST, human alignment) add their stages over the same pool.
-    // Round 0 (and with a pool, every round) may come from weights files instead of training.
+    Ok((context, given))
+}
+
+/// A few prunable parameter paths, for a message about an empty selection.
+fn prunable_examples(context: &ModelContext) -> String {
+    let params = list_params(&context.network.init(&burn::tensor::Device::flex(), 0));
+    params
+        .iter()
+        .filter(|p| p.prunable)
+        .take(6)
+        .map(|p| p.path.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The pool: the dense model, one model per LRR round, an evaluation of each, the report.
+/// Round 0 (and with a pool, every round) may come from weights files instead of training.
+fn pool_stages(
+    spec: &Spec,
+    context: &Arc<ModelContext>,
+    given: Vec<GivenWeights>,
+    rounds: usize,
+) -> Vec<Box<dyn Stage>> {
     let mut stages: Vec<Box<dyn Stage>> = Vec::new();
     let imported = given.len();
     if imported == 0 {
@@ -134,13 +167,5 @@ pub fn compile(spec: &Spec, spec_path: &Path) -> anyhow::Result<Pipeline> {
         rounds,
         rate: spec.prune.rate,
     }));
-    stages.extend(crate::lost::plan(spec, &context, rounds)?);
-    stages.extend(crate::attribution::plan(spec, &context, rounds, spec_path)?);
-    stages.extend(crate::ha::plan(spec, spec_path, &context, rounds)?);
-    let plan = Plan::new(&spec.experiment.name, stages)?;
-    Ok(Pipeline {
-        spec: spec.clone(),
-        plan,
-        context,
-    })
+    stages
 }

@@ -1,0 +1,58 @@
+//! Run records: which entries each run reached (built or found), and when. `pvr gc` keeps what
+//! a recent run used even when the experiment file no longer plans it (a `--set` run, an
+//! edited file), so nothing a user ran lately disappears without being asked for.
+
+use std::collections::HashSet;
+use std::fs;
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+use super::{Cache, RUNS_DIR, unix_now, write_atomic};
+
+/// One run's use of the cache.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub experiment: String,
+    pub unix: u64,
+    /// Keys of every stage the run found cached or built.
+    pub keys: Vec<String>,
+}
+
+impl Cache {
+    /// Records that `experiment` reached `keys` now.
+    pub fn record_run(&self, experiment: &str, keys: Vec<String>) -> Result<()> {
+        let dir = self.root.join(RUNS_DIR);
+        fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let unix = unix_now();
+        let record = RunRecord {
+            experiment: experiment.to_string(),
+            unix,
+            keys,
+        };
+        let path = dir.join(format!("{unix}-{}.json", std::process::id()));
+        write_atomic(&path, &serde_json::to_vec(&record)?)
+    }
+
+    /// Keys reached by any run recorded at or after `since_unix`; unreadable records are
+    /// skipped (they only protect entries from gc).
+    pub fn keys_used_since(&self, since_unix: u64) -> Result<HashSet<String>> {
+        let dir = self.root.join(RUNS_DIR);
+        let mut keys = HashSet::new();
+        let Ok(listing) = fs::read_dir(&dir) else {
+            return Ok(keys);
+        };
+        for entry in listing {
+            let path = entry
+                .with_context(|| format!("reading {}", dir.display()))?
+                .path();
+            let record: Option<RunRecord> = fs::read(&path)
+                .ok()
+                .and_then(|bytes| serde_json::from_slice(&bytes).ok());
+            if let Some(record) = record.filter(|r| r.unix >= since_unix) {
+                keys.extend(record.keys);
+            }
+        }
+        Ok(keys)
+    }
+}

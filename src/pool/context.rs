@@ -1,0 +1,56 @@
+//! What the model stages of one experiment share: the network, the device, the recipe and the
+//! data every pool member is trained and evaluated on.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::backend::DeviceChoice;
+use crate::data::Dataset;
+use crate::models::NetworkConfig;
+use crate::models::params::ParamInfo;
+use crate::spec::TrainSpec;
+
+/// What the model stages of one experiment share.
+pub struct ModelContext {
+    pub network: NetworkConfig,
+    pub device: DeviceChoice,
+    /// Where training stages run, data-parallel (`experiment.devices`; else `device` alone).
+    pub train_devices: Vec<DeviceChoice>,
+    pub seed: u64,
+    pub recipe: TrainSpec,
+    pub train_data: Arc<dyn Dataset>,
+    pub val_data: Arc<dyn Dataset>,
+    /// The parameters pruning may touch, after include/exclude.
+    pub prunable: Vec<ParamInfo>,
+}
+
+impl ModelContext {
+    /// Adds to a training stage's key what its devices change beyond the last digits: with
+    /// batch norm, each replica normalises by the statistics of its share of the batch, so the
+    /// replica count changes the trained weights; without it, data-parallel steps equal the
+    /// one-device step up to rounding, and the key stays that of one device.
+    pub fn add_replicas_to_key(&self, params: &mut serde_json::Value) {
+        let replicas = self.train_devices.len();
+        if replicas > 1 && !self.network.arch.is_transformer() {
+            params["replicas"] = serde_json::json!(replicas);
+        }
+    }
+
+    /// Paths of the prunable parameters, in model order (stage keys record them).
+    pub fn prunable_paths(&self) -> Vec<&str> {
+        self.prunable.iter().map(|p| p.path.as_str()).collect()
+    }
+
+    /// Shapes of the prunable parameters by path.
+    pub fn prunable_shapes(&self) -> BTreeMap<String, Vec<usize>> {
+        self.prunable
+            .iter()
+            .map(|p| (p.path.clone(), p.shape.clone()))
+            .collect()
+    }
+}
+
+/// Each round retrains with its own data order, derived from the experiment seed.
+pub fn round_seed(seed: u64, round: usize) -> u64 {
+    seed ^ (round as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
