@@ -80,3 +80,35 @@ pub(super) fn training_devices(
     }
     Ok(chosen)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::pipeline::parse_spec;
+
+    /// The error of a spec with these `[experiment]` lines, as `check` prints it.
+    fn error(experiment: &str) -> Option<String> {
+        let text = format!("[experiment]\nname = \"x\"\n{experiment}\n");
+        parse_spec(&text, Path::new("x.toml"), &[])
+            .err()
+            .map(|e| e.to_string())
+    }
+
+    #[test]
+    fn training_devices_are_checked_before_anything_runs() {
+        assert_eq!(error("devices = [\"cpu\", \"cpu\"]"), None);
+        let mixed = error("devices = [\"cpu\", \"cuda:0\"]").unwrap();
+        assert!(
+            mixed.contains("experiment.devices") && mixed.contains("one kind"),
+            "{mixed}"
+        );
+        let elsewhere = error("devices = [\"cuda:0\", \"cuda:1\"]").unwrap();
+        assert!(elsewhere.contains("experiment.device"), "{elsewhere}");
+        assert!(elsewhere.contains("device = \"cuda:0\""), "{elsewhere}");
+        let unknown = error("devices = \"tpu:all\"").unwrap();
+        assert!(unknown.contains("cuda:all"), "{unknown}");
+        let empty = error("devices = []").unwrap();
+        assert!(empty.contains("empty list"), "{empty}");
+    }
+}
