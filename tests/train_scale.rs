@@ -2,13 +2,14 @@
 //! one-device step (`devices = ["cpu", "cpu"]` replicates on flex's one device, through the
 //! same code as GPUs), and masks hold exactly in every precision.
 
+mod common;
+
 use std::collections::BTreeMap;
 
 use burn::module::Module;
 use burn::tensor::Device;
+use common::training::{serial, tiny_data};
 use pvr::backend::DeviceChoice;
-use pvr::data::Split;
-use pvr::data::shapes::{ShapesConfig, ShapesDataset};
 use pvr::models::Stem;
 use pvr::models::params::is_buffer;
 use pvr::models::params::{list_params, prunable_set, read_params};
@@ -17,27 +18,6 @@ use pvr::progress::SilentProgress;
 use pvr::prune::{Masks, global_magnitude_prune};
 use pvr::spec::{OptimizerSpec, Precision, TrainSpec};
 use pvr::train::{EpochStats, FitRequest, fit};
-
-/// One training at a time: flex's kernels share one thread pool (see tests/training.rs).
-static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    ONE_AT_A_TIME
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-fn data(len: usize) -> ShapesDataset {
-    ShapesDataset::new(ShapesConfig {
-        seed: 7,
-        image_size: 16,
-        len,
-        split: Split::Train,
-        texture_correlation: 0.8,
-        distractors: 1,
-    })
-    .unwrap()
-}
 
 fn vit() -> NetworkConfig {
     NetworkConfig {
@@ -95,7 +75,7 @@ fn train(config: &NetworkConfig, replicas: usize, recipe: &TrainSpec, masks: &Ma
     let loaded = config.init(&device, 0).try_load_file(&file).unwrap();
     let network = device_masks.apply(loaded);
     let scratch = tempfile::tempdir().unwrap();
-    let dataset = data(36);
+    let dataset = tiny_data(7, 36);
     let request = FitRequest {
         recipe,
         seed: 11,
