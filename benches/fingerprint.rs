@@ -8,7 +8,10 @@ use std::time::Instant;
 use pvr::data::fingerprint::tree_fingerprint;
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
     let files: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(100_000);
     let bytes: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(4096);
     let root = tempfile::tempdir().expect("temp dir");

@@ -35,7 +35,7 @@ fn train_images_per_second(recipe: &TrainSpec, dataset: &dyn Dataset) -> f64 {
         seed: 0,
         dataset,
         masks: &masks,
-        device: &device,
+        devices: std::slice::from_ref(&device),
         scratch: scratch.path(),
         progress: &SilentProgress,
     };

@@ -96,6 +96,40 @@ impl DeviceChoice {
     pub fn autodiff_device(&self) -> Device {
         self.device().autodiff()
     }
+
+    /// The family named by `"<kind>:all"` (`cuda:all`, `vulkan:all`).
+    pub fn parse_all(text: &str) -> Result<&'static str, String> {
+        match text {
+            "cuda:all" => Ok("cuda"),
+            "vulkan:all" => Ok("vulkan"),
+            _ => Err(format!(
+                "`{text}`: expected a list of devices (`[\"cuda:0\", \"cuda:1\"]`) or `\"cuda:all\"` / `\"vulkan:all\"`"
+            )),
+        }
+    }
+
+    /// Every device of a GPU family this machine has (`"cuda:all"`). Opens the devices.
+    pub fn enumerate_all(family: &str) -> Result<Vec<DeviceChoice>, String> {
+        let count = match family {
+            #[cfg(feature = "cuda")]
+            "cuda" => Device::enumerate(burn::tensor::DeviceType::Cuda).len(),
+            #[cfg(feature = "vulkan")]
+            "vulkan" => Device::enumerate(burn::tensor::DeviceType::Vulkan).len(),
+            _ => 0,
+        };
+        let make = |index| match family {
+            "cuda" => DeviceChoice::Cuda(index),
+            _ => DeviceChoice::Vulkan(index),
+        };
+        if count == 0 {
+            let probe = make(0);
+            probe.check_available()?;
+            return Err(format!(
+                "`{family}:all`: this machine has no {family} device"
+            ));
+        }
+        Ok((0..count).map(make).collect())
+    }
 }
 
 #[cfg(test)]

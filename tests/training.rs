@@ -1,12 +1,15 @@
 //! The training loop's promises: masked weights stay exactly zero under momentum and weight
 //! decay, and a run interrupted after an epoch resumes to the same weights as an unbroken one.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use common::training::{serial, tiny_data};
 use pvr::backend::DeviceChoice;
-use pvr::data::shapes::{ShapesConfig, ShapesDataset};
-use pvr::data::{Dataset, Sample, Split};
+use pvr::data::shapes::ShapesDataset;
+use pvr::data::{Dataset, Sample};
 use pvr::models::Stem;
 use pvr::models::params::{list_params, prunable_set, read_params};
 use pvr::models::{Architecture, Network, NetworkConfig};
@@ -14,28 +17,6 @@ use pvr::progress::SilentProgress;
 use pvr::prune::{Masks, global_magnitude_prune};
 use pvr::spec::{OptimizerSpec, TrainSpec};
 use pvr::train::{FitRequest, fit};
-
-/// Tests here train one at a time: two trainings in one process were seen to change each
-/// other's last digits (Burn's CPU kernels share one thread pool), as pvr's scheduler avoids.
-static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    ONE_AT_A_TIME
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-fn tiny_data(len: usize) -> ShapesDataset {
-    ShapesDataset::new(ShapesConfig {
-        seed: 3,
-        image_size: 16,
-        len,
-        split: Split::Train,
-        texture_correlation: 0.8,
-        distractors: 1,
-    })
-    .unwrap()
-}
 
 fn tiny_network(seed: u64) -> (NetworkConfig, Network) {
     let config = NetworkConfig {
@@ -77,14 +58,14 @@ fn masked_weights_stay_exactly_zero_through_training() {
     let device_masks = round.masks.to_device(&device);
     let network = device_masks.apply(network);
     let scratch = tempfile::tempdir().unwrap();
-    let data = tiny_data(32);
+    let data = tiny_data(3, 32);
     let recipe = recipe(2);
     let request = FitRequest {
         recipe: &recipe,
         seed: 0,
         dataset: &data,
         masks: &device_masks,
-        device: &device,
+        devices: std::slice::from_ref(&device),
         scratch: scratch.path(),
         progress: &SilentProgress,
     };
@@ -139,7 +120,7 @@ impl Dataset for CrashingData<'_> {
 #[test]
 fn an_interrupted_run_resumes_to_the_same_weights() {
     let _serial = serial();
-    let data = tiny_data(24);
+    let data = tiny_data(3, 24);
     let recipe = recipe(3);
     let device = DeviceChoice::Cpu.autodiff_device();
     let masks = Masks::default().to_device(&device);
@@ -150,7 +131,7 @@ fn an_interrupted_run_resumes_to_the_same_weights() {
             seed: 9,
             dataset,
             masks: &masks,
-            device: &device,
+            devices: std::slice::from_ref(&device),
             scratch,
             progress: &SilentProgress,
         };

@@ -61,6 +61,7 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
             image_size,
             classes,
             overrides,
+            batch,
         } => {
             print!(
                 "{}",
@@ -71,6 +72,7 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
                     image_size: *image_size,
                     classes: *classes,
                     overrides,
+                    batch: *batch,
                 })?
             );
             Ok(ExitCode::SUCCESS)

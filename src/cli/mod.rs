@@ -110,6 +110,9 @@ pub enum Command {
         /// Any other model value, e.g. `--set model.layers=4` (repeatable).
         #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_override)]
         overrides: Vec<Override>,
+        /// Also print the expected memory of a training step with this many images per device.
+        #[arg(long)]
+        batch: Option<usize>,
     },
     /// Render the 12 parametric model-vs-human sets from `<from>/<category>/<image>` files, in
     /// the benchmark's layout (`<out>/<dataset>/dnn/session-1/...png`, 224 x 224).

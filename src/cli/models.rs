@@ -8,10 +8,11 @@ use anyhow::Context;
 
 use crate::data::shapes::SHAPE_CLASSES;
 use crate::models::flops::{ModelSummary, summarize};
+use crate::models::memory::training_memory;
 use crate::models::{Architecture, NetworkConfig};
 use crate::pipeline::{load_spec, parse_spec};
 use crate::pool::network_config;
-use crate::spec::{DataSource, Override, Spec};
+use crate::spec::{DataSource, OptimizerSpec, Override, Spec};
 
 /// What `pvr models` was asked about.
 pub struct ModelsRequest<'a> {
@@ -21,6 +22,8 @@ pub struct ModelsRequest<'a> {
     pub image_size: Option<usize>,
     pub classes: Option<usize>,
     pub overrides: &'a [Override],
+    /// Adds the expected memory of a training step with this many images.
+    pub batch: Option<usize>,
 }
 
 /// The table `pvr models` prints.
@@ -39,13 +42,17 @@ pub fn models_text(request: &ModelsRequest) -> anyhow::Result<String> {
     } else {
         vec![requested_row(request)?]
     };
-    Ok(table(&rows))
+    Ok(table(&rows, request.batch))
 }
 
 struct Row {
     config: NetworkConfig,
     image_size: usize,
     summary: ModelSummary,
+    /// f32 optimizer values per parameter (SGD with momentum 1, AdamW 2).
+    optimizer_state: u64,
+    /// Bytes per activation value in the spec's precision.
+    activation_bytes: u64,
 }
 
 /// An architecture at the setting torchvision trains it at (the small families at 32 px on the
@@ -135,10 +142,17 @@ fn row(spec: &Spec, classes: usize) -> anyhow::Result<Row> {
     let config = network_config(&spec.model, image_size, classes)
         .map_err(|message| anyhow::anyhow!(message))?;
     let summary = summarize(&config, image_size);
+    let optimizer_state = match spec.train.optimizer {
+        OptimizerSpec::Sgd { momentum, .. } => u64::from(momentum > 0.0),
+        OptimizerSpec::Adamw { .. } => 2,
+    };
+    let activation_bytes = if spec.train.precision.is_f32() { 4 } else { 2 };
     Ok(Row {
         config,
         image_size,
         summary,
+        optimizer_state,
+        activation_bytes,
     })
 }
 
@@ -155,23 +169,42 @@ fn grouped(value: usize) -> String {
     out
 }
 
-fn table(rows: &[Row]) -> String {
+fn table(rows: &[Row], batch: Option<usize>) -> String {
     let shapes: Vec<String> = rows.iter().map(|row| row.config.describe()).collect();
     let shape_width = shapes.iter().map(String::len).max().unwrap_or(0).max(5);
+    let memory_header = batch.map_or(String::new(), |n| {
+        format!(" {:>14}", format!("train GB @{n}"))
+    });
     let mut out = format!(
-        "{:<10} {:<shape_width$} {:>5} {:>7} {:>12} {:>12} {:>9}\n",
+        "{:<10} {:<shape_width$} {:>5} {:>7} {:>12} {:>12} {:>9}{memory_header}\n",
         "arch", "shape", "px", "classes", "params", "prunable", "GFLOPs"
     );
     for (row, shape) in rows.iter().zip(&shapes) {
+        let memory = batch.map_or(String::new(), |n| {
+            let bytes = training_memory(
+                &row.config,
+                row.image_size,
+                row.summary.params,
+                n,
+                row.optimizer_state,
+                row.activation_bytes,
+            );
+            format!(" {:>14.2}", bytes.total() as f64 / 1e9)
+        });
         let _ = writeln!(
             out,
-            "{:<10} {shape:<shape_width$} {:>5} {:>7} {:>12} {:>12} {:>9.4}",
+            "{:<10} {shape:<shape_width$} {:>5} {:>7} {:>12} {:>12} {:>9.4}{memory}",
             row.config.arch.name(),
             row.image_size,
             row.config.num_classes,
             grouped(row.summary.params),
             grouped(row.summary.prunable),
             row.summary.flops as f64 / 1e9
+        );
+    }
+    if batch.is_some() {
+        out.push_str(
+            "train GB: expected memory of one training step on one device: f32 weights, gradients and optimizer state, plus the activations kept for backward (in the spec's train.precision) for the batch; backends add 10-30% workspace.\n",
         );
     }
     out.push_str(
@@ -184,6 +217,33 @@ fn table(rows: &[Row]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn memory_per_batch_is_listed_on_request() {
+        let text = |batch| {
+            models_text(&ModelsRequest {
+                file: None,
+                arch: Some("resnet18"),
+                width: None,
+                image_size: None,
+                classes: None,
+                overrides: &[],
+                batch,
+            })
+            .unwrap()
+        };
+        let gigabytes = |text: &str| -> f64 {
+            let row = text.lines().nth(1).unwrap();
+            row.split_whitespace().last().unwrap().parse().unwrap()
+        };
+        let (small, large) = (text(Some(32)), text(Some(256)));
+        assert!(small.contains("train GB @32"), "{small}");
+        assert!(
+            gigabytes(&large) > 6.0 * gigabytes(&small),
+            "{small}{large}"
+        );
+        assert!(!text(None).contains("train GB"));
+    }
 
     #[test]
     fn thousands_are_grouped() {
@@ -201,6 +261,7 @@ mod tests {
             image_size: None,
             classes: None,
             overrides: &[],
+            batch: None,
         })
         .unwrap();
         for expected in ["11,689,512", "25,557,032", "88,224,232", "28,351,570"] {
@@ -219,6 +280,7 @@ mod tests {
             image_size: Some(16),
             classes: Some(10),
             overrides: &overrides,
+            batch: None,
         })
         .unwrap();
         assert!(
@@ -232,6 +294,7 @@ mod tests {
             image_size: Some(100),
             classes: None,
             overrides: &[],
+            batch: None,
         })
         .unwrap_err();
         assert!(format!("{error}").contains("image_size"), "{error}");

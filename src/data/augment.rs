@@ -43,10 +43,15 @@ pub fn crop_with_padding(img: &ImageF32, pad: usize, ox: usize, oy: usize) -> Im
 /// Mirror left-right.
 pub fn horizontal_flip(img: &ImageF32) -> ImageF32 {
     let mut out = img.clone();
-    for row in out.data.chunks_mut(img.width) {
+    flip_in_place(&mut out);
+    out
+}
+
+/// Mirror left-right in place.
+pub fn flip_in_place(img: &mut ImageF32) {
+    for row in img.data.chunks_mut(img.width) {
         row.reverse();
     }
-    out
 }
 
 /// Mirror left-right with probability 1/2 (torchvision `RandomHorizontalFlip`).
@@ -114,33 +119,92 @@ pub fn crop(img: &ImageF32, x0: usize, y0: usize, w: usize, h: usize) -> ImageF3
 /// factor on downsampling, so large photos do not alias. On upsampling it is plain bilinear
 /// interpolation with pixel centres at +0.5.
 pub fn resize_bilinear(img: &ImageF32, w: usize, h: usize) -> ImageF32 {
-    assert!(w > 0 && h > 0, "resize to an empty image");
     if w == img.width && h == img.height {
         return img.clone();
     }
-    let xw = filter_weights(img.width, w);
-    let yw = filter_weights(img.height, h);
-    // Horizontal pass: (img.height x w), then vertical pass: (h x w).
-    let mut tmp = vec![0.0f32; 3 * img.height * w];
+    resize_window(img, (0, 0, img.width, img.height), w, h)
+}
+
+/// The window `(x0, y0, width, height)` of `img` resized to `w` x `h` as
+/// [`resize_bilinear`] resizes a crop, without copying the crop first (the training-time
+/// RandomResizedCrop runs this once per image).
+pub fn resize_window(
+    img: &ImageF32,
+    (x0, y0, win_w, win_h): (usize, usize, usize, usize),
+    w: usize,
+    h: usize,
+) -> ImageF32 {
+    assert!(w > 0 && h > 0, "resize to an empty image");
+    assert!(
+        x0 + win_w <= img.width && y0 + win_h <= img.height,
+        "window outside image"
+    );
+    let xw = filter_weights(win_w, w);
+    let plane = img.plane_len();
+    // Horizontal pass: (win_h x w), then vertical pass: (h x w).
+    let mut tmp = vec![0.0f32; 3 * win_h * w];
     for c in 0..3 {
-        for y in 0..img.height {
-            let src = &img.data[(c * img.height + y) * img.width..][..img.width];
-            let dst = &mut tmp[(c * img.height + y) * w..][..w];
+        for y in 0..win_h {
+            let src = &img.data[c * plane + (y0 + y) * img.width + x0..][..win_w];
+            let dst = &mut tmp[(c * win_h + y) * w..][..w];
             for (d, (start, weights)) in dst.iter_mut().zip(&xw) {
                 *d = weights
                     .iter()
-                    .enumerate()
-                    .map(|(k, wt)| wt * src[start + k])
+                    .zip(&src[*start..])
+                    .map(|(wt, v)| wt * v)
                     .sum();
             }
         }
     }
+    vertical_pass(&tmp, win_h, w, h)
+}
+
+/// [`resize_window`] of the float image of an 8-bit picture (values / 255), with the same
+/// result, reading only the window's bytes: no float copy of the whole picture is made.
+pub fn resize_window_rgb8(
+    img: &image::RgbImage,
+    (x0, y0, win_w, win_h): (usize, usize, usize, usize),
+    w: usize,
+    h: usize,
+) -> ImageF32 {
+    let width = img.width() as usize;
+    assert!(w > 0 && h > 0, "resize to an empty image");
+    assert!(
+        x0 + win_w <= width && y0 + win_h <= img.height() as usize,
+        "window outside image"
+    );
+    let table: [f32; 256] = std::array::from_fn(|v| v as f32 / 255.0);
+    let xw = filter_weights(win_w, w);
+    let mut tmp = vec![0.0f32; 3 * win_h * w];
+    let raw = img.as_raw();
+    for y in 0..win_h {
+        let src = &raw[((y0 + y) * width + x0) * 3..][..win_w * 3];
+        for (x, (start, weights)) in xw.iter().enumerate() {
+            // All three channels in one sweep over the interleaved bytes; each channel's sum
+            // runs over the taps in the same order as the float version's.
+            let mut sums = [0.0f32; 3];
+            for (wt, rgb) in weights.iter().zip(src[start * 3..].chunks_exact(3)) {
+                for (sum, byte) in sums.iter_mut().zip(rgb) {
+                    *sum += wt * table[*byte as usize];
+                }
+            }
+            for (c, sum) in sums.into_iter().enumerate() {
+                tmp[(c * win_h + y) * w + x] = sum;
+            }
+        }
+    }
+    vertical_pass(&tmp, win_h, w, h)
+}
+
+/// The vertical half of the separable resize: `tmp` holds `3 x in_h` rows of `w` values.
+fn vertical_pass(tmp: &[f32], in_h: usize, w: usize, h: usize) -> ImageF32 {
+    let yw = filter_weights(in_h, h);
     let mut out = ImageF32::zeros(w, h);
     for c in 0..3 {
         for (y, (start, weights)) in yw.iter().enumerate() {
             let dst = &mut out.data[(c * h + y) * w..][..w];
             for (k, wt) in weights.iter().enumerate() {
-                let src = &tmp[(c * img.height + start + k) * w..][..w];
+                let src = &tmp[(c * in_h + start + k) * w..][..w];
                 for (d, s) in dst.iter_mut().zip(src) {
                     *d += wt * s;
                 }
@@ -179,6 +243,54 @@ fn filter_weights(in_len: usize, out_len: usize) -> Vec<(usize, Vec<f32>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn resizing_a_window_is_resizing_its_crop() {
+        let mut img = ImageF32::zeros(23, 17);
+        for (i, v) in img.data.iter_mut().enumerate() {
+            *v = ((i * 31) % 97) as f32 / 97.0;
+        }
+        for (window, size) in [
+            ((3, 2, 15, 11), (7, 5)),
+            ((0, 0, 23, 17), (40, 9)),
+            ((5, 4, 6, 6), (6, 6)),
+        ] {
+            let (x0, y0, w, h) = window;
+            let expected = resize_bilinear(&crop(&img, x0, y0, w, h), size.0, size.1);
+            assert!(
+                resize_window(&img, window, size.0, size.1) == expected,
+                "{window:?}"
+            );
+            let bytes = img.to_rgb8();
+            let from_bytes = resize_bilinear(
+                &crop(&ImageF32::from_rgb8(&bytes), x0, y0, w, h),
+                size.0,
+                size.1,
+            );
+            assert!(
+                resize_window_rgb8(&bytes, window, size.0, size.1) == from_bytes,
+                "{window:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn from_rgb8_divides_by_255_into_planes() {
+        let img =
+            image::RgbImage::from_fn(3, 2, |x, y| image::Rgb([x as u8 * 100, y as u8 * 255, 7]));
+        let f = ImageF32::from_rgb8(&img);
+        for y in 0..2u32 {
+            for x in 0..3u32 {
+                let p = img.get_pixel(x, y);
+                let expected = [
+                    p[0] as f32 / 255.0,
+                    p[1] as f32 / 255.0,
+                    p[2] as f32 / 255.0,
+                ];
+                assert_eq!(f.pixel(x as usize, y as usize), expected);
+            }
+        }
+    }
 
     /// A 4x3 image whose every value is distinct: v = c*100 + y*10 + x.
     fn numbered() -> ImageF32 {

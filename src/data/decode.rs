@@ -8,6 +8,7 @@
 use std::path::Path;
 
 use anyhow::{Context, anyhow};
+use image::RgbImage;
 use zune_core::bytestream::ZCursor;
 use zune_core::colorspace::ColorSpace;
 use zune_core::options::DecoderOptions;
@@ -17,17 +18,22 @@ use super::ImageF32;
 
 /// The image at `path`, RGB in [0, 1].
 pub fn read_rgb(path: &Path) -> anyhow::Result<ImageF32> {
+    Ok(ImageF32::from_rgb8(&read_rgb8(path)?))
+}
+
+/// The image at `path`, 8-bit RGB. The format is sniffed from the content, not the extension
+/// (ImageNet has a PNG named `.JPEG`).
+pub fn read_rgb8(path: &Path) -> anyhow::Result<RgbImage> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
         return decode_jpeg(&bytes).with_context(|| format!("decoding {}", path.display()));
     }
-    let decoded = image::load_from_memory(&bytes)
+    Ok(image::load_from_memory(&bytes)
         .with_context(|| format!("decoding {}", path.display()))?
-        .to_rgb8();
-    Ok(ImageF32::from_rgb8(&decoded))
+        .into_rgb8())
 }
 
-fn decode_jpeg(bytes: &[u8]) -> anyhow::Result<ImageF32> {
+fn decode_jpeg(bytes: &[u8]) -> anyhow::Result<RgbImage> {
     let options = DecoderOptions::default()
         .set_strict_mode(true)
         .set_max_width(usize::MAX)
@@ -50,18 +56,19 @@ fn decode_jpeg(bytes: &[u8]) -> anyhow::Result<ImageF32> {
         .map_err(|err| anyhow!("damaged JPEG data: {err:?}"))?;
     let (width, height) = decoder.dimensions().context("JPEG without dimensions")?;
     let channels = output.num_components();
-    let mut image = ImageF32::zeros(width, height);
-    for (i, pixel) in pixels.chunks_exact(channels).enumerate() {
-        let rgb = if channels < 3 {
-            [pixel[0]; 3]
-        } else {
-            [pixel[0], pixel[1], pixel[2]]
-        };
-        for (c, value) in rgb.into_iter().enumerate() {
-            image.data[c * width * height + i] = f32::from(value) / 255.0;
-        }
-    }
-    Ok(image)
+    // Grey is repeated, alpha dropped: what `image`'s `to_rgb8` does.
+    let rgb: Vec<u8> = match channels {
+        3 => pixels,
+        1 | 2 => pixels
+            .chunks_exact(channels)
+            .flat_map(|p| [p[0]; 3])
+            .collect(),
+        _ => pixels
+            .chunks_exact(channels)
+            .flat_map(|p| [p[0], p[1], p[2]])
+            .collect(),
+    };
+    RgbImage::from_raw(width as u32, height as u32, rgb).context("JPEG data of the wrong size")
 }
 
 #[cfg(test)]

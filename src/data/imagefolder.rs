@@ -12,9 +12,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, anyhow, bail, ensure};
 
 use super::augment::{crop, resize_bilinear};
-use super::decode::read_rgb;
+use super::decode::read_rgb8;
 use super::fingerprint::tree_fingerprint;
-use super::{Dataset, ImageF32, Sample, Split};
+use super::{Dataset, ImageF32, RgbSample, Sample, Split};
 
 /// Version of the preprocessing; part of the fingerprint so changing it invalidates caches.
 const PREPROCESS_VERSION: &str = "resize-short-bilinear-aa(size*256/224)+center-crop v1";
@@ -152,12 +152,17 @@ impl ImageFolder {
     /// extension, because real datasets contain mislabelled files (ImageNet has a PNG named
     /// `.JPEG`).
     pub fn load_raw(&self, index: usize) -> anyhow::Result<ImageF32> {
+        Ok(ImageF32::from_rgb8(&self.load_rgb8(index)?))
+    }
+
+    /// Sample `index` decoded at its original size, 8 bits per channel.
+    pub fn load_rgb8(&self, index: usize) -> anyhow::Result<image::RgbImage> {
         let entry = self
             .entries
             .get(index)
             .with_context(|| format!("ImageFolder: index {index} out of range ({})", self.len()))?;
         let path = self.root.join(&entry.relative);
-        read_rgb(&path)
+        read_rgb8(&path)
     }
 
     /// Side of the resized image before the centre crop: round(size * 256 / 224).
@@ -196,6 +201,14 @@ impl Dataset for ImageFolder {
             boxes: Vec::new(),
         };
         Ok((sample, self.image_size))
+    }
+
+    fn get_uncropped_rgb8(&self, index: usize) -> anyhow::Result<Option<(RgbSample, usize)>> {
+        let label = self
+            .label(index)
+            .with_context(|| format!("ImageFolder: index {index} out of range ({})", self.len()))?;
+        let image = self.load_rgb8(index)?;
+        Ok(Some((RgbSample { image, label }, self.image_size)))
     }
 
     fn num_classes(&self) -> usize {

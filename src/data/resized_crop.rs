@@ -3,7 +3,7 @@
 //! antialiased bilinear filtering (torchvision's default `BILINEAR`, `antialias=True`).
 
 use super::ImageF32;
-use super::augment::{crop, resize_bilinear};
+use super::augment::{crop, resize_window, resize_window_rgb8};
 use super::rng::Rng;
 
 /// A crop window: top-left corner and size, in pixels of the source picture.
@@ -58,6 +58,25 @@ pub fn random_window(
     }
 }
 
+/// [`random_resized_crop`] of an 8-bit picture's float image (values / 255), converting only
+/// the window's pixels: the same window and the same values.
+pub fn random_resized_crop_rgb8(
+    img: &image::RgbImage,
+    size: usize,
+    scale: [f64; 2],
+    ratio: [f64; 2],
+    rng: &mut Rng,
+) -> ImageF32 {
+    let (width, height) = (img.width() as usize, img.height() as usize);
+    let window = random_window(width, height, scale, ratio, rng);
+    resize_window_rgb8(
+        img,
+        (window.x0, window.y0, window.width, window.height),
+        size,
+        size,
+    )
+}
+
 /// A random window of `img` resized to `size` x `size`.
 pub fn random_resized_crop(
     img: &ImageF32,
@@ -67,8 +86,15 @@ pub fn random_resized_crop(
     rng: &mut Rng,
 ) -> ImageF32 {
     let window = random_window(img.width, img.height, scale, ratio, rng);
-    let cropped = crop(img, window.x0, window.y0, window.width, window.height);
-    resize_bilinear(&cropped, size, size)
+    if (window.width, window.height) == (size, size) {
+        return crop(img, window.x0, window.y0, size, size);
+    }
+    resize_window(
+        img,
+        (window.x0, window.y0, window.width, window.height),
+        size,
+        size,
+    )
 }
 
 #[cfg(test)]
@@ -144,6 +170,6 @@ mod tests {
         }
         // Scale 1 and ratio 4/3 on a 4:3 picture: the whole picture, only resized.
         let whole = random_resized_crop(&img, 8, [1.0, 1.0], [4.0 / 3.0, 4.0 / 3.0], &mut rng);
-        assert_eq!(whole, resize_bilinear(&img, 8, 8));
+        assert_eq!(whole, crate::data::augment::resize_bilinear(&img, 8, 8));
     }
 }

@@ -10,6 +10,7 @@ pub mod blocks;
 pub mod config;
 pub mod flops;
 pub mod guided_relu;
+pub mod memory;
 pub mod params;
 pub mod resnet;
 pub mod swin;

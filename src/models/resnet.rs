@@ -8,7 +8,7 @@ use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig, MaxPool2d, MaxP
 use burn::nn::{BatchNorm, BatchNormConfig, Initializer, Linear, LinearConfig, PaddingConfig2d};
 use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{Device, FloatDType, Tensor};
 
 use super::arch::Stem;
 use super::guided_relu::ReluMode;
@@ -101,7 +101,7 @@ impl Downsample {
             BlockMode::AsBuilt => self.conv.forward(x),
             BlockMode::DilatedFirst | BlockMode::Dilated => conv_as(&self.conv, x, 1, 1),
         };
-        self.bn.forward(out)
+        batch_norm(&self.bn, out)
     }
 }
 
@@ -140,8 +140,8 @@ impl BasicBlock {
 
     fn forward(&self, x: Tensor<4>, mode: BlockMode, relu: ReluMode) -> Tensor<4> {
         let identity = shortcut(&self.downsample, &x, mode);
-        let out = relu.apply(self.bn1.forward(strided_conv(&self.conv1, x, mode)));
-        let out = self.bn2.forward(later_conv(&self.conv2, out, mode));
+        let out = relu.apply(batch_norm(&self.bn1, strided_conv(&self.conv1, x, mode)));
+        let out = batch_norm(&self.bn2, later_conv(&self.conv2, out, mode));
         relu.apply(out + identity)
     }
 }
@@ -178,9 +178,9 @@ impl Bottleneck {
     fn forward(&self, x: Tensor<4>, mode: BlockMode, relu: ReluMode) -> Tensor<4> {
         let identity = shortcut(&self.downsample, &x, mode);
         // The 1x1 convolutions have stride 1 and no spatial extent: dilation leaves them alone.
-        let out = relu.apply(self.bn1.forward(self.conv1.forward(x)));
-        let out = relu.apply(self.bn2.forward(strided_conv(&self.conv2, out, mode)));
-        let out = self.bn3.forward(self.conv3.forward(out));
+        let out = relu.apply(batch_norm(&self.bn1, self.conv1.forward(x)));
+        let out = relu.apply(batch_norm(&self.bn2, strided_conv(&self.conv2, out, mode)));
+        let out = batch_norm(&self.bn3, self.conv3.forward(out));
         relu.apply(out + identity)
     }
 }
@@ -309,7 +309,7 @@ impl ResNet {
         dilate_layer4: bool,
         relu: ReluMode,
     ) -> Tensor<4> {
-        let mut x = relu.apply(self.bn1.forward(self.conv1.forward(images)));
+        let mut x = relu.apply(batch_norm(&self.bn1, self.conv1.forward(images)));
         if let Some(pool) = &self.maxpool {
             x = pool.forward(x);
         }
@@ -344,4 +344,12 @@ impl ResNet {
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
         self.head(self.features(images))
     }
+}
+
+/// Batch norm computes in f32 whatever the step's precision (as cuDNN does under torch's
+/// autocast), and its statistics stay f32; the output returns to the input's format. A no-op
+/// cast in f32 training.
+fn batch_norm(bn: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
+    let dtype: FloatDType = x.dtype().into();
+    bn.forward(x.cast(FloatDType::F32)).cast(dtype)
 }

@@ -73,6 +73,10 @@ fn model_context(
     device
         .check_available()
         .map_err(|message| anyhow::anyhow!(message))?;
+    let train_devices = super::devices::training_devices(device, spec.experiment.devices.as_ref())
+        .map_err(|message| {
+            anyhow::anyhow!("{}: experiment.devices: {message}", spec_path.display())
+        })?;
     let (train_data, val_data) = open_datasets(&spec.data, spec.experiment.seed)
         .with_context(|| format!("opening the data of {}", spec_path.display()))?;
     let data_classes = train_data.num_classes();
@@ -100,6 +104,7 @@ fn model_context(
     let context = Arc::new(ModelContext {
         network,
         device,
+        train_devices,
         seed: spec.experiment.seed,
         recipe: spec.train.clone(),
         train_data,

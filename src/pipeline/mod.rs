@@ -3,6 +3,7 @@
 //! [`ANALYSES`] is the one list of analyses pvr runs.
 
 mod compile;
+mod devices;
 
 pub use compile::{Pipeline, compile};
 
@@ -27,6 +28,7 @@ pub fn validate(spec: &Spec) -> Problems {
     if let Err(message) = spec.experiment.device.parse::<DeviceChoice>() {
         problems.add("experiment.device", message);
     }
+    problems.extend(devices::device_problems(spec));
     let model = model_problems(&spec.model, spec.data.image_size);
     if model.is_empty()
         && let Some(message) = training_memory_problem(spec)

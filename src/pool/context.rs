@@ -14,6 +14,8 @@ use crate::spec::TrainSpec;
 pub struct ModelContext {
     pub network: NetworkConfig,
     pub device: DeviceChoice,
+    /// Where training stages run, data-parallel (`experiment.devices`; else `device` alone).
+    pub train_devices: Vec<DeviceChoice>,
     pub seed: u64,
     pub recipe: TrainSpec,
     pub train_data: Arc<dyn Dataset>,
@@ -23,6 +25,17 @@ pub struct ModelContext {
 }
 
 impl ModelContext {
+    /// Adds to a training stage's key what its devices change beyond the last digits: with
+    /// batch norm, each replica normalises by the statistics of its share of the batch, so the
+    /// replica count changes the trained weights; without it, data-parallel steps equal the
+    /// one-device step up to rounding, and the key stays that of one device.
+    pub fn add_replicas_to_key(&self, params: &mut serde_json::Value) {
+        let replicas = self.train_devices.len();
+        if replicas > 1 && !self.network.arch.is_transformer() {
+            params["replicas"] = serde_json::json!(replicas);
+        }
+    }
+
     /// Paths of the prunable parameters, in model order (stage keys record them).
     pub fn prunable_paths(&self) -> Vec<&str> {
         self.prunable.iter().map(|p| p.path.as_str()).collect()

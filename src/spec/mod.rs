@@ -61,6 +61,36 @@ pub struct ExperimentSpec {
     /// `cpu`, `cuda`, `cuda:N`, `vulkan`, `vulkan:N`.
     #[serde(default = "default_device")]
     pub device: String,
+    /// Devices training runs on, data-parallel: a list (`["cuda:0", "cuda:1"]`) or
+    /// `"cuda:all"`; absent: `device` alone. Evaluation and analyses stay on `device`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub devices: Option<DevicesSpec>,
+}
+
+/// `experiment.devices`: every device of a kind (`"cuda:all"`) or a list of names.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum DevicesSpec {
+    All(String),
+    List(Vec<String>),
+}
+
+/// Floating-point format of a training step's forward and backward passes. Master weights,
+/// gradients handed to the optimizer and optimizer state are always f32.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    #[default]
+    F32,
+    Bf16,
+    /// Half precision with dynamic loss scaling (torch's `GradScaler`).
+    F16,
+}
+
+impl Precision {
+    pub fn is_f32(&self) -> bool {
+        *self == Precision::F32
+    }
 }
 
 fn default_device() -> String {
@@ -246,6 +276,15 @@ pub struct TrainSpec {
     /// (torch's `clip_grad_norm_` over every parameter; pruned weights' gradients excluded).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clip_grad_norm: Option<f64>,
+    /// Threads decoding and augmenting images ahead of the training step; default: one per
+    /// core. Never in stage keys: every image depends on (seed, epoch, index) alone, so the
+    /// count changes speed, not results.
+    #[serde(default, skip_serializing)]
+    pub workers: Option<usize>,
+    /// Forward/backward format: `f32`, `bf16` or `f16`. In stage keys when not `f32`: low
+    /// precision changes the trained weights beyond the last digits.
+    #[serde(default, skip_serializing_if = "Precision::is_f32")]
+    pub precision: Precision,
 }
 
 fn is_zero(value: &f64) -> bool {
@@ -270,6 +309,8 @@ impl Default for TrainSpec {
             augment: AugmentSpec::default(),
             label_smoothing: 0.0,
             clip_grad_norm: None,
+            workers: None,
+            precision: Precision::F32,
         }
     }
 }

@@ -244,6 +244,11 @@ fn validate_train(train: &TrainSpec, problems: &mut Problems) {
         format!("{} is not in 1..=100000", train.epochs),
     );
     check_batch(problems, "train.batch_size", train.batch_size);
+    problems.check(
+        train.workers != Some(0),
+        "train.workers",
+        "must be at least 1 (leave it out for one per core)",
+    );
     if let Some(name) = &train.recipe {
         problems.check(
             super::presets::find(name).is_some(),

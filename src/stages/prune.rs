@@ -31,7 +31,7 @@ impl Stage for PruneStage {
     }
     fn params(&self) -> Value {
         let c = &self.context;
-        json!({
+        let mut params = json!({
             "method": "lrr",
             "round": self.round,
             "rate": self.rate,
@@ -40,7 +40,9 @@ impl Stage for PruneStage {
             "seed": c.seed,
             "device": c.device.family(),
             "train_data": c.train_data.fingerprint(),
-        })
+        });
+        c.add_replicas_to_key(&mut params);
+        params
     }
     fn inputs(&self) -> Vec<StageLabel> {
         vec![StageLabel::model(self.round - 1)]

@@ -9,6 +9,7 @@ use crate::graph::StageContext;
 use crate::models::Network;
 use crate::pool::{ModelContext, RoundRecord, round_seed, save_checkpoint};
 use crate::prune::{Masks, measure_sparsity};
+use crate::train::shard::replica;
 use crate::train::{FitRequest, fit};
 
 /// How a pool member came to be, beyond its training.
@@ -30,17 +31,39 @@ pub fn train_and_save(
     origin: RoundOrigin,
     started: Instant,
 ) -> anyhow::Result<()> {
-    let device_masks = masks.to_device(device);
+    // Data-parallel training keeps the master weights on the first training device.
+    let devices: Vec<Device> = if context.train_devices == [context.device] {
+        vec![device.clone()]
+    } else {
+        context
+            .train_devices
+            .iter()
+            .map(|d| d.autodiff_device())
+            .collect()
+    };
+    // A move that keeps the parameters leaves (a plain `to_device` on an autodiff device
+    // records an operation, and the optimizer would then step a consumed graph).
+    let network = if devices[0] == *device {
+        network
+    } else {
+        replica(&network, &devices[0])
+    };
+    let device_masks = masks.to_device(&devices[0]);
     let request = FitRequest {
         recipe: &context.recipe,
         seed: round_seed(context.seed, origin.round),
         dataset: context.train_data.as_ref(),
         masks: &device_masks,
-        device,
+        devices: &devices,
         scratch: ctx.scratch,
         progress: ctx.progress,
     };
     let (network, history) = fit(device_masks.apply(network), &request)?;
+    let network = if devices[0] == *device {
+        network
+    } else {
+        replica(&network, device)
+    };
     let record = RoundRecord {
         round: origin.round,
         network: context.network.clone(),

@@ -26,13 +26,15 @@ impl Stage for TrainStage {
     }
     fn params(&self) -> Value {
         let c = &self.context;
-        json!({
+        let mut params = json!({
             "network": c.network,
             "recipe": c.recipe,
             "seed": c.seed,
             "device": c.device.family(),
             "train_data": c.train_data.fingerprint(),
-        })
+        });
+        c.add_replicas_to_key(&mut params);
+        params
     }
     fn inputs(&self) -> Vec<StageLabel> {
         Vec::new()

@@ -33,10 +33,7 @@ pub fn clip_global_norm(
     // torch: clip_coef = max_norm / (total_norm + 1e-6), applied when below 1.
     let coefficient = max_norm / (norm + 1e-6);
     if coefficient < 1.0 {
-        network.visit(&mut Scale {
-            grads,
-            factor: coefficient,
-        });
+        scale_gradients(network, grads, coefficient);
     }
     norm
 }
@@ -69,6 +66,11 @@ impl ModuleVisitor for SquaredNorm<'_> {
             None => square,
         });
     }
+}
+
+/// Multiplies every gradient by `factor`.
+pub fn scale_gradients(network: &Network, grads: &mut GradientsParams, factor: f64) {
+    network.visit(&mut Scale { grads, factor });
 }
 
 struct Scale<'a> {

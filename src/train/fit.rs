@@ -9,17 +9,20 @@ use std::time::Instant;
 
 use anyhow::Context;
 use burn::module::Module;
-use burn::nn::loss::CrossEntropyLossConfig;
-use burn::optim::{GradientsParams, ModuleOptimizer};
+use burn::optim::ModuleOptimizer;
 use burn::tensor::activation::log_softmax;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
 use super::clip::clip_global_norm;
-use super::loader::{Augmentation, Batch, epoch_order, load_batch};
+use super::loader::{Augmentation, Batch, epoch_order};
 use super::mix::{Mix, soft_targets};
 use super::optimizer::build_optimizer;
+use super::precision::{LossScale, step_dtype};
+use super::prefetch::{EpochBatches, default_workers, for_each_batch};
+use super::replicas::StepDevices;
 use super::schedule::learning_rate;
+use super::shard::{StepSettings, split_batch};
 use crate::data::Dataset;
 use crate::data::rng::Rng;
 use crate::models::Network;
@@ -49,25 +52,38 @@ pub struct FitRequest<'a> {
     pub recipe: &'a TrainSpec,
     pub seed: u64,
     pub dataset: &'a dyn Dataset,
+    /// Masks on the first device.
     pub masks: &'a DeviceMasks,
-    /// The autodiff device training runs on.
-    pub device: &'a Device,
+    /// The autodiff devices training runs on, data-parallel; the first holds the master
+    /// weights and the optimizer. One device: the whole batch there.
+    pub devices: &'a [Device],
     /// Per-stage scratch folder for epoch checkpoints.
     pub scratch: &'a Path,
     pub progress: &'a dyn Progress,
 }
 
-/// Trains `network` (already on `request.device`, masks applied) for the recipe's epochs with a
-/// fresh optimizer and the schedule started from step 0.
+/// The state one training step changes.
+struct Trainer<'a> {
+    /// Always present between steps; taken out while the optimizer consumes it.
+    network: Option<Network>,
+    optimizer: ModuleOptimizer,
+    loss_scale: LossScale,
+    devices: &'a StepDevices,
+    request: &'a FitRequest<'a>,
+    steps_per_epoch: usize,
+    total_steps: usize,
+}
+
+/// Trains `network` (already on the first of `request.devices`, masks applied) for the
+/// recipe's epochs with a fresh optimizer and the schedule started from step 0.
 pub fn fit(
-    mut network: Network,
+    network: Network,
     request: &FitRequest<'_>,
 ) -> anyhow::Result<(Network, Vec<EpochStats>)> {
     let recipe = request.recipe;
     let steps_per_epoch = request.dataset.len().div_ceil(recipe.batch_size);
-    let total_steps = steps_per_epoch * recipe.epochs;
-    let mut optimizer = build_optimizer(&recipe.optimizer);
     let checkpoint = Checkpoint::new(request.scratch);
+    let (mut network, mut optimizer) = (network, build_optimizer(&recipe.optimizer));
     let mut state = ResumeState::default();
     if let Some(resumed) = checkpoint.load(network.clone(), optimizer.clone())? {
         (network, optimizer, state) = resumed;
@@ -75,100 +91,162 @@ pub fn fit(
             .progress
             .note(&format!("resuming after epoch {}", state.epochs_done));
     }
-    network = request.masks.apply(network);
-    let loss_fn = CrossEntropyLossConfig::new().init(request.device);
-    let mixing = recipe.augment.mixup_alpha > 0.0 || recipe.augment.cutmix_alpha > 0.0;
+    std::thread::scope(|scope| {
+        let devices = StepDevices::start(scope, request.devices);
+        let mut trainer = Trainer {
+            network: Some(request.masks.apply(network)),
+            optimizer,
+            loss_scale: LossScale::new(recipe.precision),
+            devices: &devices,
+            request,
+            steps_per_epoch,
+            total_steps: steps_per_epoch * recipe.epochs,
+        };
+        for epoch in state.epochs_done..recipe.epochs {
+            let stats = trainer.epoch(epoch)?;
+            state.history.push(stats);
+            state.epochs_done = epoch + 1;
+            checkpoint.save(trainer.network(), &trainer.optimizer, &state)?;
+        }
+        Ok((
+            trainer
+                .network
+                .expect("the network is back after each step"),
+            state.history,
+        ))
+    })
+}
 
-    for epoch in state.epochs_done..recipe.epochs {
+/// Running sums of an epoch.
+#[derive(Default)]
+struct Tally {
+    loss_sum: f64,
+    correct: usize,
+    seen: usize,
+    lr: f64,
+}
+
+impl Trainer<'_> {
+    fn network(&self) -> &Network {
+        self.network
+            .as_ref()
+            .expect("the network is back after each step")
+    }
+
+    fn epoch(&mut self, epoch: usize) -> anyhow::Result<EpochStats> {
+        let request = self.request;
+        let recipe = request.recipe;
         let started = Instant::now();
         request.progress.phase(
             &format!("epoch {}/{}", epoch + 1, recipe.epochs),
-            steps_per_epoch as u64,
+            self.steps_per_epoch as u64,
         );
         let order = epoch_order(request.dataset.len(), request.seed, epoch);
-        let augmentation = Augmentation {
-            spec: &recipe.augment,
-            seed: request.seed,
-            epoch,
+        let plan = EpochBatches {
+            dataset: request.dataset,
+            order: &order,
+            batch_size: recipe.batch_size,
+            augmentation: Some(Augmentation {
+                spec: &recipe.augment,
+                seed: request.seed,
+                epoch,
+            }),
+            workers: recipe.workers.unwrap_or_else(default_workers),
         };
-        let (mut loss_sum, mut correct, mut seen, mut lr) = (0.0f64, 0usize, 0usize, 0.0);
-        for (step_in_epoch, indices) in order.chunks(recipe.batch_size).enumerate() {
-            let step = epoch * steps_per_epoch + step_in_epoch;
-            lr = learning_rate(
-                &recipe.schedule,
-                recipe.optimizer.lr(),
-                step,
-                steps_per_epoch,
-                total_steps,
-            );
-            let mut batch = load_batch(request.dataset, indices, Some(augmentation))?;
-            let mix = if mixing {
-                let mut rng = Rng::for_item(request.seed, MIX_STREAM + epoch as u64, step as u64);
-                Mix::sample(&recipe.augment, batch.width, batch.height, &mut rng)
-            } else {
-                Mix::None
-            };
-            mix.apply(&mut batch.images, batch.count, batch.height, batch.width);
-            let (images, targets) = to_tensors(&batch, request.device);
-            let logits = network.forward(images);
-            let loss = if mixing || recipe.label_smoothing > 0.0 {
-                let classes = request.dataset.num_classes();
-                let soft = soft_targets(&batch.labels, classes, &mix, recipe.label_smoothing);
-                let soft = Tensor::<2>::from_data(
-                    TensorData::new(soft, [batch.count, classes]),
-                    request.device,
-                );
-                soft_cross_entropy(logits.clone(), soft)
-            } else {
-                loss_fn.forward(logits.clone(), targets.clone())
-            };
-            let batch_loss = loss.clone().into_scalar::<f32>() as f64;
-            anyhow::ensure!(
-                batch_loss.is_finite(),
-                "training diverged at epoch {} step {step_in_epoch}: loss is {batch_loss}; lower train.optimizer.lr",
-                epoch + 1
-            );
-            let hits = logits
-                .argmax(1)
-                .squeeze_dim::<1>(1)
-                .equal(targets)
-                .int()
-                .sum()
-                .into_scalar::<i64>();
-            let mut grads = GradientsParams::from_grads(loss.backward(), &network);
-            if let Some(max_norm) = recipe.clip_grad_norm {
-                clip_global_norm(&network, &mut grads, request.masks, max_norm);
-            }
-            network = optimizer.step(lr, network, grads);
-            // Momentum and weight decay move pruned weights off zero; put them back every step.
-            network = request.masks.apply(network);
-            loss_sum += batch_loss * batch.count as f64;
-            correct += hits as usize;
-            seen += batch.count;
-            let rate = seen as f64 / started.elapsed().as_secs_f64().max(1e-9);
+        let mut tally = Tally::default();
+        for_each_batch(&plan, |step_in_epoch, batch| {
+            self.step(epoch, step_in_epoch, batch, &mut tally)?;
+            let rate = tally.seen as f64 / started.elapsed().as_secs_f64().max(1e-9);
             request.progress.advance(
                 1,
-                &format!("loss {:.3} · {rate:.0} img/s", loss_sum / seen as f64),
+                &format!(
+                    "loss {:.3} · {rate:.0} img/s",
+                    tally.loss_sum / tally.seen as f64
+                ),
             );
-        }
+            Ok(())
+        })?;
         let seconds = started.elapsed().as_secs_f64();
         let stats = EpochStats {
             epoch: epoch + 1,
-            loss: loss_sum / seen.max(1) as f64,
-            train_top1: correct as f64 / seen.max(1) as f64,
-            last_lr: lr,
+            loss: tally.loss_sum / tally.seen.max(1) as f64,
+            train_top1: tally.correct as f64 / tally.seen.max(1) as f64,
+            last_lr: tally.lr,
             seconds,
-            images_per_second: seen as f64 / seconds.max(1e-9),
+            images_per_second: tally.seen as f64 / seconds.max(1e-9),
         };
         request.progress.note(&format!(
             "epoch {}/{}: loss {:.4}, train top-1 {:.3}, {:.0} img/s",
             stats.epoch, recipe.epochs, stats.loss, stats.train_top1, stats.images_per_second
         ));
-        state.history.push(stats);
-        state.epochs_done = epoch + 1;
-        checkpoint.save(&network, &optimizer, &state)?;
+        Ok(stats)
     }
-    Ok((network, state.history))
+
+    /// One optimizer step on `batch`: mix, split across the devices, sum the gradients,
+    /// unscale (f16), clip, step, and put the masks back.
+    fn step(
+        &mut self,
+        epoch: usize,
+        step_in_epoch: usize,
+        mut batch: Batch,
+        tally: &mut Tally,
+    ) -> anyhow::Result<()> {
+        let request = self.request;
+        let recipe = request.recipe;
+        let step = epoch * self.steps_per_epoch + step_in_epoch;
+        tally.lr = learning_rate(
+            &recipe.schedule,
+            recipe.optimizer.lr(),
+            step,
+            self.steps_per_epoch,
+            self.total_steps,
+        );
+        let mixing = recipe.augment.mixup_alpha > 0.0 || recipe.augment.cutmix_alpha > 0.0;
+        let mix = if mixing {
+            let mut rng = Rng::for_item(request.seed, MIX_STREAM + epoch as u64, step as u64);
+            Mix::sample(&recipe.augment, batch.width, batch.height, &mut rng)
+        } else {
+            Mix::None
+        };
+        mix.apply(&mut batch.images, batch.count, batch.height, batch.width);
+        let classes = request.dataset.num_classes();
+        let soft = (mixing || recipe.label_smoothing > 0.0)
+            .then(|| soft_targets(&batch.labels, classes, &mix, recipe.label_smoothing));
+        let settings = StepSettings {
+            global_count: batch.count,
+            classes,
+            dtype: step_dtype(recipe.precision),
+            loss_scale: self.loss_scale.scale,
+        };
+        let count = batch.count;
+        let shards = split_batch(batch, soft, self.devices.count());
+        let mut step_grads = self.devices.gradients(self.network(), shards, settings)?;
+        let batch_loss = step_grads.loss_sum / count as f64;
+        anyhow::ensure!(
+            batch_loss.is_finite(),
+            "training diverged at epoch {} step {step_in_epoch}: loss is {batch_loss}; lower train.optimizer.lr",
+            epoch + 1
+        );
+        tally.loss_sum += step_grads.loss_sum;
+        tally.correct += step_grads.hits;
+        tally.seen += count;
+        // An f16 step whose gradients overflowed is skipped, as torch's GradScaler does.
+        let network = self
+            .network
+            .take()
+            .expect("the network is back after each step");
+        if !self.loss_scale.unscale(&network, &mut step_grads.grads) {
+            self.network = Some(network);
+            return Ok(());
+        }
+        if let Some(max_norm) = recipe.clip_grad_norm {
+            clip_global_norm(&network, &mut step_grads.grads, request.masks, max_norm);
+        }
+        let network = self.optimizer.step(tally.lr, network, step_grads.grads);
+        // Momentum and weight decay move pruned weights off zero; put them back every step.
+        self.network = Some(request.masks.apply(network));
+        Ok(())
+    }
 }
 
 /// Random stream of the per-batch MixUp/CutMix draws (distinct from data order and

@@ -5,9 +5,9 @@ use anyhow::Context;
 use rayon::prelude::*;
 
 use crate::data::augment::{
-    IMAGENET_MEAN, IMAGENET_STD, horizontal_flip, normalize, random_crop_with_padding,
+    IMAGENET_MEAN, IMAGENET_STD, flip_in_place, normalize, random_crop_with_padding,
 };
-use crate::data::resized_crop::random_resized_crop;
+use crate::data::resized_crop::{random_resized_crop, random_resized_crop_rgb8};
 use crate::data::rng::Rng;
 use crate::data::{Dataset, ImageF32};
 use crate::spec::AugmentSpec;
@@ -64,7 +64,7 @@ pub fn load_batch(
     })
 }
 
-fn prepare(
+pub(super) fn prepare(
     dataset: &dyn Dataset,
     index: usize,
     augmentation: Option<Augmentation<'_>>,
@@ -78,11 +78,20 @@ fn prepare(
     };
     let mut rng = Rng::for_item(aug.seed, aug.epoch as u64 + 1, index as u64);
     let (mut image, label) = match &aug.spec.random_resized_crop {
-        Some(crop) => {
-            let (sample, side) = dataset.get_uncropped(index).with_context(load_error)?;
-            let image = random_resized_crop(&sample.image, side, crop.scale, crop.ratio, &mut rng);
-            (image, sample.label)
-        }
+        Some(crop) => match dataset.get_uncropped_rgb8(index).with_context(load_error)? {
+            // Decoded bytes: only the window becomes floats (same values as below).
+            Some((sample, side)) => {
+                let image =
+                    random_resized_crop_rgb8(&sample.image, side, crop.scale, crop.ratio, &mut rng);
+                (image, sample.label)
+            }
+            None => {
+                let (sample, side) = dataset.get_uncropped(index).with_context(load_error)?;
+                let image =
+                    random_resized_crop(&sample.image, side, crop.scale, crop.ratio, &mut rng);
+                (image, sample.label)
+            }
+        },
         None => {
             let sample = dataset.get(index).with_context(load_error)?;
             let mut image = sample.image;
@@ -93,7 +102,7 @@ fn prepare(
         }
     };
     if aug.spec.horizontal_flip && rng.uniform() < 0.5 {
-        image = horizontal_flip(&image);
+        flip_in_place(&mut image);
     }
     normalize(&mut image, IMAGENET_MEAN, IMAGENET_STD);
     Ok((image, label))

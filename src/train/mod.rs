@@ -6,7 +6,11 @@ pub mod fit;
 pub mod loader;
 pub mod mix;
 pub mod optimizer;
+pub mod precision;
+pub mod prefetch;
+pub mod replicas;
 pub mod schedule;
+pub mod shard;
 
 pub use evaluate::evaluate;
 pub use fit::{EpochStats, FitRequest, fit};

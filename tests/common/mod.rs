@@ -1,6 +1,8 @@
 //! Helpers for driving the `pvr` binary in a scratch folder.
 #![allow(dead_code)]
 
+pub mod training;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

@@ -1,0 +1,25 @@
+//! The data-parallel path through the whole pipeline: a run on two (replicated) CPU devices,
+//! the worker count outside stage keys, the replica count inside them for batch-norm networks.
+
+mod common;
+
+use common::{TINY, Workspace};
+use pvr::exec::StageStatus;
+
+#[test]
+fn two_devices_train_every_round_and_only_the_replica_count_enters_keys() {
+    let ws = Workspace::new();
+    ws.write_spec("tiny.toml", TINY);
+    let two = ["--set", "experiment.devices=[\"cpu\", \"cpu\"]"];
+    let first = ws.run_ok("tiny.toml", &two);
+    assert_eq!(first.count(StageStatus::Ran), 7, "{:?}", first.stages);
+
+    // The worker count changes speed only.
+    let workers = [two[0], two[1], "--set", "train.workers=1"];
+    let again = ws.run_ok("tiny.toml", &workers);
+    assert_eq!(again.count(StageStatus::Cached), 7, "{:?}", again.stages);
+
+    // One device: a ResNet's batch norm saw other statistics, so its models are retrained.
+    let one = ws.run_ok("tiny.toml", &[]);
+    assert_eq!(one.count(StageStatus::Ran), 7, "{:?}", one.stages);
+}
