@@ -137,11 +137,14 @@ fn gc_keeps_what_the_given_experiments_reach() {
         strings(&["eval[0]", "eval[1]", "eval[2]", "report"])
     );
 
+    // By default gc also keeps what a run reached in the last week: `other` ran just now.
     let dry = stdout(&ws.pvr(&["gc", "tiny.toml", "--dry-run"]));
+    assert!(dry.contains("would remove 0 entries"), "{dry}");
+    let dry = stdout(&ws.pvr(&["gc", "tiny.toml", "--dry-run", "--keep-days", "0"]));
     assert!(dry.contains("would remove 4 entries"), "{dry}");
     assert_eq!(ws.run_ok("other.toml", &[]).count(StageStatus::Cached), 7);
 
-    let removed = stdout(&ws.pvr(&["gc", "tiny.toml"]));
+    let removed = stdout(&ws.pvr(&["gc", "tiny.toml", "--keep-days", "0"]));
     assert!(removed.contains("removed 4 entries"), "{removed}");
     assert_eq!(ws.run_ok("tiny.toml", &[]).count(StageStatus::Cached), 7);
     let rerun = ws.run_ok("other.toml", &[]);

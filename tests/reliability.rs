@@ -309,3 +309,55 @@ fn a_missing_name_beside_a_recipe_gets_a_line_and_column() {
     assert!(err.contains("missing field `name`"), "{err}");
     assert!(!err.contains("--set"), "{err}");
 }
+
+/// A JPEG whose entropy-coded data is scrambled after its headers.
+fn damaged_jpeg() -> Vec<u8> {
+    let image = image::RgbImage::from_fn(32, 32, |x, y| image::Rgb([x as u8 * 8, y as u8 * 8, 90]));
+    let mut bytes = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, 90)
+        .encode_image(&image)
+        .unwrap();
+    let (start, end) = (bytes.len() / 2, bytes.len() - 2);
+    let mut state = 7u32;
+    for byte in &mut bytes[start..end] {
+        state = state.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+        *byte = (state >> 16) as u8;
+    }
+    bytes
+}
+
+#[test]
+fn an_unreadable_image_fails_naming_it_or_is_skipped_and_counted() {
+    let ws = Workspace::new();
+    image_tree(&ws.path().join("data"));
+    std::fs::write(ws.path().join("data/train/b/broken.jpg"), damaged_jpeg()).unwrap();
+    let spec = |policy: &str| {
+        TINY.replace("rounds = 2", "rounds = 0").replace(
+            "image_size = 16",
+            &format!("source = \"imagefolder\"\npath = \"data\"\non_bad_image = \"{policy}\"\nimage_size = 16"),
+        )
+    };
+    ws.write_spec("fail.toml", &spec("fail"));
+    let output = ws.pvr(&["run", "fail.toml", "--quiet"]);
+    let err = stderr(&output);
+    assert_ne!(output.status.code(), Some(0), "{err}");
+    assert!(err.contains("broken.jpg"), "{err}");
+
+    ws.write_spec(
+        "skip.toml",
+        &spec("skip").replace("name = \"tiny\"", "name = \"skip\""),
+    );
+    let check = ws.pvr(&["check", "skip.toml"]);
+    assert!(
+        String::from_utf8_lossy(&check.stdout).contains("1 unreadable image(s) skipped"),
+        "{}",
+        stderr(&check)
+    );
+    ws.run_ok("skip.toml", &[]);
+    let summary = std::fs::read_to_string(ws.path().join("reports/skip/summary.md")).unwrap();
+    assert!(
+        summary.contains("1 image file(s) could not be decoded"),
+        "{summary}"
+    );
+    assert!(summary.contains("train/b/broken.jpg"), "{summary}");
+}

@@ -152,6 +152,12 @@ fn check(spec: &SpecArgs) -> anyhow::Result<ExitCode> {
         c.val_data.len(),
         c.prunable.len()
     );
+    let skipped = c.train_data.skipped().len() + c.val_data.skipped().len();
+    if skipped > 0 {
+        println!(
+            "{skipped} unreadable image(s) skipped (data.on_bad_image = \"skip\"); the report lists them"
+        );
+    }
     print!("{}", pipeline.plan.to_text());
     Ok(ExitCode::SUCCESS)
 }

@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, anyhow, bail, ensure};
 
 use super::augment::{crop, resize_bilinear};
+use rayon::prelude::*;
+
 use super::decode::read_rgb8;
 use super::fingerprint::tree_fingerprint;
 use super::{Dataset, ImageF32, RgbSample, Sample, Split};
@@ -42,6 +44,8 @@ pub struct ImageFolder {
     entries: Vec<Entry>,
     /// Digest of every file's relative path and bytes (see [`super::fingerprint`]).
     content: String,
+    /// Files left out because they cannot be decoded (`data.on_bad_image = "skip"`), with why.
+    skipped: Vec<String>,
 }
 
 impl ImageFolder {
@@ -113,7 +117,31 @@ impl ImageFolder {
             classes,
             entries,
             content,
+            skipped: Vec::new(),
         })
+    }
+
+    /// The same split without the images that cannot be decoded, which are remembered (and
+    /// enter the fingerprint). Decodes every image once, on every core.
+    pub fn without_unreadable(mut self) -> anyhow::Result<Self> {
+        let unreadable: Vec<(usize, String)> = (0..self.entries.len())
+            .into_par_iter()
+            .filter_map(|i| {
+                let path = self.root.join(&self.entries[i].relative);
+                read_rgb8(&path).err().map(|err| (i, format!("{err:#}")))
+            })
+            .collect();
+        for (i, why) in unreadable.iter().rev() {
+            let entry = self.entries.remove(*i);
+            self.skipped.push(format!("{} ({why})", entry.relative));
+        }
+        self.skipped.reverse();
+        ensure!(
+            !self.entries.is_empty(),
+            "ImageFolder: no image of {} can be decoded",
+            self.root.join(self.split.as_str()).display()
+        );
+        Ok(self)
     }
 
     /// Replace the display names (e.g. ImageNet wnids → readable names); one per class.
@@ -219,6 +247,10 @@ impl Dataset for ImageFolder {
         self.display_names.clone()
     }
 
+    fn skipped(&self) -> &[String] {
+        &self.skipped
+    }
+
     fn fingerprint(&self) -> String {
         let mut h = blake3::Hasher::new();
         h.update(b"pvr.data.imagefolder\0");
@@ -231,6 +263,10 @@ impl Dataset for ImageFolder {
         }
         // The labels follow from the paths, which the content digest covers.
         h.update(self.content.as_bytes());
+        for skipped in &self.skipped {
+            h.update(b"skipped\0");
+            h.update(skipped.as_bytes());
+        }
         h.finalize().to_hex().to_string()
     }
 }

@@ -146,9 +146,14 @@ pub trait Dataset: Send + Sync {
     fn num_classes(&self) -> usize;
     fn class_names(&self) -> Vec<String>;
     /// Stable content fingerprint (hex blake3) of what this dataset yields: generator version +
-    /// config for shapes; sorted relative file paths + sizes (+ preprocessing params) for
+    /// config for shapes; relative file paths and their bytes (+ preprocessing params) for
     /// ImageFolder. No absolute paths, so caches survive moving the data.
     fn fingerprint(&self) -> String;
+
+    /// Files left out because they cannot be decoded, each with why (`data.on_bad_image`).
+    fn skipped(&self) -> &[String] {
+        &[]
+    }
 }
 
 /// Which part of a dataset.

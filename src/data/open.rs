@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::imagefolder::ImageFolder;
 use super::shapes::{ShapesConfig, ShapesDataset};
 use super::{Dataset, Split};
-use crate::spec::{DataSource, DataSpec};
+use crate::spec::{BadImagePolicy, DataSource, DataSpec};
 
 pub fn open_datasets(
     spec: &DataSpec,
@@ -32,10 +32,14 @@ pub fn open_datasets(
                 anyhow::anyhow!("data.path is required for source = \"imagefolder\"")
             })?;
             let root = Path::new(root);
-            Ok((
-                Arc::new(ImageFolder::open(root, Split::Train, spec.image_size)?),
-                Arc::new(ImageFolder::open(root, Split::Val, spec.image_size)?),
-            ))
+            let open = |split| -> anyhow::Result<Arc<dyn Dataset>> {
+                let folder = ImageFolder::open(root, split, spec.image_size)?;
+                Ok(Arc::new(match spec.on_bad_image {
+                    BadImagePolicy::Fail => folder,
+                    BadImagePolicy::Skip => folder.without_unreadable()?,
+                }))
+            };
+            Ok((open(Split::Train)?, open(Split::Val)?))
         }
     }
 }

@@ -166,6 +166,10 @@ fn pool_stages(
         experiment: spec.experiment.name.clone(),
         rounds,
         rate: spec.prune.rate,
+        skipped_images: [&context.train_data, &context.val_data]
+            .iter()
+            .flat_map(|data| data.skipped().iter().cloned())
+            .collect(),
     }));
     stages
 }

@@ -135,6 +135,23 @@ pub struct DataSpec {
     /// Seed of the generated data; defaults to the experiment seed.
     #[serde(default)]
     pub seed: Option<u64>,
+    /// `imagefolder`: an image file that cannot be decoded fails the run naming it (`fail`),
+    /// or is left out of its split and counted in the report (`skip`; every image is decoded
+    /// once when the data is opened).
+    #[serde(default = "default_on_bad_image")]
+    pub on_bad_image: BadImagePolicy,
+}
+
+crate::named_enum! {
+    /// What to do with an image file that cannot be decoded.
+    pub enum BadImagePolicy ("bad-image policy") {
+        Fail = "fail",
+        Skip = "skip",
+    }
+}
+
+fn default_on_bad_image() -> BadImagePolicy {
+    BadImagePolicy::Fail
 }
 
 fn default_source() -> DataSource {
@@ -168,6 +185,7 @@ impl Default for DataSpec {
             texture_correlation: default_texture_correlation(),
             distractors: default_distractors(),
             seed: None,
+            on_bad_image: default_on_bad_image(),
         }
     }
 }

@@ -12,12 +12,14 @@ use crate::graph::{Stage, StageContext, StageLabel};
 use crate::pool::{pool_inputs, read_pool_members};
 use figures::accuracy_figure;
 use pool::{LayerRow, PoolRow, layers_frame, pool_frame};
-use summary::summary_markdown;
+use summary::{skipped_markdown, summary_markdown};
 
 pub struct ReportStage {
     pub experiment: String,
     pub rounds: usize,
     pub rate: f64,
+    /// Images of the data left out as unreadable (`data.on_bad_image = "skip"`), with why.
+    pub skipped_images: Vec<String>,
 }
 
 impl Stage for ReportStage {
@@ -31,7 +33,13 @@ impl Stage for ReportStage {
         1
     }
     fn params(&self) -> Value {
-        json!({ "experiment": self.experiment, "rounds": self.rounds, "rate": self.rate })
+        let mut params =
+            json!({ "experiment": self.experiment, "rounds": self.rounds, "rate": self.rate });
+        // Only when there are some, so that every other report keeps its key.
+        if !self.skipped_images.is_empty() {
+            params["skipped_images"] = json!(self.skipped_images);
+        }
+        params
     }
     fn inputs(&self) -> Vec<StageLabel> {
         pool_inputs(self.rounds)
@@ -71,7 +79,8 @@ impl Stage for ReportStage {
         )?;
         std::fs::write(
             ctx.out_dir.join("summary.md"),
-            summary_markdown(&self.experiment, self.rate, &pool, prunable_tensors),
+            summary_markdown(&self.experiment, self.rate, &pool, prunable_tensors)
+                + &skipped_markdown(&self.skipped_images),
         )?;
         accuracy_figure(&self.experiment, &pool).save_png(&ctx.out_dir.join("accuracy.png"))?;
         Ok(())

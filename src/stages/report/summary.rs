@@ -67,3 +67,21 @@ pub fn summary_markdown(experiment: &str, rate: f64, rows: &[PoolRow], prunable:
     }
     out
 }
+
+/// The images `data.on_bad_image = "skip"` left out, counted and listed (the first ten).
+pub fn skipped_markdown(skipped: &[String]) -> String {
+    if skipped.is_empty() {
+        return String::new();
+    }
+    let mut out = format!(
+        "\n## Unreadable images skipped\n\n{} image file(s) could not be decoded and were left out (`data.on_bad_image = \"skip\"`):\n\n",
+        skipped.len()
+    );
+    for file in skipped.iter().take(10) {
+        let _ = writeln!(out, "- {file}");
+    }
+    if skipped.len() > 10 {
+        let _ = writeln!(out, "- ... and {} more", skipped.len() - 10);
+    }
+    out
+}
