@@ -11,12 +11,12 @@
 //! images in the benchmark's layout.
 
 pub mod analogues;
-pub mod bootstrap;
 pub mod datasets;
 pub mod distortions;
 pub mod eidolon;
 pub mod evaluate;
 pub mod figures;
+pub mod human;
 pub mod mapping;
 pub mod plan;
 pub mod reader;

@@ -4,10 +4,12 @@
 
 use polars::prelude::*;
 
-use super::bootstrap::{accuracy, accuracy_ci, bootstrap_ci, paired_difference_ci};
 use super::datasets::HaDataset;
 use super::shape_bias::{CueConflictDecision, ShapeBias};
 use super::stage::{ConditionResult, HaRecord};
+use crate::metrics::bootstrap::stratified::{
+    accuracy, accuracy_ci, bootstrap_ci, paired_difference_ci,
+};
 
 /// Confidence level of every interval in the report.
 pub const LEVEL: f64 = 0.95;

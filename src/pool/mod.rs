@@ -3,6 +3,7 @@
 //! Below the stages and analyses, above models, training and the cache.
 
 mod checkpoint;
+pub mod collapse;
 mod context;
 mod network;
 mod records;

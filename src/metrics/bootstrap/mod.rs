@@ -1,5 +1,12 @@
-//! Percentile bootstrap confidence intervals over images, to tell a real difference between two
-//! pool members from resampling noise.
+//! The one bootstrap of pvr: percentile confidence intervals that tell a real difference between
+//! two pool members from resampling noise. Flat over images ([`Bootstrap`]), within conditions
+//! ([`stratified`], the human-alignment sets) and over seeds then images ([`hierarchical`], the
+//! across-seed means); [`one_sided_p`] turns replicates into the p-value Holm's correction needs.
+
+pub mod hierarchical;
+pub mod stratified;
+
+pub use hierarchical::Hierarchical;
 
 use serde::{Deserialize, Serialize};
 
@@ -82,10 +89,21 @@ impl Bootstrap {
 }
 
 /// Linear-interpolated quantile of sorted values.
-fn quantile(sorted: &[f64], q: f64) -> f64 {
+pub(crate) fn quantile(sorted: &[f64], q: f64) -> f64 {
     let position = q.clamp(0.0, 1.0) * (sorted.len() - 1) as f64;
     let (lo, hi) = (position.floor() as usize, position.ceil() as usize);
     sorted[lo] + (sorted[hi] - sorted[lo]) * (position - lo as f64)
+}
+
+/// The bootstrap p-value of "the true value is at most zero" from the replicates of a gain:
+/// `(1 + #{replicate <= 0}) / (1 + B)`, never zero, so a gain whose every replicate is positive
+/// still has a p-value a correction can scale. `None` without replicates.
+pub fn one_sided_p(replicates: &[f64]) -> Option<f64> {
+    if replicates.is_empty() {
+        return None;
+    }
+    let at_most_zero = replicates.iter().filter(|&&r| r <= 0.0).count();
+    Some((1 + at_most_zero) as f64 / (1 + replicates.len()) as f64)
 }
 
 #[cfg(test)]
@@ -134,5 +152,12 @@ mod tests {
             Bootstrap::default().mean(&values),
             Bootstrap::default().mean(&values)
         );
+    }
+
+    #[test]
+    fn one_sided_p_counts_replicates_at_or_below_zero() {
+        assert_eq!(one_sided_p(&[0.1, 0.2, 0.3]), Some(0.25));
+        assert_eq!(one_sided_p(&[-0.1, 0.0, 0.3]), Some(0.75));
+        assert_eq!(one_sided_p(&[]), None);
     }
 }

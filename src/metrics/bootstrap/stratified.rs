@@ -1,8 +1,9 @@
-//! Percentile bootstrap confidence intervals over images, resampled within each condition
+//! Stratified percentile bootstrap over images, resampled within each condition
 //! (stratum), so every resample keeps the design of the dataset. Pool members are evaluated on
 //! the same images, so differences between two models use the same resample for both (a paired
 //! bootstrap).
 
+use super::quantile;
 use crate::data::Rng;
 
 /// Random-stream id of the resampling.
@@ -37,13 +38,6 @@ pub fn bootstrap_ci(
     values.sort_by(f64::total_cmp);
     let tail = (1.0 - level) / 2.0;
     Some((quantile(&values, tail), quantile(&values, 1.0 - tail)))
-}
-
-/// Linear-interpolation quantile of sorted values.
-fn quantile(sorted: &[f64], q: f64) -> f64 {
-    let position = q.clamp(0.0, 1.0) * (sorted.len() - 1) as f64;
-    let (lo, hi) = (position.floor() as usize, position.ceil() as usize);
-    sorted[lo] + (position - lo as f64) * (sorted[hi] - sorted[lo])
 }
 
 /// Mean over strata of the hit rate within each, on resampled indices.
