@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use crate::files::tables::write_parquet;
 use crate::graph::{Stage, StageContext, StageLabel};
+use crate::pool::collapse::{collapse_reasons, wilson_interval};
 use crate::pool::{pool_inputs, read_pool_members};
 use figures::accuracy_figure;
 use pool::{LayerRow, PoolRow, layers_frame, pool_frame};
@@ -30,7 +31,8 @@ impl Stage for ReportStage {
         StageLabel::report(None)
     }
     fn version(&self) -> u32 {
-        1
+        // 2: top-1 intervals, chance and collapse flags.
+        2
     }
     fn params(&self) -> Value {
         let mut params =
@@ -54,13 +56,23 @@ impl Stage for ReportStage {
         for (round, member) in read_pool_members(ctx, self.rounds)?.into_iter().enumerate() {
             let (record, eval) = (member.record, member.eval);
             prunable_tensors = record.measured.layers.len();
+            let (top1_low, top1_high) = wilson_interval(eval.metrics.top1, eval.metrics.images)
+                .unwrap_or((f64::NAN, f64::NAN));
+            let reasons: Vec<String> = collapse_reasons(&record, &eval)
+                .iter()
+                .map(ToString::to_string)
+                .collect();
             pool.push(PoolRow {
                 round,
                 sparsity: record.measured.sparsity,
                 expected_sparsity: record.expected_sparsity,
                 top1: eval.metrics.top1,
+                top1_low,
+                top1_high,
+                chance: 1.0 / record.network.num_classes.max(1) as f64,
                 top5: eval.metrics.top5,
                 loss: eval.metrics.loss,
+                collapse_reason: reasons.join("; "),
                 stage_key: member.model_key,
                 train_seconds: record.train_seconds,
                 eval_seconds: eval.seconds,

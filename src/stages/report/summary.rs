@@ -3,6 +3,19 @@
 use std::fmt::Write as _;
 
 use super::pool::PoolRow;
+use crate::pool::collapse::LAYER_SPARSITY_LIMIT;
+
+/// The status cell: collapsed (with why) and/or below chance.
+fn status(row: &PoolRow) -> String {
+    let mut marks = Vec::new();
+    if row.collapsed() {
+        marks.push(format!("**collapsed**: {}", row.collapse_reason));
+    }
+    if row.below_chance() {
+        marks.push(format!("below chance ({:.1}%)", row.chance * 100.0));
+    }
+    marks.join("; ")
+}
 
 /// A Markdown summary: one table row per round, and the rounds whose accuracy beats the dense
 /// model's.
@@ -17,26 +30,39 @@ pub fn summary_markdown(experiment: &str, rate: f64, rows: &[PoolRow], prunable:
     );
     let _ = writeln!(
         out,
-        "| round | sparsity (measured) | expected | top-1 | top-5 | loss | train s |"
+        "| round | sparsity (measured) | expected | top-1 [95% interval] | top-5 | loss | train s | status |"
     );
-    let _ = writeln!(out, "|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(out, "|---:|---:|---:|---:|---:|---:|---:|---|");
     for row in rows {
         let _ = writeln!(
             out,
-            "| {} | {:.2}% | {:.2}% | {:.2}% | {:.2}% | {:.4} | {:.0} |",
+            "| {} | {:.2}% | {:.2}% | {:.2}% [{:.2}, {:.2}] | {:.2}% | {:.4} | {:.0} | {} |",
             row.round,
             row.sparsity * 100.0,
             row.expected_sparsity * 100.0,
             row.top1 * 100.0,
+            row.top1_low * 100.0,
+            row.top1_high * 100.0,
             row.top5 * 100.0,
             row.loss,
-            row.train_seconds
+            row.train_seconds,
+            status(row)
+        );
+    }
+    if rows.iter().any(PoolRow::collapsed) {
+        let _ = writeln!(
+            out,
+            "\n**Collapsed** models (a tensor entirely pruned or past {:.0}% sparsity, or a top-1 \
+             interval containing chance, {:.1}%) are listed but say nothing about pruning's \
+             benefit: they are never sweet spots.",
+            LAYER_SPARSITY_LIMIT * 100.0,
+            rows[0].chance * 100.0
         );
     }
     if let Some(dense) = rows.iter().find(|r| r.round == 0) {
         let better: Vec<&PoolRow> = rows
             .iter()
-            .filter(|r| r.round > 0 && r.top1 > dense.top1)
+            .filter(|r| r.round > 0 && r.top1 > dense.top1 && !r.collapsed())
             .collect();
         let _ = writeln!(out, "\n## Pruned models that beat the dense one on top-1\n");
         if better.is_empty() {
@@ -84,4 +110,50 @@ pub fn skipped_markdown(skipped: &[String]) -> String {
         let _ = writeln!(out, "- ... and {} more", skipped.len() - 10);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(round: usize, top1: f64, collapse_reason: &str) -> PoolRow {
+        PoolRow {
+            round,
+            sparsity: 0.2 * round as f64,
+            expected_sparsity: 0.2 * round as f64,
+            top1,
+            top1_low: top1 - 0.02,
+            top1_high: top1 + 0.02,
+            chance: 0.1,
+            top5: 0.9,
+            loss: 1.0,
+            collapse_reason: collapse_reason.to_string(),
+            stage_key: String::new(),
+            train_seconds: 1.0,
+            eval_seconds: 1.0,
+        }
+    }
+
+    #[test]
+    fn collapsed_and_below_chance_models_are_marked_and_never_beat_dense() {
+        let rows = [
+            row(0, 0.50, ""),
+            row(1, 0.60, "head.weight entirely pruned"),
+            row(
+                2,
+                0.09,
+                "top-1 interval [7.3%, 10.9%] contains chance 10.0%",
+            ),
+            row(3, 0.55, ""),
+        ];
+        let md = summary_markdown("toy", 0.2, &rows, 4);
+        assert!(
+            md.contains("**collapsed**: head.weight entirely pruned"),
+            "{md}"
+        );
+        assert!(md.contains("below chance (10.0%)"), "{md}");
+        assert!(md.contains("**Collapsed** models"), "{md}");
+        assert!(md.contains("- round 3"), "{md}");
+        assert!(!md.contains("- round 1"), "{md}");
+    }
 }
