@@ -2,6 +2,7 @@
 //! bootstrap confidence intervals, sweet spots, the metric-against-sparsity figure (the study's
 //! Figure 3) and the qualitative grid (its Figure 2).
 
+pub mod correlation;
 pub mod figures;
 pub mod grid;
 pub mod summary;

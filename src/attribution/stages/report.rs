@@ -11,6 +11,7 @@ use polars::prelude::*;
 use serde_json::{Value, json};
 
 use super::{AttributionJob, INDEX_FILE, MAPS_FILE, SCORES_FILE, attribute_label, score_label};
+use crate::attribution::report::correlation::{correlation_markdown, correlations};
 use crate::attribution::report::figures::metrics_figure;
 use crate::attribution::report::grid::{GridRow, QualitativeGrid};
 use crate::attribution::report::summary::{
@@ -44,7 +45,8 @@ impl Stage for AttributionReportStage {
         StageLabel::report(Some("attribution"))
     }
     fn version(&self) -> u32 {
-        1
+        // 2: the RQ1 correlation section.
+        2
     }
     fn params(&self) -> Value {
         let jobs: Vec<Value> = self
@@ -97,7 +99,8 @@ impl Stage for AttributionReportStage {
         };
         std::fs::write(
             ctx.out_dir.join("attribution.md"),
-            summary_markdown(&rows, &context),
+            summary_markdown(&rows, &context)
+                + &correlation_markdown(&correlations(&rows, &bootstrap), bootstrap.confidence),
         )?;
         metrics_figure(&self.experiment, &results, &rows)
             .save_png(&ctx.out_dir.join("attribution.png"))?;
