@@ -119,6 +119,9 @@ pub fn parse_trials(text: &str, file: &str) -> Result<Vec<HumanTrial>> {
         .collect()
 }
 
+/// One observer's (human, model) correctness on the same trials.
+type PairedTrials = (Vec<bool>, Vec<bool>);
+
 /// Per condition (sorted by name), the model's consistency with every observer on the trials the
 /// model has a result for (`model_correct` by [`image_key`]), averaged over observers. Conditions
 /// without such a trial are left out.
@@ -126,7 +129,7 @@ pub fn human_consistency(
     trials: &[HumanTrial],
     model_correct: &HashMap<String, bool>,
 ) -> Vec<ConditionConsistency> {
-    let mut by_condition: BTreeMap<&str, BTreeMap<&str, (Vec<bool>, Vec<bool>)>> = BTreeMap::new();
+    let mut by_condition: BTreeMap<&str, BTreeMap<&str, PairedTrials>> = BTreeMap::new();
     for trial in trials {
         if let Some(&model) = model_correct.get(&trial.image) {
             let (humans, models) = by_condition
