@@ -29,7 +29,8 @@ impl Stage for HaReportStage {
         StageLabel::report(Some("ha"))
     }
     fn version(&self) -> u32 {
-        1
+        // 2: every round whose gain interval excludes zero instead of a "best pruned" maximum.
+        2
     }
     fn params(&self) -> Value {
         json!({
