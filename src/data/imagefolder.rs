@@ -9,14 +9,14 @@
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, anyhow, bail, ensure};
+use anyhow::{Context, bail, ensure};
 
 use super::augment::{crop, resize_bilinear};
 use rayon::prelude::*;
 
 use super::decode::read_rgb8;
 use super::fingerprint::tree_fingerprint;
-use super::{Dataset, ImageF32, RgbSample, Sample, Split};
+use super::{Dataset, ImageF32, RgbSample, Sample, Split, utf8_name};
 
 /// Version of the preprocessing; part of the fingerprint so changing it invalidates caches.
 const PREPROCESS_VERSION: &str = "resize-short-bilinear-aa(size*256/224)+center-crop v1";
@@ -314,12 +314,7 @@ fn read_dir_sorted(dir: &Path) -> anyhow::Result<Vec<DirEntry>> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
         let entry = entry.with_context(|| format!("reading {}", dir.display()))?;
-        let name = entry.file_name().into_string().map_err(|raw| {
-            anyhow!(
-                "{}: the name {raw:?} is not valid UTF-8; rename it (pvr records dataset paths as text)",
-                dir.display()
-            )
-        })?;
+        let name = utf8_name(entry.file_name(), dir)?;
         if name.starts_with('.') {
             continue;
         }

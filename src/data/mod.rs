@@ -156,6 +156,17 @@ pub trait Dataset: Send + Sync {
     }
 }
 
+/// A file name as text; pvr records dataset paths in keys, tables and messages, so a name that
+/// is not UTF-8 is an error naming its folder rather than a silently mangled path.
+pub fn utf8_name(name: std::ffi::OsString, dir: &std::path::Path) -> anyhow::Result<String> {
+    name.into_string().map_err(|raw| {
+        anyhow::anyhow!(
+            "{}: the name {raw:?} is not valid UTF-8; rename it (pvr records dataset paths as text)",
+            dir.display()
+        )
+    })
+}
+
 /// Which part of a dataset.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]

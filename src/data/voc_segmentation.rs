@@ -12,10 +12,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail, ensure};
 
-use super::ImageF32;
 use super::augment::resize_bilinear;
 use super::decode::read_rgb;
 use super::fingerprint::tree_fingerprint;
+use super::{ImageF32, utf8_name};
 
 pub use super::voc_classes::VOC_CLASSES;
 
@@ -323,13 +323,17 @@ fn mask_dir(root: &Path) -> Option<PathBuf> {
 }
 
 fn sorted_mask_ids(dir: &Path) -> anyhow::Result<Vec<String>> {
-    let mut ids: Vec<String> = std::fs::read_dir(dir)
-        .with_context(|| format!("listing {}", dir.display()))?
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "png"))
-        .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
-        .collect();
+    let mut ids = Vec::new();
+    for entry in std::fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))? {
+        let path = entry
+            .with_context(|| format!("listing {}", dir.display()))?
+            .path();
+        if path.extension().is_some_and(|x| x == "png")
+            && let Some(stem) = path.file_stem()
+        {
+            ids.push(utf8_name(stem.to_os_string(), dir)?);
+        }
+    }
     ids.sort();
     Ok(ids)
 }

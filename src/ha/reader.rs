@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 
 use crate::data::decode::read_rgb;
 use crate::data::fingerprint::tree_fingerprint;
+use crate::data::utf8_name;
 use anyhow::{Context, bail};
 
 use super::datasets::{HaDataset, Layout};
@@ -72,7 +73,7 @@ fn list(dir: &Path) -> anyhow::Result<Vec<(String, bool, u64)>> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
         let entry = entry.with_context(|| format!("reading {}", dir.display()))?;
-        let name = entry.file_name().to_string_lossy().into_owned();
+        let name = utf8_name(entry.file_name(), dir)?;
         if name.starts_with('.') {
             continue;
         }
