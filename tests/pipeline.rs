@@ -172,7 +172,7 @@ fn a_failing_stage_stops_its_descendants_and_the_run_exits_non_zero() {
         err.contains("stage `train` failed") && err.contains("diverged"),
         "{err}"
     );
-    let summary = pvr::exec::RunSummary::read(&ws.path().join("reports/tiny/run.json")).unwrap();
+    let summary = pvr::exec::RunSummary::read(&ws.report_dir(&output).join("run.json")).unwrap();
     assert_eq!(
         labels_with(&summary, StageStatus::Failed),
         strings(&["train"])

@@ -94,7 +94,12 @@ fn a_pool_of_checkpoints_is_scored_and_exported() {
     let metadata = header.metadata().clone().unwrap();
     let field = |key: &str| metadata.get(key).map(String::as_str);
     assert_eq!(
-        [field("arch"), field("width"), field("stem"), field("num_classes")],
+        [
+            field("arch"),
+            field("width"),
+            field("stem"),
+            field("num_classes")
+        ],
         [Some("resnet18"), Some("4"), Some("small"), Some("10")],
         "{metadata:?}"
     );
