@@ -145,10 +145,20 @@ impl Cache {
 
     /// Starts building the entry for `key` in a fresh temp dir under `tmp/`.
     pub fn begin(&self, key: &str) -> Result<EntryWriter> {
+        self.begin_in(key, self.tmp_dir())
+    }
+
+    /// [`Cache::begin`] for a cluster job holding the key's [`Cache::try_lease`] rather than the
+    /// cache lock: it builds where taking the lock does not clean.
+    pub fn begin_leased(&self, key: &str) -> Result<EntryWriter> {
+        let dir = self.jobs_tmp_dir();
+        fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        self.begin_in(key, dir)
+    }
+
+    fn begin_in(&self, key: &str, parent: PathBuf) -> Result<EntryWriter> {
         check_key(key)?;
-        let dir = self
-            .tmp_dir()
-            .join(format!("build-{key}-{}", atomic::unique_suffix()));
+        let dir = parent.join(format!("build-{key}-{}", atomic::unique_suffix()));
         fs::create_dir(&dir)
             .with_context(|| format!("creating build directory {}", dir.display()))?;
         Ok(EntryWriter {

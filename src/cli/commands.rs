@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-use super::{Cli, Command, DagFormat, MaskFormat, SpecArgs};
+use super::{Cli, Command, DagFormat, Executor, MaskFormat, SpecArgs};
 use crate::cache::{Cache, CacheBusy, CacheLock, unix_now};
 use crate::exec::ui::{Ui, UiMode};
 use crate::exec::{RunOptions, StageStatus, execute, format_seconds};
@@ -25,6 +25,8 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
             reports_dir,
             report_name,
             quiet,
+            executor: Executor::Local,
+            wait: _,
         } => run(
             cli,
             spec,
@@ -33,11 +35,28 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
             report_name.as_deref(),
             *quiet,
         ),
+        Command::Run {
+            spec,
+            reports_dir,
+            executor: Executor::Slurm,
+            wait,
+            ..
+        } => super::cluster::run_on_slurm(&load(spec)?, &cli.cache_dir, reports_dir, *wait),
+        Command::Cancel { spec } => super::cluster::cancel_jobs(&load(spec)?, &cli.cache_dir),
+        Command::RunStage {
+            snapshot,
+            label,
+            key,
+            reports_dir,
+        } => super::cluster::run_stage(&cli.cache_dir, snapshot, label, key, reports_dir),
         Command::Check { spec } => check(spec),
         Command::Status { spec } => {
             let pipeline = load(spec)?;
             let cache = Cache::open(&cli.cache_dir)?;
-            print!("{}", super::status::status_text(&pipeline.plan, &cache)?);
+            print!(
+                "{}",
+                super::status::status_text(&pipeline.plan, &cache, &cli.cache_dir)?
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Dag { spec, format } => {

@@ -1,5 +1,6 @@
 //! The `pvr` command line.
 
+mod cluster;
 mod commands;
 mod export;
 mod models;
@@ -60,6 +61,30 @@ pub enum Command {
         /// Print only the final summary.
         #[arg(long, short = 'q')]
         quiet: bool,
+        /// Where stages run: in this process, or as Slurm jobs (see "Running on a cluster").
+        #[arg(long, value_enum, default_value_t = Executor::Local)]
+        executor: Executor,
+        /// With `--executor slurm`: follow the jobs to the end instead of returning at once.
+        #[arg(long)]
+        wait: bool,
+    },
+    /// Cancel the Slurm jobs of an experiment's stages.
+    Cancel {
+        #[command(flatten)]
+        spec: SpecArgs,
+    },
+    /// Run one stage of a stored spec against the cache (what a Slurm job runs).
+    #[command(hide = true)]
+    RunStage {
+        /// The spec snapshot the submission stored in the cache.
+        snapshot: PathBuf,
+        #[arg(long)]
+        label: String,
+        /// The key the submission computed; the job refuses to run under another.
+        #[arg(long)]
+        key: String,
+        #[arg(long, default_value = "reports")]
+        reports_dir: PathBuf,
     },
     /// Validate an experiment file and print the compiled plan.
     Check {
@@ -149,6 +174,12 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Executor {
+    Local,
+    Slurm,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]

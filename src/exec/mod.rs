@@ -3,6 +3,7 @@
 //! a failure stop only the stages that depend on it.
 
 pub mod run_record;
+pub mod slurm;
 pub mod ui;
 
 use std::collections::{BTreeMap, HashMap};
@@ -277,15 +278,64 @@ impl Run<'_> {
     }
 }
 
+/// Runs one stage of `plan` whose inputs are all in the cache, as a cluster job does: under the
+/// stage's lease rather than the cache lock (the caller holds [`Cache::try_lease`]), and
+/// publishes its files to `reports_dir/<experiment>/` when it is a report.
+pub fn run_one(
+    plan: &Plan,
+    stage: &PlannedStage,
+    cache: &Cache,
+    reports_dir: &Path,
+    ui: &Ui,
+) -> anyhow::Result<Entry> {
+    let mut inputs = BTreeMap::new();
+    for (label, key) in &stage.inputs {
+        match cache.lookup(key)? {
+            Lookup::Hit(entry) => {
+                inputs.insert(label.clone(), entry);
+            }
+            _ => anyhow::bail!("input `{label}` of `{}` is not in the cache", stage.label),
+        }
+    }
+    let entry = run_stage_with(stage, cache, &inputs, ui, Build::Leased)
+        .map_err(|error| anyhow::anyhow!("stage `{}` failed: {error}", stage.label))?;
+    record_label(cache, plan, stage);
+    if stage.stage.publishes_report() {
+        let report_dir = reports_dir.join(&plan.experiment);
+        publish(&entry, &report_dir)?;
+    }
+    Ok(entry)
+}
+
+/// Where a stage's entry is built: under the cache lock, or under the stage's lease.
+#[derive(Clone, Copy)]
+enum Build {
+    Locked,
+    Leased,
+}
+
 fn run_stage(
     stage: &PlannedStage,
     cache: &Cache,
     inputs: &BTreeMap<StageLabel, Entry>,
     ui: &Ui,
 ) -> Result<Entry, String> {
+    run_stage_with(stage, cache, inputs, ui, Build::Locked)
+}
+
+fn run_stage_with(
+    stage: &PlannedStage,
+    cache: &Cache,
+    inputs: &BTreeMap<StageLabel, Entry>,
+    ui: &Ui,
+    build: Build,
+) -> Result<Entry, String> {
     let attempt = || -> anyhow::Result<Entry> {
         let started = Instant::now();
-        let writer = cache.begin(&stage.key)?;
+        let writer = match build {
+            Build::Locked => cache.begin(&stage.key)?,
+            Build::Leased => cache.begin_leased(&stage.key)?,
+        };
         let scratch = cache.scratch_dir(&stage.key)?;
         let bar = ui.stage(&stage.label.to_string());
         let ctx = StageContext {

@@ -7,6 +7,7 @@
 //! the `pipeline` module runs every check through [`load_spec`]'s validator.
 
 pub mod attribution;
+pub mod executor;
 pub mod ha;
 mod load;
 mod locate;
@@ -49,6 +50,9 @@ pub struct Spec {
     /// Human alignment (model-vs-human); no stages when absent.
     #[serde(default)]
     pub ha: Option<HaSpec>,
+    /// Where stages run (`pvr run --executor slurm`); never part of a stage key.
+    #[serde(default)]
+    pub executor: executor::ExecutorSpec,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -30,6 +30,16 @@ pub fn validate_core(spec: &Spec) -> Problems {
     validate_train(&spec.train, &mut problems);
     validate_prune(spec, &mut problems);
     check_batch(&mut problems, "eval.batch_size", spec.eval.batch_size);
+    for kind in spec.executor.slurm.kinds.keys() {
+        problems.check(
+            super::executor::SLURM_KINDS.contains(&kind.as_str()),
+            &format!("executor.slurm.{kind}"),
+            format!(
+                "`{kind}` is not a stage kind; resources go under {}",
+                super::executor::SLURM_KINDS.join(", ")
+            ),
+        );
+    }
     problems
 }
 
