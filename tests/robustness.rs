@@ -140,6 +140,8 @@ fn two_runs_on_one_cache_do_each_stage_once() {
             "--quiet",
             "--set",
             "prune.rounds=1",
+            "--report-name",
+            "tiny",
             "--reports-dir",
             reports,
         ])
