@@ -23,8 +23,10 @@ pub fn broken_links(page: &Path) -> anyhow::Result<Vec<String>> {
         .collect())
 }
 
-/// Element ids, and `(attribute, target)` of every `href` and `src`.
-fn scan(text: &str) -> anyhow::Result<(BTreeSet<String>, Vec<(String, String)>)> {
+/// What a page names: its element ids, and `(attribute, target)` of every `href` and `src`.
+type Names = (BTreeSet<String>, Vec<(String, String)>);
+
+fn scan(text: &str) -> anyhow::Result<Names> {
     let mut reader = Reader::from_str(text);
     let mut ids = BTreeSet::new();
     let mut links = Vec::new();
