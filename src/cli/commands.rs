@@ -146,6 +146,9 @@ fn run(
     let provenance = report::Provenance::collect(&pipeline, &spec.file, &spec.overrides, &name);
     report::write_provenance(&summary.report_dir, &pipeline, &provenance, &summary)?;
     let page = report::write_index(&summary.report_dir, &summary, &provenance)?;
+    if !quiet {
+        print!("{}", report::run_table(&summary, &page));
+    }
     println!(
         "{}: {} ran, {} cached, {} failed, {} skipped in {} · report: {}",
         summary.experiment,

@@ -6,12 +6,14 @@ mod links;
 mod markdown;
 mod page;
 mod provenance;
+mod run_table;
 
 use std::collections::BTreeMap;
 
 pub use links::broken_links;
 pub use page::{INDEX_FILE, write_index};
 pub use provenance::{PROVENANCE_FILE, Provenance, RUNS_FILE, SPEC_FILE, write_provenance};
+pub use run_table::run_table;
 
 use crate::spec::Override;
 
