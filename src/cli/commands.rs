@@ -72,16 +72,7 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
             out,
             rounds,
             masks,
-        } => {
-            let pipeline = load(spec)?;
-            let cache = Cache::open(&cli.cache_dir)?;
-            let layout = match masks {
-                MaskFormat::Applied => MaskLayout::Applied,
-                MaskFormat::Pairs => MaskLayout::PrunePairs,
-            };
-            super::export::export_rounds(&pipeline, &cache, rounds, layout, out)?;
-            Ok(ExitCode::SUCCESS)
-        }
+        } => export(cli, spec, out, rounds, *masks),
         Command::Models {
             file,
             arch,
@@ -171,6 +162,24 @@ fn run(
         );
     }
     Ok(ExitCode::from(1))
+}
+
+/// `pvr export`: pool members as safetensors files with torchvision's names.
+fn export(
+    cli: &Cli,
+    spec: &SpecArgs,
+    out: &Path,
+    rounds: &[usize],
+    masks: MaskFormat,
+) -> anyhow::Result<ExitCode> {
+    let pipeline = load(spec)?;
+    let cache = Cache::open(&cli.cache_dir)?;
+    let layout = match masks {
+        MaskFormat::Applied => MaskLayout::Applied,
+        MaskFormat::Pairs => MaskLayout::PrunePairs,
+    };
+    super::export::export_rounds(&pipeline, &cache, rounds, layout, out)?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `pvr check`: the spec is valid and compiles; prints what it describes and the plan.
