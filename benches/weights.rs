@@ -94,6 +94,7 @@ fn weights_part() {
         &network,
         &Masks::default(),
         config.arch,
+        &Default::default(),
         MaskLayout::Applied,
         &file,
     )

@@ -12,6 +12,8 @@
 pub mod backend;
 /// The file formats pvr writes: `.npy` arrays and Parquet tables.
 pub mod files;
+/// The machine a run executes on: host name, CPU model.
+pub mod host;
 /// The figure library every report draws with.
 pub mod plot;
 /// What a running stage reports about its progress.
@@ -62,8 +64,12 @@ pub mod lost;
 pub mod cli;
 /// Spec checking and compilation into a plan, with the list of analyses.
 pub mod pipeline;
+/// The run-level report: one folder per configuration, provenance and the `index.html` page.
+pub mod report;
 
 /// Version of the on-disk cache layout and stage-key encoding. Bump it to invalidate every entry.
 pub const CACHE_SCHEMA_VERSION: u32 = 1;
 /// pvr's own version, recorded in manifests.
 pub const PVR_VERSION: &str = env!("CARGO_PKG_VERSION");
+/// The git commit pvr was built from (`build.rs`), `unknown` outside a checkout.
+pub const PVR_GIT_COMMIT: &str = env!("PVR_GIT_COMMIT");

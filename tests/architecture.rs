@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 /// Lowest layer first; a module may import only modules of a lower layer.
 const LAYERS: &[&[&str]] = &[
-    &["spec", "progress", "backend", "files", "plot"],
+    &["spec", "progress", "backend", "files", "host", "plot"],
     &["cache", "data"],
     &["graph", "metrics", "models"],
     &["exec", "prune"],
@@ -17,6 +17,7 @@ const LAYERS: &[&[&str]] = &[
     &["stages", "analysis"],
     &["attribution", "lost", "ha"],
     &["pipeline"],
+    &["report"],
     &["cli"],
 ];
 

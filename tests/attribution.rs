@@ -219,6 +219,15 @@ fn voc_masks_from_the_real_labelme_images_score_every_pooled_model() {
         assert!(image.contains(&1), "an image without object pixels");
         assert!(image.iter().all(|&m| m == 0 || m == 1 || m == 255));
     }
+    // The 0/1 variant: ignored pixels count as background.
+    let binary = read_npy::<u8>(
+        &entry_dir(&ws, &summary, "attribute[0,guided_gradcam]").join("masks_binary.npy"),
+    )
+    .unwrap();
+    assert_eq!(binary.shape, masks.shape);
+    for (b, m) in binary.values.iter().zip(&masks.values) {
+        assert_eq!(*b, u8::from(*m == 1));
+    }
     let table = read_parquet(&ws.path().join("reports/tiny/attribution.parquet")).unwrap();
     assert_eq!(table.height(), 3 * 3);
     let images: Vec<String> = table

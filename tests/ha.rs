@@ -118,7 +118,9 @@ fn embedded_analogues_run_report_and_cache_by_dataset_and_seed() {
         labels_with(&fewer, StageStatus::Ran),
         vec!["report[ha]".to_string()]
     );
-    let datasets = read_parquet(&report.join("ha_datasets.parquet")).unwrap();
+    // A --set run has its own report folder.
+    let fewer_report = ws.path().join(&fewer.report_dir);
+    let datasets = read_parquet(&fewer_report.join("ha_datasets.parquet")).unwrap();
     assert_eq!(datasets.height(), 3 * 2);
 }
 

@@ -187,8 +187,8 @@ fn lost_on_real_voc_photos_at_their_own_size() {
             "dataset = \"voc\"\npath = \"VOC2012\"\nsplit = \"val\"\nexamples = 2\nbootstrap = 50",
         ),
     );
-    ws.run_ok("tiny.toml", &["--set", "prune.rounds=0"]);
-    let table = read_parquet(&ws.path().join("reports/tiny/lost.parquet")).unwrap();
+    let run = ws.run_ok("tiny.toml", &["--set", "prune.rounds=0"]);
+    let table = read_parquet(&ws.path().join(&run.report_dir).join("lost.parquet")).unwrap();
     assert_eq!(table.height(), 3);
     let rows = pvr::lost::table::lost_rows(&table.drop_many(["round", "sparsity"])).unwrap();
     let sizes: Vec<(u32, u32)> = rows.iter().map(|r| (r.width, r.height)).collect();
@@ -209,7 +209,7 @@ fn lost_on_real_voc_photos_at_their_own_size() {
 
     // Resized to 64 px for batching, with layer4 dilated: stride 4, a 16 x 16 grid, and boxes
     // mapped back onto the photos.
-    ws.run_ok(
+    let run = ws.run_ok(
         "tiny.toml",
         &[
             "--set",
@@ -220,7 +220,7 @@ fn lost_on_real_voc_photos_at_their_own_size() {
             "lost.dilate=true",
         ],
     );
-    let table = read_parquet(&ws.path().join("reports/tiny/lost.parquet")).unwrap();
+    let table = read_parquet(&ws.path().join(&run.report_dir).join("lost.parquet")).unwrap();
     let rows = pvr::lost::table::lost_rows(&table.drop_many(["round", "sparsity"])).unwrap();
     for row in &rows {
         assert_eq!((row.stride, row.grid_rows, row.grid_cols), (4, 16, 16));

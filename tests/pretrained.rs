@@ -88,17 +88,26 @@ fn a_pool_of_checkpoints_is_scored_and_exported() {
     let out = stdout(&ws.pvr(&["export", "pool.toml", "--round", "1", "--masks", "pairs"]));
     assert!(out.contains("given-round1.safetensors"), "{out}");
     let exported = ws.path().join("exports/given-round1.safetensors");
-    let back = pvr::weights::import_weights(
-        &exported,
-        &pvr::models::NetworkConfig {
-            arch: pvr::models::Architecture::ResNet18,
-            width: 4,
-            stem: pvr::models::Stem::Small,
-            num_classes: 10,
-        },
-        &burn::tensor::Device::flex(),
-    )
-    .unwrap();
+    // The file says how to rebuild its network: the import below reads nothing else.
+    let bytes = std::fs::read(&exported).unwrap();
+    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+    let metadata = header.metadata().clone().unwrap();
+    let field = |key: &str| metadata.get(key).map(String::as_str);
+    assert_eq!(
+        [
+            field("arch"),
+            field("width"),
+            field("stem"),
+            field("num_classes")
+        ],
+        [Some("resnet18"), Some("4"), Some("small"), Some("10")],
+        "{metadata:?}"
+    );
+    assert_eq!(field("image_size"), Some("16"), "{metadata:?}");
+    let config: pvr::models::NetworkConfig =
+        serde_json::from_str(field("network").unwrap()).unwrap();
+    let back =
+        pvr::weights::import_weights(&exported, &config, &burn::tensor::Device::flex()).unwrap();
     assert_eq!(back.masks.tensors.len(), 21);
     assert!((back.masks.sparsity() - 0.6).abs() < 1e-3);
 

@@ -35,7 +35,11 @@ fn same_spec_same_numbers() {
     let b = Workspace::new();
     for ws in [&a, &b] {
         ws.write_spec("tiny.toml", TINY);
-        ws.run_ok("tiny.toml", &["--set", "prune.rounds=1"]);
+        // One report folder name for both, so the helpers below find it.
+        ws.run_ok(
+            "tiny.toml",
+            &["--set", "prune.rounds=1", "--report-name", "tiny"],
+        );
     }
     assert_eq!(
         trained_weights(&a, "prune[1]"),
@@ -96,7 +100,14 @@ fn killed_training_leaves_no_entry_and_resumes() {
         "{status}"
     );
 
-    let output = ws.pvr(&["run", "tiny.toml", "--set", "prune.rounds=0"]);
+    let output = ws.pvr(&[
+        "run",
+        "tiny.toml",
+        "--set",
+        "prune.rounds=0",
+        "--report-name",
+        "tiny",
+    ]);
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(
         stderr(&output).contains("resuming after epoch"),
@@ -107,7 +118,10 @@ fn killed_training_leaves_no_entry_and_resumes() {
 
     let unbroken = Workspace::new();
     unbroken.write_spec("tiny.toml", &slow);
-    unbroken.run_ok("tiny.toml", &["--set", "prune.rounds=0"]);
+    unbroken.run_ok(
+        "tiny.toml",
+        &["--set", "prune.rounds=0", "--report-name", "tiny"],
+    );
     assert_eq!(
         resumed,
         trained_weights(&unbroken, "train"),
@@ -126,6 +140,8 @@ fn two_runs_on_one_cache_do_each_stage_once() {
             "--quiet",
             "--set",
             "prune.rounds=1",
+            "--report-name",
+            "tiny",
             "--reports-dir",
             reports,
         ])

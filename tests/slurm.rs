@@ -67,6 +67,13 @@ fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
     }
 }
 
+/// A training long enough (seconds) to be caught running.
+fn slow_spec(rounds: usize) -> String {
+    TINY.replace("epochs = 2", "epochs = 40")
+        .replace("train_size = 48", "train_size = 480")
+        .replace("rounds = 2", &format!("rounds = {rounds}"))
+}
+
 fn job_of(output: &str, label: &str) -> String {
     output
         .lines()
@@ -160,11 +167,7 @@ fn a_cancelled_job_is_reported_and_the_next_run_finishes_only_what_is_missing() 
     require_cluster();
     let ws = Workspace::new();
     // Long enough a training that it is still running when cancelled.
-    let spec = TINY
-        .replace("epochs = 2", "epochs = 40")
-        .replace("train_size = 48", "train_size = 480")
-        .replace("rounds = 2", "rounds = 1");
-    ws.write_spec("slow.toml", &spec);
+    ws.write_spec("slow.toml", &slow_spec(1));
     let submitted = stdout(&ws.pvr(&["run", "slow.toml", "--executor", "slurm"]));
     let train = job_of(&submitted, "train");
     wait_until("training to start", Duration::from_secs(60), || {
@@ -206,11 +209,7 @@ fn a_cancelled_job_is_reported_and_the_next_run_finishes_only_what_is_missing() 
 fn a_signalled_training_job_requeues_and_resumes_from_its_epoch() {
     require_cluster();
     let ws = Workspace::new();
-    let spec = TINY
-        .replace("epochs = 2", "epochs = 40")
-        .replace("train_size = 48", "train_size = 480")
-        .replace("rounds = 2", "rounds = 0");
-    ws.write_spec("slow.toml", &spec);
+    ws.write_spec("slow.toml", &slow_spec(0));
     let submitted = stdout(&ws.pvr(&["run", "slow.toml", "--executor", "slurm"]));
     let train = job_of(&submitted, "train");
     let log = || {

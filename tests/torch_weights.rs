@@ -165,6 +165,7 @@ fn transformer_exports_carry_torchvision_names_and_buffers() {
             &original.network,
             &original.masks,
             config(name).arch,
+            &Default::default(),
             MaskLayout::Applied,
             &out,
         )
@@ -249,6 +250,7 @@ fn exports_carry_torchvision_names_and_load_back() {
         &original.network,
         &original.masks,
         Architecture::ResNet18,
+        &Default::default(),
         MaskLayout::Applied,
         &out,
     )
@@ -290,6 +292,7 @@ fn pruned_exports_round_trip_their_masks() {
         &original.network,
         &original.masks,
         Architecture::ResNet18,
+        &Default::default(),
         MaskLayout::PrunePairs,
         &pairs,
     )
@@ -315,6 +318,7 @@ fn pruned_exports_round_trip_their_masks() {
         &original.network,
         &original.masks,
         Architecture::ResNet18,
+        &Default::default(),
         MaskLayout::Applied,
         &applied,
     )

@@ -247,6 +247,7 @@ impl EntryWriter {
             seconds: info.seconds,
             pvr_version: crate::PVR_VERSION.to_string(),
             created_unix: clock::unix_now(),
+            host: crate::host::host_name(),
         };
         let json = serde_json::to_vec_pretty(&manifest).context("serializing manifest")?;
         atomic::write_synced(&self.dir.join(MANIFEST_FILE), &json)?;

@@ -33,6 +33,9 @@ pub struct Manifest {
     pub pvr_version: String,
     /// Commit time, unix seconds.
     pub created_unix: u64,
+    /// The machine that computed the entry (entries written before this field say `""`).
+    #[serde(default)]
+    pub host: String,
 }
 
 /// One output file of an entry, as verified on every lookup.

@@ -13,6 +13,7 @@ use crate::exec::{RunOptions, StageStatus, execute, format_seconds};
 use crate::ha::HaDataset;
 use crate::ha::render::{RenderOptions, render_ha as render_ha_sets};
 use crate::pipeline::{Pipeline, compile, load_spec};
+use crate::report;
 use crate::spec::Override;
 use crate::weights::MaskLayout;
 
@@ -22,10 +23,18 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
             spec,
             jobs,
             reports_dir,
+            report_name,
             quiet,
             executor: Executor::Local,
             wait: _,
-        } => run(cli, spec, *jobs, reports_dir, *quiet),
+        } => run(
+            cli,
+            spec,
+            *jobs,
+            reports_dir,
+            report_name.as_deref(),
+            *quiet,
+        ),
         Command::Run {
             spec,
             reports_dir,
@@ -63,16 +72,7 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
             out,
             rounds,
             masks,
-        } => {
-            let pipeline = load(spec)?;
-            let cache = Cache::open(&cli.cache_dir)?;
-            let layout = match masks {
-                MaskFormat::Applied => MaskLayout::Applied,
-                MaskFormat::Pairs => MaskLayout::PrunePairs,
-            };
-            super::export::export_rounds(&pipeline, &cache, rounds, layout, out)?;
-            Ok(ExitCode::SUCCESS)
-        }
+        } => export(cli, spec, out, rounds, *masks),
         Command::Models {
             file,
             arch,
@@ -117,9 +117,11 @@ fn run(
     spec: &SpecArgs,
     jobs: usize,
     reports_dir: &Path,
+    report_name: Option<&str>,
     quiet: bool,
 ) -> anyhow::Result<ExitCode> {
     let pipeline = load(spec)?;
+    let name = report::report_name(&pipeline.spec.experiment.name, &spec.overrides, report_name);
     let cache = Cache::open(&cli.cache_dir)?;
     let _lock = lock_or_wait(&cache)?;
     let ui = Ui::new(
@@ -129,8 +131,15 @@ fn run(
     let options = RunOptions {
         jobs,
         reports_dir: reports_dir.to_path_buf(),
+        report_name: name.clone(),
     };
     let summary = execute(&pipeline.plan, &cache, &options, &ui)?;
+    let provenance = report::Provenance::collect(&pipeline, &spec.file, &spec.overrides, &name);
+    report::write_provenance(&summary.report_dir, &pipeline, &provenance, &summary)?;
+    let page = report::write_index(&summary.report_dir, &summary, &provenance)?;
+    if !quiet {
+        print!("{}", report::run_table(&summary, &page));
+    }
     println!(
         "{}: {} ran, {} cached, {} failed, {} skipped in {} · report: {}",
         summary.experiment,
@@ -139,7 +148,7 @@ fn run(
         summary.count(StageStatus::Failed),
         summary.count(StageStatus::Skipped),
         format_seconds(summary.wall_seconds),
-        summary.report_dir.display()
+        page.display()
     );
     let failed: Vec<_> = summary.failed().collect();
     if failed.is_empty() {
@@ -153,6 +162,24 @@ fn run(
         );
     }
     Ok(ExitCode::from(1))
+}
+
+/// `pvr export`: pool members as safetensors files with torchvision's names.
+fn export(
+    cli: &Cli,
+    spec: &SpecArgs,
+    out: &Path,
+    rounds: &[usize],
+    masks: MaskFormat,
+) -> anyhow::Result<ExitCode> {
+    let pipeline = load(spec)?;
+    let cache = Cache::open(&cli.cache_dir)?;
+    let layout = match masks {
+        MaskFormat::Applied => MaskLayout::Applied,
+        MaskFormat::Pairs => MaskLayout::PrunePairs,
+    };
+    super::export::export_rounds(&pipeline, &cache, rounds, layout, out)?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `pvr check`: the spec is valid and compiles; prints what it describes and the plan.

@@ -8,7 +8,7 @@ use crate::cache::{Cache, Lookup};
 use crate::graph::StageLabel;
 use crate::pipeline::Pipeline;
 use crate::pool::load_checkpoint;
-use crate::weights::{MaskLayout, export_safetensors};
+use crate::weights::{MaskLayout, export_safetensors, model_metadata};
 
 /// Writes `<out>/<experiment>-round<N>.safetensors` for each of `rounds` (every round when
 /// empty), from the cached model stages; a round not computed yet is an error naming it.
@@ -51,6 +51,7 @@ pub fn export_rounds(
             &model.network,
             &model.masks,
             pipeline.context.network.arch,
+            &model_metadata(&pipeline.context.network, pipeline.spec.data.image_size),
             layout,
             &file,
         )?;

@@ -51,9 +51,13 @@ pub enum Command {
         /// Stages run at once (a training stage always runs alone, for reproducible numbers).
         #[arg(long, short = 'j', default_value_t = 1)]
         jobs: usize,
-        /// Where reports/<experiment>/ goes.
+        /// Where the report folder goes.
         #[arg(long, default_value = "reports")]
         reports_dir: PathBuf,
+        /// The report folder's name; by default the experiment's, with a hash of the `--set`
+        /// overrides appended when there are any.
+        #[arg(long)]
+        report_name: Option<String>,
         /// Print only the final summary.
         #[arg(long, short = 'q')]
         quiet: bool,

@@ -91,14 +91,18 @@ pub fn hash_files(root: &Path, relative: &[String]) -> anyhow::Result<Vec<String
     if results.iter().any(|(_, _, fresh)| *fresh)
         && let Some(path) = cache_file
     {
-        let files = relative
-            .iter()
-            .zip(&results)
-            .filter(|(_, (_, stat, _))| !stat.is_racy())
-            .map(|(rel, (hash, stat, _))| (rel.clone(), (*stat, hash.clone())))
-            .collect();
+        // Other callers (the other split, the masks beside the photos) share this root's
+        // cache: keep their entries and refresh this call's.
+        let mut cache = cache;
+        for (rel, (hash, stat, _)) in relative.iter().zip(&results) {
+            if stat.is_racy() {
+                cache.files.remove(rel);
+            } else {
+                cache.files.insert(rel.clone(), (*stat, hash.clone()));
+            }
+        }
         // The cache only saves time: a read-only home or a full disk must not fail a run.
-        let _ = save_cache(&path, &StatCache { files });
+        let _ = save_cache(&path, &cache);
     }
     Ok(results.into_iter().map(|(hash, _, _)| hash).collect())
 }
@@ -197,6 +201,27 @@ mod tests {
             hash_files(dir.path(), &files).unwrap(),
             [blake3::hash(b"three").to_hex().to_string()]
         );
+        let _ = std::fs::remove_file(cache_path);
+    }
+
+    #[test]
+    fn two_callers_of_one_root_keep_each_others_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["train.png", "val.png"] {
+            std::fs::write(dir.path().join(name), name).unwrap();
+        }
+        let Some(cache_path) = cache_file(dir.path()) else {
+            return;
+        };
+        let stat = |name: &str| Stat::of(&dir.path().join(name)).unwrap();
+        let cache = StatCache {
+            files: HashMap::from([("train.png".to_string(), (stat("train.png"), "t".into()))]),
+        };
+        save_cache(&cache_path, &cache).unwrap();
+        // Hashing the other split (fresh, so the cache is rewritten) keeps the first one's entry.
+        hash_files(dir.path(), &["val.png".to_string()]).unwrap();
+        let kept: StatCache = serde_json::from_slice(&std::fs::read(&cache_path).unwrap()).unwrap();
+        assert_eq!(kept.files["train.png"].1, "t");
         let _ = std::fs::remove_file(cache_path);
     }
 

@@ -25,8 +25,11 @@ use ui::Ui;
 pub struct RunOptions {
     /// Stages run at once; a training stage always runs alone.
     pub jobs: usize,
-    /// Where `<experiment>/` with the report and `run.json` goes.
+    /// Where the report folder goes.
     pub reports_dir: PathBuf,
+    /// The report folder's name: the experiment's, with a hash of the `--set` overrides when
+    /// there are any (`crate::report::report_name`), so configurations never share a folder.
+    pub report_name: String,
 }
 
 enum State {
@@ -56,7 +59,7 @@ pub fn execute(
     run.dispatch(options.jobs.max(1));
     ui.finish();
 
-    let report_dir = options.reports_dir.join(&plan.experiment);
+    let report_dir = options.reports_dir.join(&options.report_name);
     std::fs::create_dir_all(&report_dir)
         .with_context(|| format!("creating {}", report_dir.display()))?;
     run.publish_reports(&report_dir)?;
@@ -98,7 +101,8 @@ impl Run<'_> {
                     record_label(self.cache, self.plan, stage);
                     self.outcomes.insert(
                         node,
-                        StageOutcome::new(stage, StageStatus::Cached, entry.manifest.seconds),
+                        StageOutcome::new(stage, StageStatus::Cached, entry.manifest.seconds)
+                            .built_by(&entry),
                     );
                     self.states.insert(node, State::Done(Box::new(entry)));
                     self.ui
@@ -228,6 +232,7 @@ impl Run<'_> {
         match result {
             Ok(entry) => {
                 record_label(self.cache, self.plan, stage);
+                outcome = outcome.built_by(&entry);
                 self.ui.stage_done(&format!(
                     "{:>12} ran in {}",
                     stage.label.to_string(),

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
+use crate::cache::Entry;
 use crate::graph::PlannedStage;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,6 +32,15 @@ pub struct StageOutcome {
     pub error: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub note: Option<String>,
+    /// The run that computed the cached result: its host and commit time (unix seconds).
+    /// A cached stage keeps these of the run that built it; `seconds` is that run's time too.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub built_on: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub built_unix: Option<u64>,
+    /// The cache entry holding the stage's outputs.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub output_dir: Option<PathBuf>,
 }
 
 impl StageOutcome {
@@ -43,7 +53,19 @@ impl StageOutcome {
             seconds,
             error: None,
             note: None,
+            built_on: None,
+            built_unix: None,
+            output_dir: None,
         }
+    }
+
+    /// Records where the outputs are, and which machine built them and when (its manifest).
+    pub fn built_by(mut self, entry: &Entry) -> Self {
+        let manifest = &entry.manifest;
+        self.built_on = (!manifest.host.is_empty()).then(|| manifest.host.clone());
+        self.built_unix = Some(manifest.created_unix);
+        self.output_dir = Some(entry.dir.clone());
+        self
     }
 }
 

@@ -132,6 +132,8 @@ impl Stage for HaStage {
     fn version(&self) -> u32 {
         1
     }
+    /// `eval.batch_size` is left out: each image is classified on its own, so the batch size
+    /// changes speed, not the scores.
     fn params(&self) -> Value {
         let scorer = &self.scorer;
         let images = match &scorer.images {
@@ -150,7 +152,6 @@ impl Stage for HaStage {
             "images": images,
             "image_size": scorer.image_size,
             "seed": scorer.uses_seed().then_some(scorer.seed),
-            "batch_size": scorer.batch_size,
             "device": self.context.device.family(),
         })
     }

@@ -36,7 +36,8 @@ impl LostData {
         self.ids.len()
     }
 
-    /// What every LOST result depends on besides the model.
+    /// What every LOST result depends on besides the model. `lost.batch_size` is left out: each
+    /// image's patch features are computed on their own, so it changes speed, not the boxes.
     pub fn params(&self) -> Value {
         json!({
             "data": self.dataset.fingerprint(),
@@ -44,7 +45,6 @@ impl LostData {
             "k": self.settings.k,
             "dilate": self.settings.patch.dilate_last_stage,
             "resize": self.settings.resize,
-            "batch_size": self.settings.batch_size,
         })
     }
 }

@@ -107,7 +107,7 @@ pub fn corloc_frame(rows: &[CorLocSummary]) -> PolarsResult<DataFrame> {
         "corloc_low" => f(|r| r.corloc_ci.low),
         "corloc_high" => f(|r| r.corloc_ci.high),
         "chance" => f(|r| r.chance),
-        "gain_vs_dense" => f(|r| r.gain),
+        "gain" => f(|r| r.gain),
         "gain_low" => f(|r| r.gain_ci.low),
         "gain_high" => f(|r| r.gain_ci.high),
         "sweet_spot" => rows.iter().map(|r| r.sweet_spot).collect::<Vec<_>>(),

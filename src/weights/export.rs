@@ -17,7 +17,7 @@ use safetensors::{Dtype, SafeTensorError};
 use serde_json::{Value, json};
 
 use super::names::{BufferValues, derived_buffers, to_torch_name};
-use crate::models::{Architecture, Network};
+use crate::models::{Architecture, Network, NetworkConfig, Stem};
 use crate::prune::Masks;
 
 /// How pruned tensors are written.
@@ -39,13 +39,36 @@ pub struct ExportSummary {
     pub bytes: u64,
 }
 
-/// Writes `network` (its masks as `layout` says) to `path`. The buffers torchvision stores
-/// and pvr derives ([`derived_buffers`]) are written too, so that a strict `load_state_dict`
-/// accepts the file; batch norm's `num_batches_tracked`, which pvr does not count, as 0.
+/// What a reader needs to rebuild the network before loading the weights: the architecture's
+/// shape, width, stem, class count and input size, as safetensors metadata (strings). The whole
+/// configuration is also kept as JSON under `network` for shapes a few keys cannot say.
+pub fn model_metadata(config: &NetworkConfig, image_size: usize) -> BTreeMap<String, String> {
+    let stem = match config.stem {
+        Stem::Small => "small",
+        Stem::Imagenet => "imagenet",
+    };
+    BTreeMap::from([
+        ("width".to_string(), config.width.to_string()),
+        ("stem".to_string(), stem.to_string()),
+        ("num_classes".to_string(), config.num_classes.to_string()),
+        ("image_size".to_string(), image_size.to_string()),
+        ("shape".to_string(), config.describe()),
+        (
+            "network".to_string(),
+            serde_json::to_string(config).expect("a network config serialises"),
+        ),
+    ])
+}
+
+/// Writes `network` (its masks as `layout` says) to `path`, with `model` (see
+/// [`model_metadata`]) added to the file's metadata. The buffers torchvision stores and pvr
+/// derives ([`derived_buffers`]) are written too, so that a strict `load_state_dict` accepts
+/// the file; batch norm's `num_batches_tracked`, which pvr does not count, as 0.
 pub fn export_safetensors(
     network: &Network,
     masks: &Masks,
     arch: Architecture,
+    model: &BTreeMap<String, String>,
     layout: MaskLayout,
     path: &Path,
 ) -> anyhow::Result<ExportSummary> {
@@ -80,11 +103,14 @@ pub fn export_safetensors(
             None => file.add_f32(&name, shape, &values),
         }
     }
-    let metadata = json!({
+    let mut metadata = json!({
         "format": "pt",
         "producer": format!("pvr {}", crate::PVR_VERSION),
         "arch": arch.name(),
     });
+    for (key, value) in model {
+        metadata[key] = Value::String(value.clone());
+    }
     let bytes = file
         .write(path, metadata)
         .with_context(|| format!("writing {}", path.display()))?;

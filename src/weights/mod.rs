@@ -13,7 +13,7 @@ pub mod names;
 mod pickle_scan;
 mod read;
 
-pub use export::{ExportSummary, MaskLayout, export_safetensors};
+pub use export::{ExportSummary, MaskLayout, export_safetensors, model_metadata};
 pub use import::{ImportReport, ImportedWeights, import_weights, torch_layout};
 pub use pickle_scan::foreign_globals;
 pub use read::{WeightsFormat, read_tensors};

@@ -57,15 +57,19 @@ impl Workspace {
             String::from_utf8_lossy(&output.stdout),
             String::from_utf8_lossy(&output.stderr)
         );
-        let name = experiment_name(&std::fs::read_to_string(self.path().join(spec)).unwrap());
-        RunSummary::read(&self.path().join("reports").join(name).join("run.json"))
-            .expect("run.json")
+        RunSummary::read(&self.report_dir(&output).join("run.json")).expect("run.json")
     }
-}
 
-pub fn experiment_name(spec_text: &str) -> String {
-    let table: toml::Table = spec_text.parse().unwrap();
-    table["experiment"]["name"].as_str().unwrap().to_string()
+    /// The report folder a `pvr run` printed at its end (`... · report: DIR/index.html`).
+    pub fn report_dir(&self, output: &Output) -> PathBuf {
+        let out = String::from_utf8_lossy(&output.stdout);
+        let page = out
+            .lines()
+            .rev()
+            .find_map(|line| line.split_once(" · report: ").map(|(_, page)| page.trim()))
+            .unwrap_or_else(|| panic!("no report path in pvr's output:\n{out}"));
+        self.path().join(page).parent().unwrap().to_path_buf()
+    }
 }
 
 /// Labels of the stages with `status`, sorted.

@@ -2,7 +2,8 @@
 //! masks they are scored against, as NumPy files anyone can reopen.
 //!
 //! Files: `maps.npy` (float32, `(N, H, W)` or `(N, 3, H, W)`), `masks.npy` (uint8 `(N, H, W)`,
-//! 1 object, 0 background, 255 ignored), `index.parquet` (one row per image: position, image id,
+//! 1 object, 0 background, 255 ignored), `masks_binary.npy` (the same with ignored pixels as 0,
+//! for tools such as Quantus that accept only 0/1 masks), `index.parquet` (one row per image: position, image id,
 //! label, target, predicted, correct, and IG's completeness), `attribution.json` (what was run).
 
 use std::sync::Arc;
@@ -28,6 +29,7 @@ use crate::spec::attribution::TargetPolicy;
 
 pub const MAPS_FILE: &str = "maps.npy";
 pub const MASKS_FILE: &str = "masks.npy";
+pub const MASKS_BINARY_FILE: &str = "masks_binary.npy";
 pub const INDEX_FILE: &str = "index.parquet";
 pub const RECORD_FILE: &str = "attribution.json";
 
@@ -68,8 +70,9 @@ impl Stage for AttributeStage {
     fn label(&self) -> StageLabel {
         attribute_label(self.round, &self.job.name)
     }
+    /// 2: writes `masks_binary.npy` too.
     fn version(&self) -> u32 {
-        1
+        2
     }
     fn params(&self) -> Value {
         let job = &self.job;
@@ -167,11 +170,10 @@ impl Stage for AttributeStage {
         }
         let maps = maps.ok_or_else(|| anyhow::anyhow!("no image to explain"))?;
         write_npy(&ctx.out_dir.join(MAPS_FILE), &maps.data, &maps.npy_shape())?;
-        write_npy(
-            &ctx.out_dir.join(MASKS_FILE),
-            &masks,
-            &[maps.count, maps.height, maps.width],
-        )?;
+        let mask_shape = [maps.count, maps.height, maps.width];
+        write_npy(&ctx.out_dir.join(MASKS_FILE), &masks, &mask_shape)?;
+        let binary: Vec<u8> = masks.iter().map(|&m| u8::from(m == 1)).collect();
+        write_npy(&ctx.out_dir.join(MASKS_BINARY_FILE), &binary, &mask_shape)?;
         write_parquet(&mut index_frame(&rows)?, &ctx.out_dir.join(INDEX_FILE))?;
         let seconds = started.elapsed().as_secs_f64();
         let record = AttributeRecord {
