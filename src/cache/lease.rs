@@ -23,6 +23,7 @@ use std::time::{Duration, SystemTime};
 use anyhow::{Context, Result};
 
 use super::{Cache, check_key};
+use crate::host::host_name;
 
 const LEASES_DIR: &str = "leases";
 /// How often a holder refreshes its lease.
@@ -59,8 +60,7 @@ impl Cache {
         for _ in 0..2 {
             match OpenOptions::new().write(true).create_new(true).open(&path) {
                 Ok(mut file) => {
-                    let host = fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
-                    let _ = writeln!(file, "{} {}", host.trim(), std::process::id());
+                    let _ = writeln!(file, "{} {}", host_name(), std::process::id());
                     return Ok(Some(start_heartbeat(path)));
                 }
                 Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {
