@@ -28,7 +28,7 @@ pub struct RunOptions {
     /// Where the report folder goes.
     pub reports_dir: PathBuf,
     /// The report folder's name: the experiment's, with a hash of the `--set` overrides when
-    /// there are any (`crate::report::report_name`), so configurations never share a folder.
+    /// there are any (the `report` module names it), so configurations never share a folder.
     pub report_name: String,
 }
 
