@@ -13,6 +13,7 @@ use super::arch::Stem;
 use super::arch::{Architecture, SwinShape, VitShape};
 use super::config::NetworkConfig;
 use super::params::{count_parameters, list_params};
+use super::resnet_shape;
 use super::window_attention::CPB_HIDDEN;
 
 /// Size, prunable size and cost of one configuration.
@@ -52,11 +53,6 @@ pub fn flops_per_image(config: &NetworkConfig, image_size: usize) -> u64 {
     }
 }
 
-/// Output side of a convolution or pooling window.
-fn out_size(input: usize, kernel: usize, stride: usize, padding: usize) -> usize {
-    (input + 2 * padding - kernel) / stride + 1
-}
-
 /// Multiply-adds of a convolution producing a `side` x `side` map.
 fn conv(side: usize, in_channels: usize, out_channels: usize, kernel: usize) -> u64 {
     (side * side * in_channels * out_channels * kernel * kernel) as u64
@@ -64,42 +60,28 @@ fn conv(side: usize, in_channels: usize, out_channels: usize, kernel: usize) -> 
 
 fn resnet(config: &NetworkConfig, image_size: usize, blocks: [usize; 4], bottleneck: bool) -> u64 {
     let width = config.width;
-    let mut flops = 0;
-    let mut side = match config.stem {
-        Stem::Small => {
-            flops += conv(image_size, 3, width, 3);
-            image_size
-        }
-        Stem::Imagenet => {
-            let side = out_size(image_size, 7, 2, 3);
-            flops += conv(side, 3, width, 7);
-            out_size(side, 3, 2, 1)
-        }
+    let walk = resnet_shape::walk(width, config.stem, image_size, blocks, bottleneck);
+    let stem_kernel = match config.stem {
+        Stem::Small => 3,
+        Stem::Imagenet => 7,
     };
-    let expansion = if bottleneck { 4 } else { 1 };
-    let mut in_channels = width;
-    for (stage, &count) in blocks.iter().enumerate() {
-        let stage_width = width << stage;
-        let out_channels = stage_width * expansion;
-        for index in 0..count {
-            let stride = if stage > 0 && index == 0 { 2 } else { 1 };
-            let out = out_size(side, 3, stride, 1);
-            if bottleneck {
-                flops += conv(side, in_channels, stage_width, 1);
-                flops += conv(out, stage_width, stage_width, 3);
-                flops += conv(out, stage_width, out_channels, 1);
-            } else {
-                flops += conv(out, in_channels, stage_width, 3);
-                flops += conv(out, stage_width, out_channels, 3);
-            }
-            if stride != 1 || in_channels != out_channels {
-                flops += conv(out, in_channels, out_channels, 1);
-            }
-            in_channels = out_channels;
-            side = out;
+    let mut flops = conv(walk.stem_conv_side, 3, width, stem_kernel);
+    for block in &walk.blocks {
+        let (side, out) = (block.side_in, block.side_out);
+        let (inner, in_c, out_c) = (block.stage_width, block.in_channels, block.out_channels);
+        if bottleneck {
+            flops += conv(side, in_c, inner, 1);
+            flops += conv(out, inner, inner, 3);
+            flops += conv(out, inner, out_c, 1);
+        } else {
+            flops += conv(out, in_c, inner, 3);
+            flops += conv(out, inner, out_c, 3);
+        }
+        if block.downsample {
+            flops += conv(out, in_c, out_c, 1);
         }
     }
-    flops + (in_channels * config.num_classes) as u64
+    flops + (walk.features * config.num_classes) as u64
 }
 
 fn vit(shape: &VitShape, dim: u64, classes: u64) -> u64 {

@@ -6,6 +6,7 @@
 //! (plan on 10-30% more), and frees some activations early.
 
 use super::arch::{Stem, SwinShape, VitShape};
+use super::resnet_shape;
 use super::{Architecture, NetworkConfig};
 
 /// Bytes of one training step's state.
@@ -52,10 +53,6 @@ pub fn activation_elements(config: &NetworkConfig, image_size: usize) -> u64 {
     }
 }
 
-fn out_size(input: usize, kernel: usize, stride: usize, padding: usize) -> usize {
-    (input + 2 * padding - kernel) / stride + 1
-}
-
 /// A map of `channels` x `side` x `side`.
 fn map(channels: usize, side: usize) -> u64 {
     (channels * side * side) as u64
@@ -63,37 +60,27 @@ fn map(channels: usize, side: usize) -> u64 {
 
 fn resnet(config: &NetworkConfig, image_size: usize, blocks: [usize; 4], bottleneck: bool) -> u64 {
     let width = config.width;
-    let (mut kept, mut side) = match config.stem {
-        // conv, batch norm, ReLU
-        Stem::Small => (3 * map(width, image_size), image_size),
-        Stem::Imagenet => {
-            let side = out_size(image_size, 7, 2, 3);
-            let pooled = out_size(side, 3, 2, 1);
-            (3 * map(width, side) + map(width, pooled), pooled)
-        }
-    };
-    let expansion = if bottleneck { 4 } else { 1 };
-    let mut in_channels = width;
-    for (stage, &count) in blocks.iter().enumerate() {
-        let stage_width = width << stage;
-        let out_channels = stage_width * expansion;
-        for index in 0..count {
-            let stride = if stage > 0 && index == 0 { 2 } else { 1 };
-            let out = out_size(side, 3, stride, 1);
-            kept += if bottleneck {
-                // conv+norm+ReLU twice, then conv, norm, the sum and its ReLU
-                3 * map(stage_width, side) + 3 * map(stage_width, out) + 4 * map(out_channels, out)
-            } else {
-                3 * map(stage_width, out) + 4 * map(out_channels, out)
-            };
-            if stride != 1 || in_channels != out_channels {
-                kept += 2 * map(out_channels, out); // downsample conv and norm
-            }
-            in_channels = out_channels;
-            side = out;
+    let walk = resnet_shape::walk(width, config.stem, image_size, blocks, bottleneck);
+    // Stem: conv, batch norm, ReLU, and the ImageNet stem's max-pool.
+    let mut kept = 3 * map(width, walk.stem_conv_side);
+    if config.stem == Stem::Imagenet {
+        kept += map(width, walk.stem_side);
+    }
+    for block in &walk.blocks {
+        let (side, out) = (block.side_in, block.side_out);
+        kept += if bottleneck {
+            // conv+norm+ReLU twice, then conv, norm, the sum and its ReLU
+            3 * map(block.stage_width, side)
+                + 3 * map(block.stage_width, out)
+                + 4 * map(block.out_channels, out)
+        } else {
+            3 * map(block.stage_width, out) + 4 * map(block.out_channels, out)
+        };
+        if block.downsample {
+            kept += 2 * map(block.out_channels, out); // downsample conv and norm
         }
     }
-    kept + in_channels as u64 + config.num_classes as u64
+    kept + walk.features as u64 + config.num_classes as u64
 }
 
 /// Per block and token: two norms, QKV (3), attention output, projection, two residual sums,

@@ -13,6 +13,7 @@ pub mod guided_relu;
 pub mod memory;
 pub mod params;
 pub mod resnet;
+mod resnet_shape;
 pub mod swin;
 pub mod vit;
 pub mod window_attention;
