@@ -17,37 +17,29 @@ pub trait NpyElement: Copy {
     fn read_le(bytes: &[u8]) -> Vec<Self>;
 }
 
-impl NpyElement for f32 {
-    const DESCR: &'static str = "<f4";
-    fn write_le(values: &[Self], out: &mut Vec<u8>) {
-        out.reserve(values.len() * 4);
-        values
-            .iter()
-            .for_each(|v| out.extend_from_slice(&v.to_le_bytes()));
-    }
-    fn read_le(bytes: &[u8]) -> Vec<Self> {
-        bytes
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect()
-    }
+/// The 4-byte little-endian element types.
+macro_rules! four_byte_element {
+    ($type:ty, $descr:literal) => {
+        impl NpyElement for $type {
+            const DESCR: &'static str = $descr;
+            fn write_le(values: &[Self], out: &mut Vec<u8>) {
+                out.reserve(values.len() * 4);
+                values
+                    .iter()
+                    .for_each(|v| out.extend_from_slice(&v.to_le_bytes()));
+            }
+            fn read_le(bytes: &[u8]) -> Vec<Self> {
+                bytes
+                    .chunks_exact(4)
+                    .map(|b| <$type>::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                    .collect()
+            }
+        }
+    };
 }
 
-impl NpyElement for i32 {
-    const DESCR: &'static str = "<i4";
-    fn write_le(values: &[Self], out: &mut Vec<u8>) {
-        out.reserve(values.len() * 4);
-        values
-            .iter()
-            .for_each(|v| out.extend_from_slice(&v.to_le_bytes()));
-    }
-    fn read_le(bytes: &[u8]) -> Vec<Self> {
-        bytes
-            .chunks_exact(4)
-            .map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect()
-    }
-}
+four_byte_element!(f32, "<f4");
+four_byte_element!(i32, "<i4");
 
 impl NpyElement for u8 {
     const DESCR: &'static str = "|u1";
