@@ -20,7 +20,7 @@
 //! [`Cache::lock`]: taking the lock deletes everything in `tmp/`, which is only safe because no
 //! other process can be building there at that moment.
 
-mod atomic;
+use crate::files::atomic;
 mod clock;
 mod diff;
 mod entry;
@@ -38,7 +38,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
-pub use atomic::{TEMP_PREFIX, write_atomic};
+pub use crate::files::atomic::{TEMP_PREFIX, write_atomic};
 pub use clock::{format_utc, unix_now};
 pub use diff::diff_params;
 pub use entry::{Entry, EntryWriter, Lookup};

@@ -53,10 +53,7 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Status { spec } => {
             let pipeline = load(spec)?;
             let cache = Cache::open(&cli.cache_dir)?;
-            print!(
-                "{}",
-                super::status::status_text(&pipeline.plan, &cache, &cli.cache_dir)?
-            );
+            print!("{}", super::status::status_text(&pipeline.plan, &cache)?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Dag { spec, format } => {

@@ -2,19 +2,17 @@
 
 use std::fmt::Write as _;
 
-use crate::cache::{Cache, Lookup, diff_params};
-use std::path::Path;
-
 use super::cluster::job_status;
+use crate::cache::{Cache, Lookup, diff_params};
 use crate::graph::{Plan, PlannedStage};
 
-pub fn status_text(plan: &Plan, cache: &Cache, cache_dir: &Path) -> anyhow::Result<String> {
+pub fn status_text(plan: &Plan, cache: &Cache) -> anyhow::Result<String> {
     let mut out = String::new();
     for stage in plan.stages() {
         let (state, why) = match cache.verify(&stage.key)? {
             Lookup::Hit(_) => ("cached".to_string(), String::new()),
             Lookup::Corrupt { reason } => ("corrupt".into(), format!("will rebuild: {reason}")),
-            Lookup::Missing => match job_status(cache_dir, &stage.key) {
+            Lookup::Missing => match job_status(cache.root(), &stage.key) {
                 Some(job) => job,
                 None => ("stale".into(), stale_reason(plan, cache, stage)?),
             },

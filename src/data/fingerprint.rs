@@ -18,6 +18,8 @@ use anyhow::Context;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::files::atomic::write_atomic;
+
 /// Where the stat caches live unless `PVR_HASH_CACHE` says otherwise.
 fn cache_dir() -> Option<PathBuf> {
     if let Some(dir) = std::env::var_os("PVR_HASH_CACHE").filter(|d| !d.is_empty()) {
@@ -142,19 +144,7 @@ fn cache_file(root: &Path) -> Option<PathBuf> {
 fn save_cache(path: &Path, cache: &StatCache) -> anyhow::Result<()> {
     let dir = path.parent().context("cache file has a folder")?;
     std::fs::create_dir_all(dir)?;
-    let tmp = tempfile_in(dir)?;
-    std::fs::write(&tmp, serde_json::to_vec(cache)?)?;
-    std::fs::rename(&tmp, path)?;
-    Ok(())
-}
-
-/// A fresh name in `dir` for writing a file before renaming it into place.
-fn tempfile_in(dir: &Path) -> anyhow::Result<PathBuf> {
-    let nanos = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap_or(Duration::ZERO)
-        .as_nanos();
-    Ok(dir.join(format!(".tmp-{}-{nanos}", std::process::id())))
+    write_atomic(path, &serde_json::to_vec(cache)?)
 }
 
 #[cfg(test)]

@@ -35,7 +35,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 /// Creates (or truncates) `path`, writes `bytes` and fsyncs the file's data and metadata.
-pub(super) fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
+pub fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut file = File::create(path).with_context(|| format!("creating {}", path.display()))?;
     file.write_all(bytes)
         .with_context(|| format!("writing {}", path.display()))?;
@@ -44,7 +44,7 @@ pub(super) fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 /// Flushes a directory's entry list, making renames and creations inside it durable.
-pub(super) fn fsync_dir(dir: &Path) -> Result<()> {
+pub fn fsync_dir(dir: &Path) -> Result<()> {
     #[cfg(unix)]
     File::open(dir)
         .and_then(|d| d.sync_all())
@@ -55,7 +55,7 @@ pub(super) fn fsync_dir(dir: &Path) -> Result<()> {
 }
 
 /// A name component unique across processes and threads (pid, clock, counter), for temp paths.
-pub(super) fn unique_suffix() -> String {
+pub fn unique_suffix() -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -68,7 +68,7 @@ pub(super) fn unique_suffix() -> String {
 }
 
 /// Removes a file or directory tree; a path that is already gone counts as removed.
-pub(super) fn remove_path(path: &Path) -> Result<()> {
+pub fn remove_path(path: &Path) -> Result<()> {
     let result = match fs::symlink_metadata(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         Err(e) => Err(e),
@@ -84,7 +84,7 @@ pub(super) fn remove_path(path: &Path) -> Result<()> {
 }
 
 /// Deletes leftover [`write_atomic`] temp files (from killed writes) anywhere under `dir`.
-pub(super) fn remove_temp_files_under(dir: &Path) -> Result<()> {
+pub fn remove_temp_files_under(dir: &Path) -> Result<()> {
     let mut pending: Vec<PathBuf> = vec![dir.to_path_buf()];
     while let Some(dir) = pending.pop() {
         for item in fs::read_dir(&dir).with_context(|| format!("listing {}", dir.display()))? {
@@ -110,7 +110,7 @@ fn parent_dir(path: &Path) -> &Path {
 }
 
 /// Total size in bytes of the regular files under `path` (symlinks are not followed).
-pub(super) fn tree_size(path: &Path) -> Result<u64> {
+pub fn tree_size(path: &Path) -> Result<u64> {
     let meta = fs::symlink_metadata(path).with_context(|| format!("reading {}", path.display()))?;
     if !meta.is_dir() {
         return Ok(meta.len());
