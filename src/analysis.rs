@@ -8,6 +8,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::data::root::DataStatus;
 use crate::graph::Stage;
 use crate::pool::ModelContext;
 use crate::spec::{Problems, Spec};
@@ -29,7 +30,16 @@ pub trait Analysis: Sync {
     /// Problems of its spec section (empty when the section is absent or usable).
     fn validate(&self, spec: &Spec) -> Problems;
 
-    /// Its stages over the pool, the report stage among them; none when the spec does not ask
-    /// for it. Opens its data now, so missing files are reported before anything runs.
-    fn plan(&self, spec: &Spec, pool: &PoolPlan<'_>) -> anyhow::Result<Vec<Box<dyn Stage>>>;
+    /// Its stages over the pool, the report stage among them, and the datasets they read;
+    /// nothing when the spec does not ask for it. A dataset that is not on disk is not an
+    /// error: its stages fail when they run, saying what to put where.
+    fn plan(&self, spec: &Spec, pool: &PoolPlan<'_>) -> anyhow::Result<AnalysisPlan>;
+}
+
+/// An analysis's stages and the dataset folders they read.
+#[derive(Default)]
+pub struct AnalysisPlan {
+    pub stages: Vec<Box<dyn Stage>>,
+    /// One row per dataset folder read from disk, for `pvr check`'s data table.
+    pub data: Vec<DataStatus>,
 }

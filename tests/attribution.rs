@@ -6,7 +6,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{TINY, Workspace, labels_with, stderr};
+use common::{TINY, Workspace, labels_with, stderr, stdout};
 use pvr::exec::StageStatus;
 use pvr::files::npy::read_npy;
 use pvr::files::tables::read_parquet;
@@ -176,19 +176,34 @@ fn attribution_spec_errors_point_at_the_key() {
         "images = 10\neval_set = \"voc\"\n\n[[attribution]]",
     );
     ws.write_spec("voc.toml", &text);
-    let err = stderr(&ws.pvr(&["check", "voc.toml"]));
-    assert!(err.contains("key `attribution.0.voc_path`"), "{err}");
+    // Planning needs no data: the check passes and its data table says what is missing.
+    let output = ws.pvr(&["check", "voc.toml"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let out = stdout(&output);
+    assert!(
+        out.contains("PASCAL VOC2012 segmentation") && out.contains("missing"),
+        "{out}"
+    );
+    assert!(out.contains("attribution.0.voc_path"), "{out}");
     let output = ws.pvr(&[
         "check",
         "voc.toml",
         "--set",
         "attribution.0.voc_path=nowhere/VOC",
     ]);
-    let err = stderr(&output);
-    assert!(!output.status.success());
+    assert!(output.status.success(), "{}", stderr(&output));
+    let out = stdout(&output);
+    assert!(out.contains("nowhere/VOC does not exist"), "{out}");
+    std::fs::create_dir_all(ws.path().join("empty/VOC")).unwrap();
+    let out = stdout(&ws.pvr(&[
+        "check",
+        "voc.toml",
+        "--set",
+        "attribution.0.voc_path=empty/VOC",
+    ]));
     assert!(
-        err.contains("nowhere/VOC is not a PASCAL VOC folder"),
-        "{err}"
+        out.contains("incomplete") && out.contains("empty/VOC is not a PASCAL VOC folder"),
+        "{out}"
     );
 }
 

@@ -18,30 +18,17 @@ fn experiment_files() -> Vec<PathBuf> {
     files
 }
 
-fn uses_imagefolder(path: &Path) -> bool {
+fn reads_imagenet(path: &Path) -> bool {
     std::fs::read_to_string(path)
         .unwrap()
-        .contains("source = \"imagefolder\"")
+        .contains("source = \"imagenet\"")
 }
 
-/// `root/{train,val}/<wnid>/<image>.png`, two classes.
-fn fabricate_imagenet(root: &Path) {
-    for split in ["train", "val"] {
-        for (i, wnid) in ["n01440764", "n01443537"].iter().enumerate() {
-            let dir = root.join(split).join(wnid);
-            std::fs::create_dir_all(&dir).unwrap();
-            image::RgbImage::from_pixel(300, 260, image::Rgb([40 * i as u8, 90, 160]))
-                .save(dir.join("a.png"))
-                .unwrap();
-        }
-    }
-}
-
+/// Every experiment file checks with no dataset on disk: planning needs none, and the
+/// paper files end with a data table saying what goes where.
 #[test]
-fn every_experiment_file_checks() {
+fn every_experiment_file_checks_without_data() {
     let ws = Workspace::new();
-    let imagenet = ws.path().join("imagenet");
-    fabricate_imagenet(&imagenet);
     let files = experiment_files();
     for name in [
         "quickstart.toml",
@@ -57,10 +44,14 @@ fn every_experiment_file_checks() {
             "experiments/{name} is missing"
         );
     }
+    let paper: Vec<&PathBuf> = files.iter().filter(|f| reads_imagenet(f)).collect();
+    assert_eq!(paper.len(), 4);
     for file in &files {
         let output = ws
             .command(&["check", file.to_str().unwrap()])
-            .env("PVR_IMAGENET", &imagenet)
+            .env_remove("PVR_IMAGENET")
+            .env_remove("PVR_VOC")
+            .env_remove("PVR_MVH")
             .output()
             .unwrap();
         assert!(
@@ -70,42 +61,57 @@ fn every_experiment_file_checks() {
             stderr(&output)
         );
         let out = stdout(&output);
-        if uses_imagefolder(file) {
-            assert!(out.contains("2 train / 2 val images"), "{out}");
+        if reads_imagenet(file) {
+            // The study's three analyses are in every paper file, each reading its data root.
+            for (dataset, set_by) in [
+                ("ImageNet-1k", "PVR_IMAGENET or data.path"),
+                ("PASCAL VOC (detection boxes)", "PVR_VOC or lost.path"),
+                (
+                    "PASCAL VOC2012 segmentation",
+                    "PVR_VOC or attribution.0.voc_path",
+                ),
+                ("model-vs-human", "PVR_MVH or ha.path"),
+            ] {
+                let row = out
+                    .lines()
+                    .find(|l| l.starts_with(dataset))
+                    .unwrap_or_else(|| panic!("{}: no `{dataset}` row in\n{out}", file.display()));
+                assert!(row.contains("missing") && row.contains(set_by), "{row}");
+            }
+            assert!(out.contains("4 of 4 dataset folder(s) not ready"), "{out}");
+            for stage in [
+                "attribute[0,gradcam]",
+                "lost[1]",
+                "ha[2,cue-conflict]",
+                "report[ha]",
+            ] {
+                assert!(out.contains(stage), "{}: no {stage}", file.display());
+            }
         }
     }
 }
 
+/// A path on the command line wins over the environment, and the table names it.
 #[test]
-fn imagenet_experiments_without_a_data_path_say_how_to_give_one() {
+fn a_data_path_on_the_command_line_wins_over_the_environment() {
     let ws = Workspace::new();
-    let imagenet: Vec<PathBuf> = experiment_files()
-        .into_iter()
-        .filter(|f| uses_imagefolder(f))
-        .collect();
-    assert_eq!(imagenet.len(), 4);
-    for file in &imagenet {
-        let output = ws
-            .command(&["check", file.to_str().unwrap()])
-            .env_remove("PVR_IMAGENET")
-            .output()
-            .unwrap();
-        assert!(!output.status.success());
-        let err = stderr(&output);
-        assert!(err.contains("--set data.path="), "{err}");
-        assert!(err.contains("PVR_IMAGENET"), "{err}");
-        // A path on the command line wins over the environment.
-        let output = ws
-            .command(&[
-                "check",
-                file.to_str().unwrap(),
-                "--set",
-                "data.path=/nonexistent/imagenet",
-            ])
-            .env("PVR_IMAGENET", ws.path())
-            .output()
-            .unwrap();
-        let err = stderr(&output);
-        assert!(err.contains("/nonexistent/imagenet/train"), "{err}");
-    }
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments/resnet18.toml");
+    let output = ws
+        .command(&[
+            "check",
+            file.to_str().unwrap(),
+            "--set",
+            "data.path=/nonexistent/imagenet",
+        ])
+        .env("PVR_IMAGENET", ws.path())
+        .env("PVR_VOC", ws.path().join("no-voc"))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let out = stdout(&output);
+    assert!(
+        out.contains("/nonexistent/imagenet does not exist"),
+        "{out}"
+    );
+    assert!(out.contains("no-voc does not exist"), "{out}");
 }

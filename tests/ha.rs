@@ -6,8 +6,8 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{TINY, Workspace, labels_with, stderr};
-use pvr::exec::StageStatus;
+use common::{TINY, Workspace, labels_with, stderr, stdout};
+use pvr::exec::{RunSummary, StageStatus};
 use pvr::files::tables::read_parquet;
 use pvr::ha::HaDataset;
 
@@ -157,7 +157,7 @@ fn specs_that_cannot_be_scored_fail_before_running() {
     let out = ws.pvr(&["check", "folder.toml"]);
     assert!(!out.status.success());
     let err = stderr(&out);
-    assert!(err.contains("[ha] needs either `ha.path`"), "{err}");
+    assert!(err.contains("1000 ImageNet logits"), "{err}");
 
     ws.write_spec(
         "dup.toml",
@@ -278,13 +278,41 @@ fn benchmark_layouts_are_scored_with_the_16_class_decision() {
     let summary = std::fs::read_to_string(report.join("ha.md")).unwrap();
     assert!(summary.contains("benchmark read from mvh"), "{summary}");
 
-    // A dataset the root lacks is named with its expected path.
+    // A dataset the root lacks is named with its expected path in the data table, and only
+    // its stages fail: the others (cached or run) stand.
     let spec = spec.replace("\"contrast\", \"edge\"", "\"contrast\", \"sketch\"");
     ws.write_spec("inet.toml", &spec);
-    let err = stderr(&ws.pvr(&["check", "inet.toml"]));
+    let out = stdout(&ws.pvr(&["check", "inet.toml"]));
     assert!(
-        err.contains("mvh/sketch") && err.contains("dnn/session-1"),
-        "{err}"
+        out.contains("incomplete") && out.contains("mvh/sketch") && out.contains("dnn/session-1"),
+        "{out}"
+    );
+    let run = ws.pvr(&["run", "inet.toml", "--quiet"]);
+    assert!(!run.status.success());
+    let summary = RunSummary::read(&ws.report_dir(&run).join("run.json")).unwrap();
+    let status_of = |label: &str| {
+        summary
+            .stages
+            .iter()
+            .find(|s| s.stage == label)
+            .unwrap_or_else(|| panic!("no {label}"))
+            .status
+    };
+    assert_eq!(status_of("ha[0,sketch]"), StageStatus::Failed);
+    assert_eq!(status_of("report[ha]"), StageStatus::Skipped);
+    assert!(matches!(
+        status_of("ha[0,contrast]"),
+        StageStatus::Cached | StageStatus::Ran
+    ));
+    let failed = summary
+        .stages
+        .iter()
+        .find(|s| s.stage == "ha[0,sketch]")
+        .unwrap();
+    let error = failed.error.as_deref().unwrap_or_default();
+    assert!(
+        error.contains("model-vs-human is incomplete") && error.contains("mvh/sketch"),
+        "{error}"
     );
 }
 

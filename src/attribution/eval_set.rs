@@ -8,6 +8,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use serde_json::{Value, json};
 
+use crate::data::root::DataProblem;
 use crate::data::voc_classes::voc_class_of_imagenet;
 use crate::data::voc_segmentation::{ClassMask, VOC_VOID, VocSegmentation, resize_and_crop};
 use crate::data::{Dataset, ImageF32};
@@ -76,6 +77,8 @@ pub enum EvalImages {
         size: usize,
         fingerprint: String,
     },
+    /// The VOC folder is not there: the stages that need it fail with this.
+    Missing(Arc<DataProblem>),
 }
 
 impl EvalImages {
@@ -97,6 +100,15 @@ impl EvalImages {
         match self {
             EvalImages::Dataset { count, .. } => *count,
             EvalImages::Voc { voc, .. } => voc.len(),
+            EvalImages::Missing(_) => 0,
+        }
+    }
+
+    /// Why the images cannot be read, when they cannot.
+    pub fn problem(&self) -> Option<&DataProblem> {
+        match self {
+            EvalImages::Missing(problem) => Some(problem),
+            _ => None,
         }
     }
 
@@ -115,6 +127,9 @@ impl EvalImages {
                 size,
                 fingerprint,
             } => json!({ "source": "voc", "data": fingerprint, "count": voc.len(), "size": size }),
+            EvalImages::Missing(problem) => {
+                json!({ "source": "voc", "data": format!("missing:{}", problem.root.key) })
+            }
         }
     }
 
@@ -129,6 +144,7 @@ impl EvalImages {
                 voc.len(),
                 voc.source
             ),
+            EvalImages::Missing(problem) => problem.to_string(),
         }
     }
 
@@ -169,6 +185,7 @@ impl EvalImages {
                     truth: Truth::VocClasses(mask.resize_and_crop(*size)),
                 })
             }
+            EvalImages::Missing(problem) => Err(anyhow::Error::new((**problem).clone())),
         }
     }
 

@@ -23,8 +23,7 @@ mod validate;
 
 pub use maps::Maps;
 
-use crate::analysis::{Analysis, PoolPlan};
-use crate::graph::Stage;
+use crate::analysis::{Analysis, AnalysisPlan, PoolPlan};
 use crate::spec::{Problems, Spec};
 
 /// Attribution maps scored against masks as an analysis of the pool: `[[attribution]]`.
@@ -37,7 +36,7 @@ impl Analysis for Attribution {
     fn validate(&self, spec: &Spec) -> Problems {
         validate::validate(spec)
     }
-    fn plan(&self, spec: &Spec, pool: &PoolPlan<'_>) -> anyhow::Result<Vec<Box<dyn Stage>>> {
+    fn plan(&self, spec: &Spec, pool: &PoolPlan<'_>) -> anyhow::Result<AnalysisPlan> {
         stages::plan(spec, pool)
     }
 }

@@ -183,7 +183,7 @@ fn check_eval_set(table: &mut TableProblems<'_>, entry: &AttributionSpec, source
                 "the validation split has ground-truth masks only with `data.source = \"shapes\"`; use `eval_set = \"voc\"` with `voc_path`",
             );
             table.check(
-                entry.voc_path.is_none(),
+                entry.voc_path.is_none() && entry.voc_path_env.is_none(),
                 "voc_path",
                 "applies to `eval_set = \"voc\"` only",
             );
@@ -194,11 +194,6 @@ fn check_eval_set(table: &mut TableProblems<'_>, entry: &AttributionSpec, source
             );
         }
         EvalSet::Voc => {
-            table.check(
-                entry.voc_path.is_some(),
-                "voc_path",
-                "`eval_set = \"voc\"` needs `voc_path` (VOCdevkit/VOC2012), e.g. `--set attribution.0.voc_path=/data/VOCdevkit`",
-            );
             table.check(
                 entry.target == TargetPolicy::Predicted,
                 "target",

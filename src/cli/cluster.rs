@@ -48,6 +48,12 @@ pub fn run_on_slurm(
         let note = if job.reused { " (already queued)" } else { "" };
         println!("  {:<24} job {}{note}", job.label, job.job_id);
     }
+    let waiting = pipeline.plan.waiting_for_data().len();
+    if waiting > 0 {
+        println!(
+            "  {waiting} stage(s) not submitted: they wait for data that is missing (`pvr check` lists it)"
+        );
+    }
     if !wait || jobs.is_empty() {
         return Ok(ExitCode::SUCCESS);
     }

@@ -6,8 +6,13 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
+use std::sync::Arc;
+
+use super::data_table::data_table;
 use super::{Cli, Command, DagFormat, Executor, MaskFormat, SpecArgs};
 use crate::cache::{Cache, CacheBusy, CacheLock, unix_now};
+use crate::data::Dataset;
+use crate::data::root::Opened;
 use crate::exec::ui::{Ui, UiMode};
 use crate::exec::{RunOptions, StageStatus, execute, format_seconds};
 use crate::ha::HaDataset;
@@ -183,6 +188,10 @@ fn export(
 fn check(spec: &SpecArgs) -> anyhow::Result<ExitCode> {
     let pipeline = load(spec)?;
     let c = &pipeline.context;
+    let images = |split: &Opened<Arc<dyn Dataset>>| match split.get() {
+        Ok(data) => data.len().to_string(),
+        Err(_) => "?".into(),
+    };
     println!(
         "{}: ok · {} {} ({}, {} classes) on {} · {} train / {} val images · {} prunable tensors",
         spec.file.display(),
@@ -191,8 +200,8 @@ fn check(spec: &SpecArgs) -> anyhow::Result<ExitCode> {
         c.network.describe(),
         c.network.num_classes,
         c.device,
-        c.train_data.len(),
-        c.val_data.len(),
+        images(&c.train_data),
+        images(&c.val_data),
         c.prunable.len()
     );
     let skipped = c.train_data.skipped().len() + c.val_data.skipped().len();
@@ -202,6 +211,10 @@ fn check(spec: &SpecArgs) -> anyhow::Result<ExitCode> {
         );
     }
     print!("{}", pipeline.plan.to_text());
+    if !pipeline.data.is_empty() {
+        println!();
+        print!("{}", data_table(&pipeline.data));
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -236,15 +249,36 @@ fn gc(
     dry_run: bool,
 ) -> anyhow::Result<ExitCode> {
     let mut keep = HashSet::new();
+    let mut pipelines = Vec::new();
     for file in files {
         let pipeline = load(&SpecArgs {
             file: file.clone(),
             overrides: overrides.to_vec(),
         })?;
-        keep.extend(pipeline.plan.stages().map(|s| s.key.clone()));
+        pipelines.push(pipeline);
     }
     let cache = Cache::open(&cli.cache_dir)?;
     let _lock = lock_or_wait(&cache)?;
+    for pipeline in &pipelines {
+        let plan = &pipeline.plan;
+        keep.extend(plan.stages().map(|s| s.key.clone()));
+        // Without its data a stage's key is a stand-in: keep what it (and everything after it)
+        // last built, so that gc on a machine without the data removes nothing of the study.
+        let waiting = plan.waiting_for_data();
+        for &node in &waiting {
+            let label = plan.graph[node].label.to_string();
+            if let Some(record) = cache.last_label(&plan.experiment, &label)? {
+                keep.insert(record.key);
+            }
+        }
+        if !waiting.is_empty() {
+            println!(
+                "{}: {} stage(s) wait for missing data (`pvr check` says which); kept the entries they last built",
+                plan.experiment,
+                waiting.len()
+            );
+        }
+    }
     if keep_days > 0 {
         let since = unix_now().saturating_sub(keep_days.saturating_mul(86_400));
         keep.extend(cache.keys_used_since(since)?);

@@ -2,6 +2,7 @@
 
 mod cluster;
 mod commands;
+mod data_table;
 mod export;
 mod models;
 mod status;

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
+use crate::data::open::IMAGENET_CLASSES;
 use crate::data::shapes::SHAPE_CLASSES;
 use crate::models::flops::{ModelSummary, summarize};
 use crate::models::memory::training_memory;
@@ -121,6 +122,7 @@ fn spec_text(arch: &str, image_size: usize, paper: bool) -> String {
 fn data_classes(spec: &Spec) -> anyhow::Result<usize> {
     match spec.data.source {
         DataSource::Shapes => Ok(SHAPE_CLASSES.len()),
+        DataSource::Imagenet => Ok(IMAGENET_CLASSES),
         DataSource::Imagefolder => {
             let root = PathBuf::from(spec.data.path.as_deref().unwrap_or_default()).join("train");
             let entries = std::fs::read_dir(&root).with_context(|| {

@@ -9,6 +9,16 @@ use crate::graph::{Plan, PlannedStage};
 pub fn status_text(plan: &Plan, cache: &Cache) -> anyhow::Result<String> {
     let mut out = String::new();
     for stage in plan.stages() {
+        if let Some(missing) = stage.stage.missing_data() {
+            let _ = writeln!(
+                out,
+                "{:<12} {:<8} {}  {missing}",
+                stage.label.to_string(),
+                "no data",
+                &stage.key[..12]
+            );
+            continue;
+        }
         let (state, why) = match cache.verify(&stage.key)? {
             Lookup::Hit(_) => ("cached".to_string(), String::new()),
             Lookup::Corrupt { reason } => ("corrupt".into(), format!("will rebuild: {reason}")),

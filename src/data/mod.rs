@@ -13,6 +13,7 @@ pub mod imagefolder;
 pub mod open;
 pub mod resized_crop;
 pub mod rng;
+pub mod root;
 pub mod shapes;
 pub mod sheet;
 pub mod voc_boxes;

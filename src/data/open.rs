@@ -1,45 +1,130 @@
-//! Opens the train and val splits a spec's `[data]` section describes.
+//! Opens the train and val splits a spec's `[data]` section describes. A folder that is not
+//! there is not an error here: its splits come back [`Opened::Missing`], so the plan still
+//! compiles and only the stages that read them fail.
 
 use std::path::Path;
 use std::sync::Arc;
 
 use super::imagefolder::ImageFolder;
-use super::shapes::{ShapesConfig, ShapesDataset};
+use super::root::{DataRoot, DataStatus, Opened};
+use super::shapes::{SHAPE_CLASSES, ShapesConfig, ShapesDataset};
 use super::{Dataset, Split};
 use crate::spec::{BadImagePolicy, DataSource, DataSpec};
 
-pub fn open_datasets(
-    spec: &DataSpec,
-    experiment_seed: u64,
-) -> anyhow::Result<(Arc<dyn Dataset>, Arc<dyn Dataset>)> {
-    match spec.source {
-        DataSource::Shapes => {
-            let config = |split, len| ShapesConfig {
-                seed: spec.seed.unwrap_or(experiment_seed),
-                image_size: spec.image_size,
-                len,
-                split,
-                texture_correlation: spec.texture_correlation,
-                distractors: spec.distractors,
-            };
-            Ok((
-                Arc::new(ShapesDataset::new(config(Split::Train, spec.train_size))?),
-                Arc::new(ShapesDataset::new(config(Split::Val, spec.val_size))?),
-            ))
+/// ImageNet-1k's class count, known before any folder is read.
+pub const IMAGENET_CLASSES: usize = 1000;
+
+/// A spec's two splits and the folder they come from (none for generated data).
+pub struct SplitData {
+    pub train: Opened<Arc<dyn Dataset>>,
+    pub val: Opened<Arc<dyn Dataset>>,
+    pub root: Option<DataRoot>,
+}
+
+impl SplitData {
+    /// Rows of `pvr check`'s data table: one per split read from disk.
+    pub fn statuses(&self) -> Vec<DataStatus> {
+        let Some(root) = &self.root else {
+            return Vec::new();
+        };
+        fn images(split: &'static str) -> impl Fn(&Arc<dyn Dataset>) -> String {
+            move |data| {
+                format!(
+                    "{split}: {} images in {} classes",
+                    data.len(),
+                    data.num_classes()
+                )
+            }
         }
-        DataSource::Imagefolder => {
-            let root = spec.path.as_deref().ok_or_else(|| {
-                anyhow::anyhow!("data.path is required for source = \"imagefolder\"")
-            })?;
-            let root = Path::new(root);
-            let open = |split| -> anyhow::Result<Arc<dyn Dataset>> {
-                let folder = ImageFolder::open(root, split, spec.image_size)?;
-                Ok(Arc::new(match spec.on_bad_image {
-                    BadImagePolicy::Fail => folder,
-                    BadImagePolicy::Skip => folder.without_unreadable()?,
-                }))
-            };
-            Ok((open(Split::Train)?, open(Split::Val)?))
-        }
+        vec![
+            self.train.status(root, images("train")),
+            self.val.status(root, images("val")),
+        ]
     }
+
+    /// Classes of the data: known from the source where it has a fixed class list, else from
+    /// whichever split could be read.
+    pub fn num_classes(&self, spec: &DataSpec) -> Option<usize> {
+        planned_classes(spec).or_else(|| {
+            [&self.train, &self.val]
+                .into_iter()
+                .find_map(|split| split.get().ok().map(|data| data.num_classes()))
+        })
+    }
+}
+
+/// The class count a source has before reading anything: `shapes` 10, ImageNet 1000; an
+/// arbitrary image folder only knows once it is read.
+pub fn planned_classes(spec: &DataSpec) -> Option<usize> {
+    match spec.source {
+        DataSource::Shapes => Some(SHAPE_CLASSES.len()),
+        DataSource::Imagenet => Some(IMAGENET_CLASSES),
+        DataSource::Imagefolder => None,
+    }
+}
+
+/// The folder a spec's on-disk data comes from, with what to put there.
+pub fn data_root(spec: &DataSpec) -> Option<DataRoot> {
+    let (dataset, layout) = match spec.source {
+        DataSource::Shapes => return None,
+        DataSource::Imagefolder => (
+            "the image folder",
+            "`train/<class>/<image>` and `val/<class>/<image>`",
+        ),
+        DataSource::Imagenet => (
+            "ImageNet-1k",
+            "`train/<wnid>/*.JPEG` and `val/<wnid>/*.JPEG` (torchvision's ImageFolder layout)",
+        ),
+    };
+    Some(DataRoot {
+        dataset: dataset.into(),
+        key: "data.path".into(),
+        env: spec.path_env.clone(),
+        path: spec.path.as_ref().map(Into::into),
+        layout: layout.into(),
+    })
+}
+
+pub fn open_datasets(spec: &DataSpec, experiment_seed: u64) -> anyhow::Result<SplitData> {
+    let Some(root) = data_root(spec) else {
+        let config = |split, len| ShapesConfig {
+            seed: spec.seed.unwrap_or(experiment_seed),
+            image_size: spec.image_size,
+            len,
+            split,
+            texture_correlation: spec.texture_correlation,
+            distractors: spec.distractors,
+        };
+        let train: Arc<dyn Dataset> =
+            Arc::new(ShapesDataset::new(config(Split::Train, spec.train_size))?);
+        let val: Arc<dyn Dataset> =
+            Arc::new(ShapesDataset::new(config(Split::Val, spec.val_size))?);
+        return Ok(SplitData {
+            train: Opened::Ready(train),
+            val: Opened::Ready(val),
+            root: None,
+        });
+    };
+    let open = |split| root.open(|path| open_split(spec, path, split));
+    Ok(SplitData {
+        train: open(Split::Train),
+        val: open(Split::Val),
+        root: Some(root),
+    })
+}
+
+fn open_split(spec: &DataSpec, root: &Path, split: Split) -> anyhow::Result<Arc<dyn Dataset>> {
+    let folder = ImageFolder::open(root, split, spec.image_size)?;
+    if spec.source == DataSource::Imagenet {
+        anyhow::ensure!(
+            folder.num_classes() == IMAGENET_CLASSES,
+            "{} has {} class folders; ImageNet-1k has {IMAGENET_CLASSES}",
+            root.join(split.as_str()).display(),
+            folder.num_classes()
+        );
+    }
+    Ok(Arc::new(match spec.on_bad_image {
+        BadImagePolicy::Fail => folder,
+        BadImagePolicy::Skip => folder.without_unreadable()?,
+    }))
 }

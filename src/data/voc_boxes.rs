@@ -194,7 +194,18 @@ impl VocBoxes {
     /// With `no_hard`, truncated and difficult objects are not ground truth, and images left
     /// without objects are skipped (LOST's `--no_hard`). Images without any object are skipped
     /// either way: no box could be right there.
-    pub fn open(root: &Path, split: &str, no_hard: bool) -> anyhow::Result<Self> {
+    pub fn open(path: &Path, split: &str, no_hard: bool) -> anyhow::Result<Self> {
+        // The year folder itself, or VOCdevkit (or a folder holding it) with VOC2012/VOC2007.
+        let root = &[
+            path.to_path_buf(),
+            path.join("VOC2012"),
+            path.join("VOC2007"),
+            path.join("VOCdevkit/VOC2012"),
+            path.join("VOCdevkit/VOC2007"),
+        ]
+        .into_iter()
+        .find(|dir| dir.join("Annotations").is_dir())
+        .unwrap_or_else(|| path.to_path_buf());
         let list = root
             .join("ImageSets")
             .join("Main")

@@ -330,6 +330,9 @@ fn run_stage_with(
     ui: &Ui,
     build: Build,
 ) -> Result<Entry, String> {
+    if let Some(missing) = stage.stage.missing_data() {
+        return Err(missing);
+    }
     let attempt = || -> anyhow::Result<Entry> {
         let started = Instant::now();
         let writer = match build {

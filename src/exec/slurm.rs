@@ -64,6 +64,8 @@ pub struct Submitted {
 }
 
 /// Submits every stage of `plan` missing from `cache` (reusing live jobs), in dependency order.
+/// Stages waiting for missing data (and those after them) are not submitted: they would only
+/// fail on a node; `pvr check` says what to put where.
 pub fn submit(
     plan: &Plan,
     cache: &Cache,
@@ -71,8 +73,10 @@ pub fn submit(
 ) -> anyhow::Result<Vec<Submitted>> {
     let mut jobs: std::collections::HashMap<String, String> = std::collections::HashMap::new();
     let mut submitted = Vec::new();
-    for stage in plan.stages() {
-        if matches!(cache.lookup(&stage.key)?, Lookup::Hit(_)) {
+    let waiting = plan.waiting_for_data();
+    for &node in &plan.order {
+        let stage = &plan.graph[node];
+        if waiting.contains(&node) || matches!(cache.lookup(&stage.key)?, Lookup::Hit(_)) {
             continue;
         }
         if let Some(record) = job_record(&options.cache_dir, &stage.key)

@@ -125,6 +125,19 @@ impl Plan {
         out
     }
 
+    /// Stages that cannot run for missing data, and every stage downstream of one: their keys
+    /// are stand-ins until the data is there (see `Stage::missing_data`).
+    pub fn waiting_for_data(&self) -> std::collections::HashSet<NodeIndex> {
+        let mut waiting = std::collections::HashSet::new();
+        for &node in &self.order {
+            if !waiting.contains(&node) && self.graph[node].stage.missing_data().is_some() {
+                waiting.insert(node);
+                waiting.extend(self.descendants(node));
+            }
+        }
+        waiting
+    }
+
     /// A readable listing: one stage a line, with its short key and inputs.
     pub fn to_text(&self) -> String {
         let mut out = String::new();

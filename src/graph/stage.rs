@@ -35,6 +35,12 @@ pub trait Stage: Send + Sync {
     fn publishes_report(&self) -> bool {
         false
     }
+    /// Why the stage cannot run, when data it reads is missing (the message says what to put
+    /// where). The scheduler fails the stage with it instead of running it; every stage that
+    /// does not depend on it still runs.
+    fn missing_data(&self) -> Option<String> {
+        None
+    }
     /// Does the work, writing outputs into `ctx.out_dir`.
     fn run(&self, ctx: &StageContext<'_>) -> anyhow::Result<()>;
 }

@@ -29,8 +29,7 @@ mod validate;
 
 pub use datasets::HaDataset;
 
-use crate::analysis::{Analysis, PoolPlan};
-use crate::graph::Stage;
+use crate::analysis::{Analysis, AnalysisPlan, PoolPlan};
 use crate::spec::{Problems, Spec};
 
 /// Human alignment as an analysis of the pool: `[ha]`.
@@ -43,7 +42,7 @@ impl Analysis for HumanAlignment {
     fn validate(&self, spec: &Spec) -> Problems {
         validate::validate(spec)
     }
-    fn plan(&self, spec: &Spec, pool: &PoolPlan<'_>) -> anyhow::Result<Vec<Box<dyn Stage>>> {
+    fn plan(&self, spec: &Spec, pool: &PoolPlan<'_>) -> anyhow::Result<AnalysisPlan> {
         plan::plan(spec, pool)
     }
 }

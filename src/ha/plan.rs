@@ -2,29 +2,40 @@
 //! dataset, and `report[ha]`. Decides where the images come from and rejects combinations that
 //! cannot be scored before anything runs.
 
-use std::path::Path;
 use std::sync::Arc;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 
 use super::datasets::HaDataset;
 use super::mapping::IMAGENET_CLASSES;
 use super::reader::BenchmarkSet;
 use super::report::HaReportStage;
 use super::stage::{HaImages, HaScorer, HaStage};
-use crate::analysis::PoolPlan;
+use crate::analysis::{AnalysisPlan, PoolPlan};
 use crate::data::Split;
+use crate::data::root::{DataProblem, DataRoot, DataState, DataStatus, Opened};
 use crate::data::shapes::{ShapesConfig, ShapesDataset};
 use crate::graph::Stage;
-use crate::spec::{DataSource, Spec};
+use crate::spec::{DataSource, HaSpec, Spec};
+
+/// The benchmark's datasets folder `[ha]` reads, for the data table and the stages' messages.
+pub fn benchmark_root(ha: &HaSpec) -> DataRoot {
+    DataRoot {
+        dataset: "model-vs-human".into(),
+        key: "ha.path".into(),
+        env: ha.path_env.clone(),
+        path: ha.path.as_ref().map(Into::into),
+        layout: "the benchmark's `datasets` folder: `<dataset>/dnn/session-1/*.png` for the 12 parametric sets, sketch and stylized, `<dataset>/<category>/*.png` for edge, silhouette and cue-conflict".into(),
+    }
+}
 
 /// Images per condition generated for `shapes` models when the spec does not say.
 pub const DEFAULT_EMBEDDED_IMAGES: usize = 160;
 
 /// The human-alignment stages of `spec` (none without `[ha]`).
-pub fn plan(spec: &Spec, pool: &PoolPlan<'_>) -> anyhow::Result<Vec<Box<dyn Stage>>> {
+pub fn plan(spec: &Spec, pool: &PoolPlan<'_>) -> anyhow::Result<AnalysisPlan> {
     let Some(ha) = &spec.ha else {
-        return Ok(Vec::new());
+        return Ok(AnalysisPlan::default());
     };
     let PoolPlan {
         context,
@@ -33,64 +44,62 @@ pub fn plan(spec: &Spec, pool: &PoolPlan<'_>) -> anyhow::Result<Vec<Box<dyn Stag
     } = *pool;
     let seed = ha.seed.unwrap_or(spec.experiment.seed);
     let classes = context.network.num_classes;
-    let (images, source): (Vec<(HaDataset, HaImages)>, String) = match (&ha.path, spec.data.source)
+    let (images, source): (Vec<(HaDataset, HaImages)>, String) = if ha.path.is_none()
+        && spec.data.source == DataSource::Shapes
     {
-        (Some(path), _) => {
-            if classes != IMAGENET_CLASSES {
-                bail!(
-                    "{}: ha.path: the benchmark's images are scored with its 16-class decision over \
-                     1000 ImageNet logits, but this model has {classes} classes; leave ha.path out \
-                     to test a `shapes` model on pvr's embedded analogues",
-                    spec_path.display()
-                );
-            }
-            let root = Path::new(path);
-            let sets = ha
-                .datasets
-                .iter()
-                .map(|&dataset| {
-                    let mut set = BenchmarkSet::open(root, dataset)
-                        .with_context(|| format!("{}: ha.path", spec_path.display()))?;
+        let n = ha.images_per_condition.unwrap_or(DEFAULT_EMBEDDED_IMAGES);
+        // The validation stream of the experiment's own data: scenes no model trained on.
+        let base = Arc::new(ShapesDataset::new(ShapesConfig {
+            seed: spec.data.seed.unwrap_or(spec.experiment.seed),
+            image_size: spec.data.image_size,
+            len: n,
+            split: Split::Val,
+            texture_correlation: spec.data.texture_correlation,
+            distractors: spec.data.distractors,
+        })?);
+        let sets = ha
+            .datasets
+            .iter()
+            .map(|&d| (d, HaImages::Embedded(base.clone())))
+            .collect();
+        (
+            sets,
+            format!("pvr's embedded analogues from `shapes` validation scenes, {n} per condition"),
+        )
+    } else {
+        if classes != IMAGENET_CLASSES {
+            bail!(
+                "{}: [ha] on the benchmark's images scores them with its 16-class decision over \
+                     1000 ImageNet logits, but this model has {classes} classes; test a `shapes` \
+                     model on pvr's embedded analogues (no ha.path), or an ImageNet-1k one on the \
+                     benchmark (`pvr render-ha` renders the 12 parametric sets from any images)",
+                spec_path.display()
+            );
+        }
+        let root = benchmark_root(ha);
+        let sets = ha
+            .datasets
+            .iter()
+            .map(|&dataset| {
+                let opened = root.open(|path| {
+                    let mut set = BenchmarkSet::open(path, dataset)?;
                     if let Some(n) = ha.images_per_condition {
                         set.take_per_condition(n)?;
                     }
-                    Ok((dataset, HaImages::Benchmark(Arc::new(set))))
-                })
-                .collect::<anyhow::Result<Vec<_>>>()?;
-            (
-                sets,
-                format!("the model-vs-human benchmark read from {path}"),
-            )
-        }
-        (None, DataSource::Shapes) => {
-            let n = ha.images_per_condition.unwrap_or(DEFAULT_EMBEDDED_IMAGES);
-            // The validation stream of the experiment's own data: scenes no model trained on.
-            let base = Arc::new(ShapesDataset::new(ShapesConfig {
-                seed: spec.data.seed.unwrap_or(spec.experiment.seed),
-                image_size: spec.data.image_size,
-                len: n,
-                split: Split::Val,
-                texture_correlation: spec.data.texture_correlation,
-                distractors: spec.data.distractors,
-            })?);
-            let sets = ha
-                .datasets
-                .iter()
-                .map(|&d| (d, HaImages::Embedded(base.clone())))
-                .collect();
-            (
-                sets,
-                format!(
-                    "pvr's embedded analogues from `shapes` validation scenes, {n} per condition"
-                ),
-            )
-        }
-        (None, DataSource::Imagefolder) => bail!(
-            "{}: [ha] needs either `ha.path` (the model-vs-human datasets, for an ImageNet-1000 \
-             model) or `data.source = \"shapes\"` (pvr's embedded analogues); `pvr render-ha` \
-             renders the 12 parametric sets from any image folder",
-            spec_path.display()
-        ),
+                    Ok(set)
+                });
+                let images = match opened {
+                    Opened::Ready(set) => HaImages::Benchmark(Arc::new(set)),
+                    Opened::Missing(problem) => HaImages::Missing(problem),
+                };
+                (dataset, images)
+            })
+            .collect();
+        let place = ha.path.as_deref().unwrap_or("ha.path (not given)");
+        (
+            sets,
+            format!("the model-vs-human benchmark read from {place}"),
+        )
     };
     let mut stages: Vec<Box<dyn Stage>> = Vec::new();
     for round in 0..=rounds {
@@ -116,5 +125,48 @@ pub fn plan(spec: &Spec, pool: &PoolPlan<'_>) -> anyhow::Result<Vec<Box<dyn Stag
         bootstrap_samples: ha.bootstrap_samples,
         seed,
     }));
-    Ok(stages)
+    let data = benchmark_status(ha, &images).into_iter().collect();
+    Ok(AnalysisPlan { stages, data })
+}
+
+/// The data table's row for the benchmark folder: found when every dataset asked for is
+/// there, else which are not.
+fn benchmark_status(ha: &HaSpec, images: &[(HaDataset, HaImages)]) -> Option<DataStatus> {
+    if images
+        .iter()
+        .all(|(_, i)| matches!(i, HaImages::Embedded(_)))
+    {
+        return None;
+    }
+    let root = benchmark_root(ha);
+    let missing: Vec<&DataProblem> = images
+        .iter()
+        .filter_map(|(_, i)| match i {
+            HaImages::Missing(problem) => Some(&**problem),
+            _ => None,
+        })
+        .collect();
+    let found = images.len() - missing.len();
+    Some(match missing.first() {
+        None => DataStatus {
+            root,
+            state: DataState::Found,
+            detail: format!("{found} of {} datasets", images.len()),
+        },
+        Some(first) if found == 0 && first.state == DataState::Missing => DataStatus {
+            root,
+            state: DataState::Missing,
+            detail: first.detail.clone(),
+        },
+        Some(first) => DataStatus {
+            root,
+            state: DataState::Incomplete,
+            detail: format!(
+                "{found} of {} datasets; {} cannot be read, e.g. {}",
+                images.len(),
+                missing.len(),
+                first.detail
+            ),
+        },
+    })
 }

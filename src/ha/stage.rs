@@ -20,6 +20,7 @@ use super::evaluate::{ClassSpace, Decision, decide};
 use super::reader::BenchmarkSet;
 use super::shape_bias::{CueConflictDecision, ShapeBias};
 use crate::data::augment::{crop, resize_bilinear};
+use crate::data::root::DataProblem;
 use crate::data::shapes::{GENERATOR_VERSION, ShapesDataset};
 use crate::data::{Dataset, ImageF32, Rng};
 use crate::graph::{Stage, StageContext, StageLabel};
@@ -37,6 +38,8 @@ pub enum HaImages {
     Embedded(Arc<ShapesDataset>),
     /// Read from the benchmark's folder.
     Benchmark(Arc<BenchmarkSet>),
+    /// The benchmark's folder for this dataset is not there: its stages fail with this.
+    Missing(Arc<DataProblem>),
 }
 
 /// One condition's results, image by image (in a fixed order, so that pool members can be
@@ -146,6 +149,10 @@ impl Stage for HaStage {
                 "source": "benchmark",
                 "files": set.fingerprint(),
             }),
+            HaImages::Missing(problem) => json!({
+                "source": "benchmark",
+                "files": format!("missing:{}", problem.root.key),
+            }),
         };
         json!({
             "dataset": scorer.dataset.name(),
@@ -157,6 +164,12 @@ impl Stage for HaStage {
     }
     fn inputs(&self) -> Vec<StageLabel> {
         vec![StageLabel::model(self.round)]
+    }
+    fn missing_data(&self) -> Option<String> {
+        match &self.scorer.images {
+            HaImages::Missing(problem) => Some(problem.to_string()),
+            _ => None,
+        }
     }
     fn run(&self, ctx: &StageContext<'_>) -> anyhow::Result<()> {
         let device = self.context.device.device();
@@ -173,7 +186,7 @@ impl HaScorer {
     fn class_space(&self) -> ClassSpace {
         match self.images {
             HaImages::Embedded(_) => ClassSpace::Native,
-            HaImages::Benchmark(_) => ClassSpace::Imagenet16,
+            HaImages::Benchmark(_) | HaImages::Missing(_) => ClassSpace::Imagenet16,
         }
     }
 
@@ -198,17 +211,18 @@ impl HaScorer {
         progress: &dyn Progress,
     ) -> anyhow::Result<HaRecord> {
         let started = Instant::now();
-        let conditions = match &self.images {
-            HaImages::Embedded(_) => self.dataset.conditions().to_vec(),
-            HaImages::Benchmark(set) => set.conditions(),
-        };
-        let total: usize = match &self.images {
-            HaImages::Embedded(base) => base.len() * conditions.len(),
-            HaImages::Benchmark(set) => set.images.len(),
-        };
-        let per_condition = match &self.images {
-            HaImages::Embedded(base) => base.len(),
-            HaImages::Benchmark(set) => set.images.len().div_ceil(conditions.len().max(1)),
+        let (conditions, total, per_condition) = match &self.images {
+            HaImages::Embedded(base) => {
+                let conditions = self.dataset.conditions().to_vec();
+                let total = base.len() * conditions.len();
+                (conditions, total, base.len())
+            }
+            HaImages::Benchmark(set) => {
+                let conditions = set.conditions();
+                let per_condition = set.images.len().div_ceil(conditions.len().max(1));
+                (conditions, set.images.len(), per_condition)
+            }
+            HaImages::Missing(problem) => return Err(anyhow::Error::new((**problem).clone())),
         };
         progress.phase(
             "score",
@@ -243,7 +257,7 @@ impl HaScorer {
             dataset: self.dataset,
             source: match self.images {
                 HaImages::Embedded(_) => "embedded".into(),
-                HaImages::Benchmark(_) => "benchmark".into(),
+                HaImages::Benchmark(_) | HaImages::Missing(_) => "benchmark".into(),
             },
             classes: self.class_space(),
             conditions: results,
@@ -285,6 +299,7 @@ impl HaScorer {
             HaImages::Benchmark(set) => (0..set.images.len())
                 .filter(|&i| set.images[i].condition == condition)
                 .collect(),
+            HaImages::Missing(_) => Vec::new(),
         };
         let mut result = ConditionResult {
             condition: condition.to_string(),
@@ -349,6 +364,7 @@ impl HaScorer {
                     entry.texture,
                 ))
             }
+            HaImages::Missing(problem) => Err(anyhow::Error::new((**problem).clone())),
         }
     }
 }

@@ -32,8 +32,7 @@ pub use similarity::{Similarity, similarity_batch};
 
 use serde::{Deserialize, Serialize};
 
-use crate::analysis::{Analysis, PoolPlan};
-use crate::graph::Stage;
+use crate::analysis::{Analysis, AnalysisPlan, PoolPlan};
 use crate::spec::{Problems, Spec};
 
 /// LOST object discovery as an analysis of the pool: `[lost]`.
@@ -46,7 +45,7 @@ impl Analysis for ObjectDiscovery {
     fn validate(&self, spec: &Spec) -> Problems {
         validate::validate(spec)
     }
-    fn plan(&self, spec: &Spec, pool: &PoolPlan<'_>) -> anyhow::Result<Vec<Box<dyn Stage>>> {
+    fn plan(&self, spec: &Spec, pool: &PoolPlan<'_>) -> anyhow::Result<AnalysisPlan> {
         plan::plan(spec, pool)
     }
 }

@@ -114,7 +114,7 @@ impl Stage for LostReportStage {
                 .map(|m| (m.round, m.sparsity, m.rows.as_slice()))
                 .collect();
             examples_figure(
-                self.data.dataset.as_ref(),
+                self.data.dataset.get()?.as_ref(),
                 &self.data.ids,
                 &shown,
                 self.examples,

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use super::bbox::grid_chance;
 use super::run::{LostSettings, Timing, discover_images};
 use super::table::{LostRow, lost_frame};
+use crate::data::root::Opened;
 use crate::data::{Dataset, Sample};
 use crate::files::tables::write_parquet;
 use crate::graph::{Stage, StageContext, StageLabel};
@@ -23,7 +24,8 @@ pub const LOST_RECORD_FILE: &str = "corloc.json";
 
 /// The images LOST runs on and how, shared by every `lost[round]` and `report[lost]`.
 pub struct LostData {
-    pub dataset: Arc<dyn Dataset>,
+    /// The images, or why they cannot be read (the LOST stages then fail saying so).
+    pub dataset: Opened<Arc<dyn Dataset>>,
     /// Display ids of the first `ids.len()` images, the ones used.
     pub ids: Vec<String>,
     /// E.g. `shapes val, 32 px` or `VOC trainval, no_hard`.
@@ -99,6 +101,9 @@ impl Stage for LostStage {
     fn inputs(&self) -> Vec<StageLabel> {
         vec![StageLabel::model(self.round)]
     }
+    fn missing_data(&self) -> Option<String> {
+        self.data.dataset.problem().map(ToString::to_string)
+    }
     fn run(&self, ctx: &StageContext<'_>) -> anyhow::Result<()> {
         let started = Instant::now();
         let device = self.context.device.device();
@@ -111,7 +116,7 @@ impl Stage for LostStage {
         let mut timing = Timing::default();
         let mut rows = Vec::with_capacity(indices.len());
         for part in indices.chunks(chunk) {
-            let samples = load_samples(data.dataset.as_ref(), part)?;
+            let samples = load_samples(data.dataset.get()?.as_ref(), part)?;
             let images: Vec<_> = samples.iter().map(|s| s.image.clone()).collect();
             let found = discover_images(
                 &model.network,

@@ -12,14 +12,12 @@ pub fn validate(spec: &Spec) -> Problems {
     };
     let mut check = |ok: bool, key: &str, message: String| problems.check(ok, key, message);
     match lost.dataset {
-        LostDataset::Voc => check(
-            lost.path.is_some(),
-            "lost.path",
-            "`dataset = \"voc\"` needs `path`, the VOC year folder, e.g. `--set lost.path=/data/VOCdevkit/VOC2012`".into(),
-        ),
+        // Without `path` the LOST stages fail when they run, and `pvr check` says what to put
+        // where: the plan needs no data.
+        LostDataset::Voc => {}
         LostDataset::Shapes => {
             check(
-                lost.path.is_none(),
+                lost.path.is_none() && lost.path_env.is_none(),
                 "lost.path",
                 "`path` is for `dataset = \"voc\"`; the shapes scenes are generated".into(),
             );

@@ -10,6 +10,7 @@ use super::ANALYSES;
 use crate::analysis::PoolPlan;
 use crate::backend::DeviceChoice;
 use crate::data::open::open_datasets;
+use crate::data::root::DataStatus;
 use crate::graph::{Plan, Stage};
 use crate::models::params::{list_params, prunable_set};
 use crate::pool::{ModelContext, network_config};
@@ -23,12 +24,14 @@ pub struct Pipeline {
     pub spec: Spec,
     pub plan: Plan,
     pub context: Arc<ModelContext>,
+    /// Every dataset folder the plan reads, found or not (`pvr check`'s data table).
+    pub data: Vec<DataStatus>,
 }
 
 /// Compiles `spec`; `spec_path` is used in messages and to resolve relative data paths from the
 /// working directory, as a user expects.
 pub fn compile(spec: &Spec, spec_path: &Path) -> anyhow::Result<Pipeline> {
-    let (context, given) = model_context(spec, spec_path)?;
+    let (context, given, mut data) = model_context(spec, spec_path)?;
     // `[model] pool` fixes the rounds (one per file); otherwise LRR makes them.
     let rounds = if spec.model.pool.is_empty() {
         spec.prune.round_count()
@@ -49,13 +52,16 @@ pub fn compile(spec: &Spec, spec_path: &Path) -> anyhow::Result<Pipeline> {
         spec_path,
     };
     for analysis in ANALYSES {
-        stages.extend(analysis.plan(spec, &pool)?);
+        let planned = analysis.plan(spec, &pool)?;
+        stages.extend(planned.stages);
+        data.extend(planned.data);
     }
     let plan = Plan::new(&spec.experiment.name, stages)?;
     Ok(Pipeline {
         spec: spec.clone(),
         plan,
         context,
+        data,
     })
 }
 
@@ -64,7 +70,7 @@ pub fn compile(spec: &Spec, spec_path: &Path) -> anyhow::Result<Pipeline> {
 fn model_context(
     spec: &Spec,
     spec_path: &Path,
-) -> anyhow::Result<(Arc<ModelContext>, Vec<GivenWeights>)> {
+) -> anyhow::Result<(Arc<ModelContext>, Vec<GivenWeights>, Vec<DataStatus>)> {
     let device: DeviceChoice = spec
         .experiment
         .device
@@ -77,9 +83,20 @@ fn model_context(
         .map_err(|message| {
             anyhow::anyhow!("{}: experiment.devices: {message}", spec_path.display())
         })?;
-    let (train_data, val_data) = open_datasets(&spec.data, spec.experiment.seed)
+    let data = open_datasets(&spec.data, spec.experiment.seed)
         .with_context(|| format!("opening the data of {}", spec_path.display()))?;
-    let data_classes = train_data.num_classes();
+    let statuses = data.statuses();
+    let data_classes = match (data.num_classes(&spec.data), spec.model.num_classes) {
+        (Some(classes), _) | (None, Some(classes)) => classes,
+        (None, None) => bail!(
+            "{}: the class count comes from the image folder, which cannot be read ({}); give `model.num_classes` to plan without it",
+            spec_path.display(),
+            data.train
+                .problem()
+                .map(ToString::to_string)
+                .unwrap_or_default()
+        ),
+    };
     if let Some(model_classes) = spec.model.num_classes
         && model_classes != data_classes
     {
@@ -89,12 +106,16 @@ fn model_context(
             spec.data.source
         );
     }
-    if val_data.num_classes() != data_classes {
-        bail!(
-            "{}: the train split has {data_classes} classes but the val split has {}",
-            spec_path.display(),
-            val_data.num_classes()
-        );
+    for (split, opened) in [("train", &data.train), ("val", &data.val)] {
+        if let Ok(split_data) = opened.get()
+            && split_data.num_classes() != data_classes
+        {
+            bail!(
+                "{}: the {split} split has {} classes, but the data has {data_classes}",
+                spec_path.display(),
+                split_data.num_classes()
+            );
+        }
     }
     let network = network_config(&spec.model, spec.data.image_size, data_classes)
         .map_err(|m| anyhow::anyhow!(m))?;
@@ -107,11 +128,11 @@ fn model_context(
         train_devices,
         seed: spec.experiment.seed,
         recipe: spec.train.clone(),
-        train_data,
-        val_data,
+        train_data: data.train,
+        val_data: data.val,
         prunable,
     });
-    Ok((context, given))
+    Ok((context, given, statuses))
 }
 
 /// A few prunable parameter paths, for a message about an empty selection.

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::backend::DeviceChoice;
 use crate::data::Dataset;
+use crate::data::root::Opened;
 use crate::models::NetworkConfig;
 use crate::models::params::ParamInfo;
 use crate::spec::TrainSpec;
@@ -18,8 +19,10 @@ pub struct ModelContext {
     pub train_devices: Vec<DeviceChoice>,
     pub seed: u64,
     pub recipe: TrainSpec,
-    pub train_data: Arc<dyn Dataset>,
-    pub val_data: Arc<dyn Dataset>,
+    /// The splits, or why they cannot be read: planning needs neither, the stages that read
+    /// them fail with the reason.
+    pub train_data: Opened<Arc<dyn Dataset>>,
+    pub val_data: Opened<Arc<dyn Dataset>>,
     /// The parameters pruning may touch, after include/exclude.
     pub prunable: Vec<ParamInfo>,
 }
@@ -34,6 +37,26 @@ impl ModelContext {
         if replicas > 1 && !self.network.arch.is_transformer() {
             params["replicas"] = serde_json::json!(replicas);
         }
+    }
+
+    /// Class names for reports: the validation split's, or numbered ones while it is missing.
+    pub fn class_names(&self) -> Vec<String> {
+        match self.val_data.get() {
+            Ok(data) => data.class_names(),
+            Err(_) => (0..self.network.num_classes)
+                .map(|class| format!("class {class}"))
+                .collect(),
+        }
+    }
+
+    /// Why a stage reading the training split cannot run, if it cannot.
+    pub fn train_data_missing(&self) -> Option<String> {
+        self.train_data.problem().map(ToString::to_string)
+    }
+
+    /// Why a stage reading the validation split cannot run, if it cannot.
+    pub fn val_data_missing(&self) -> Option<String> {
+        self.val_data.problem().map(ToString::to_string)
     }
 
     /// Paths of the prunable parameters, in model order (stage keys record them).

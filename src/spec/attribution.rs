@@ -153,6 +153,10 @@ pub struct AttributionSpec {
     /// `VOCdevkit/VOC2012` (or a folder holding it) for `eval_set = "voc"`.
     #[serde(default)]
     pub voc_path: Option<String>,
+    /// An environment variable holding `voc_path` when it is not given (the paper files:
+    /// `PVR_VOC`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voc_path_env: Option<String>,
     #[serde(default = "default_voc_split")]
     pub voc_split: String,
     #[serde(default)]

@@ -41,6 +41,9 @@ pub struct HaSpec {
     /// ImageNet-1000 model. Without it, `shapes` models get pvr's embedded analogues.
     #[serde(default)]
     pub path: Option<String>,
+    /// An environment variable holding `path` when it is not given (the paper files: `PVR_MVH`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path_env: Option<String>,
     /// Seed of the random distortions and analogues; defaults to the experiment seed.
     #[serde(default)]
     pub seed: Option<u64>,

@@ -202,13 +202,7 @@ pub fn parse_spec(
         }
     };
     let mut spec = spec;
-    // `data.path_env`: the dataset root from the environment when the file and `--set` give none.
-    if spec.data.path.is_none()
-        && let Some(var) = &spec.data.path_env
-        && let Some(value) = std::env::var_os(var).filter(|v| !v.is_empty())
-    {
-        spec.data.path = Some(value.to_string_lossy().into_owned());
-    }
+    fill_paths_from_env(&mut spec);
     let problems = validate(&spec);
     if problems.is_empty() {
         return Ok(spec);
@@ -229,6 +223,29 @@ pub fn parse_spec(
         })
         .collect();
     Err(error(diagnostics))
+}
+
+/// Every `*path_env` key: the dataset folder from the environment when the file and `--set`
+/// give none, so one paper file serves every machine.
+fn fill_paths_from_env(spec: &mut Spec) {
+    fn fill(path: &mut Option<String>, var: Option<&String>) {
+        if path.is_none()
+            && let Some(var) = var
+            && let Some(value) = std::env::var_os(var).filter(|v| !v.is_empty())
+        {
+            *path = Some(value.to_string_lossy().into_owned());
+        }
+    }
+    fill(&mut spec.data.path, spec.data.path_env.as_ref());
+    if let Some(lost) = &mut spec.lost {
+        fill(&mut lost.path, lost.path_env.as_ref());
+    }
+    if let Some(ha) = &mut spec.ha {
+        fill(&mut ha.path, ha.path_env.as_ref());
+    }
+    for entry in &mut spec.attribution {
+        fill(&mut entry.voc_path, entry.voc_path_env.as_ref());
+    }
 }
 
 impl Spec {

@@ -23,6 +23,9 @@ pub struct LostSpec {
     /// VOC year folder (`VOCdevkit/VOC2012`); `voc` only.
     #[serde(default)]
     pub path: Option<String>,
+    /// An environment variable holding `path` when it is not given (the paper files: `PVR_VOC`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path_env: Option<String>,
     /// VOC detection split, a file of `ImageSets/Main/`.
     #[serde(default = "default_split")]
     pub split: String,

@@ -108,6 +108,16 @@ pub enum DataSource {
     Shapes,
     /// `root/{train,val}/<class>/<image>` on disk.
     Imagefolder,
+    /// ImageNet-1k on disk as people have it: 1000 classes in torchvision's order (sorted
+    /// wnids), known before the folder is read, so the study plans without the data.
+    Imagenet,
+}
+
+impl DataSource {
+    /// Images on disk (rather than generated).
+    pub fn is_on_disk(self) -> bool {
+        self != DataSource::Shapes
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -84,21 +84,16 @@ fn validate_experiment(spec: &Spec, problems: &mut Problems) {
 
 fn validate_data(spec: &Spec, problems: &mut Problems) {
     let data = &spec.data;
-    let from_env = data
-        .path_env
-        .as_ref()
-        .map(|var| format!(" or set the environment variable {var}"))
-        .unwrap_or_default();
+    // A data folder that is not given is not a spec problem: the plan needs no data, and
+    // `pvr check`'s data table says what to put where.
     problems.check(
-        data.source != DataSource::Imagefolder || data.path.is_some(),
-        if data.path_env.is_some() {
-            "data.path_env"
-        } else {
+        data.source.is_on_disk() || (data.path.is_none() && data.path_env.is_none()),
+        if data.path.is_some() {
             "data.path"
+        } else {
+            "data.path_env"
         },
-        format!(
-            "`source = \"imagefolder\"` needs `path` (the folder holding train/ and val/): give `--set data.path=/datasets/imagenet`{from_env}"
-        ),
+        "`shapes` is generated: `path` and `path_env` are for `imagefolder` and `imagenet`",
     );
     if data.source == DataSource::Shapes {
         check_images(problems, "data.train_size", data.train_size);

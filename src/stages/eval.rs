@@ -36,13 +36,16 @@ impl Stage for EvalStage {
     fn inputs(&self) -> Vec<StageLabel> {
         vec![StageLabel::model(self.round)]
     }
+    fn missing_data(&self) -> Option<String> {
+        self.context.val_data_missing()
+    }
     fn run(&self, ctx: &StageContext<'_>) -> anyhow::Result<()> {
         let started = Instant::now();
         let device = self.context.device.device();
         let model = load_checkpoint(ctx.input(&StageLabel::model(self.round)), &device)?;
         let (metrics, images_per_second) = evaluate(
             &model.network,
-            self.context.val_data.as_ref(),
+            self.context.val_data.get()?.as_ref(),
             self.batch_size,
             &device,
             ctx.progress,

@@ -52,7 +52,7 @@ pub fn train_and_save(
     let request = FitRequest {
         recipe: &context.recipe,
         seed: round_seed(context.seed, origin.round),
-        dataset: context.train_data.as_ref(),
+        dataset: context.train_data.get()?.as_ref(),
         masks: &device_masks,
         devices: &devices,
         scratch: ctx.scratch,

@@ -42,6 +42,9 @@ impl Stage for TrainStage {
     fn exclusive_compute(&self) -> bool {
         true
     }
+    fn missing_data(&self) -> Option<String> {
+        self.context.train_data_missing()
+    }
     fn run(&self, ctx: &StageContext<'_>) -> anyhow::Result<()> {
         let c = &self.context;
         let started = Instant::now();

@@ -89,6 +89,9 @@ impl Stage for AttributeStage {
     fn inputs(&self) -> Vec<StageLabel> {
         vec![StageLabel::model(self.round)]
     }
+    fn missing_data(&self) -> Option<String> {
+        self.job.images.problem().map(ToString::to_string)
+    }
     fn run(&self, ctx: &StageContext<'_>) -> anyhow::Result<()> {
         let started = Instant::now();
         let job = &self.job;

@@ -6,7 +6,6 @@ mod attribute;
 mod report;
 mod score;
 
-use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
@@ -19,7 +18,8 @@ pub use score::{SCORES_FILE, ScoreStage};
 
 use super::eval_set::EvalImages;
 use super::method::MethodConfig;
-use crate::analysis::PoolPlan;
+use crate::analysis::{AnalysisPlan, PoolPlan};
+use crate::data::root::{DataRoot, DataStatus, Opened};
 use crate::data::voc_segmentation::VocSegmentation;
 use crate::graph::{Stage, StageLabel};
 use crate::metrics::ChannelPooling;
@@ -48,21 +48,21 @@ pub fn score_label(round: usize, name: &str) -> StageLabel {
 }
 
 /// The attribution stages of `spec` over rounds `0..=rounds`; none without `[[attribution]]`.
-pub fn plan(spec: &Spec, pool: &PoolPlan<'_>) -> anyhow::Result<Vec<Box<dyn Stage>>> {
+pub fn plan(spec: &Spec, pool: &PoolPlan<'_>) -> anyhow::Result<AnalysisPlan> {
     let PoolPlan {
         context,
         rounds,
         spec_path,
     } = *pool;
     if spec.attribution.is_empty() {
-        return Ok(Vec::new());
+        return Ok(AnalysisPlan::default());
     }
     let jobs = spec
         .attribution
         .iter()
         .enumerate()
         .map(|(index, entry)| {
-            resolve(spec, entry, context).with_context(|| {
+            resolve(spec, entry, index, context).with_context(|| {
                 format!(
                     "{}: `[[attribution]]` table {} (`{}`)",
                     spec_path.display(),
@@ -72,6 +72,7 @@ pub fn plan(spec: &Spec, pool: &PoolPlan<'_>) -> anyhow::Result<Vec<Box<dyn Stag
             })
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
+    let (jobs, data): (Vec<_>, Vec<_>) = jobs.into_iter().unzip();
     let jobs: Vec<Arc<AttributionJob>> = jobs.into_iter().map(Arc::new).collect();
     let mut stages: Vec<Box<dyn Stage>> = Vec::new();
     for round in 0..=rounds {
@@ -92,44 +93,64 @@ pub fn plan(spec: &Spec, pool: &PoolPlan<'_>) -> anyhow::Result<Vec<Box<dyn Stag
         seed: spec.experiment.seed,
         rounds,
         jobs,
-        class_names: context.val_data.class_names(),
+        class_names: context.class_names(),
     }));
-    Ok(stages)
+    Ok(AnalysisPlan {
+        stages,
+        data: data.into_iter().flatten().collect(),
+    })
+}
+
+/// The VOC folder table `index` of `[[attribution]]` reads, for the data table and the stages'
+/// messages.
+pub fn voc_root(entry: &AttributionSpec, index: usize) -> DataRoot {
+    DataRoot {
+        dataset: "PASCAL VOC2012 segmentation".into(),
+        key: format!("attribution.{index}.voc_path"),
+        env: entry.voc_path_env.clone(),
+        path: entry.voc_path.as_ref().map(Into::into),
+        layout: format!(
+            "VOCdevkit/VOC2012 (or VOCdevkit, or a folder holding it) with JPEGImages/, SegmentationClass/ and ImageSets/Segmentation/{}.txt",
+            entry.voc_split
+        ),
+    }
 }
 
 fn resolve(
     spec: &Spec,
     entry: &AttributionSpec,
+    index: usize,
     context: &ModelContext,
-) -> anyhow::Result<AttributionJob> {
+) -> anyhow::Result<(AttributionJob, Option<DataStatus>)> {
+    let mut status = None;
     let images = match entry.eval_set {
-        EvalSet::Val => EvalImages::dataset(context.val_data.clone(), "val", entry.image_limit()),
+        EvalSet::Val => {
+            EvalImages::dataset(context.val_data.get()?.clone(), "val", entry.image_limit())
+        }
         EvalSet::Voc => {
-            let path = entry
-                .voc_path
-                .as_deref()
-                .context("`eval_set = \"voc\"` needs `voc_path`")?;
-            let voc = match entry.compat {
-                Compat::Study => {
-                    VocSegmentation::open_all_masks(Path::new(path), entry.image_limit())?
-                }
-                Compat::None => {
-                    VocSegmentation::open(Path::new(path), &entry.voc_split, entry.image_limit())?
-                }
-            };
+            let voc = voc_root(entry, index).open(|path| match entry.compat {
+                Compat::Study => VocSegmentation::open_all_masks(path, entry.image_limit()),
+                Compat::None => VocSegmentation::open(path, &entry.voc_split, entry.image_limit()),
+            });
             if entry.mask == MaskPolicy::Target && context.network.num_classes != 1000 {
                 bail!(
                     "`mask = \"target\"` on VOC maps ImageNet-1k classes to VOC classes, but the model has {} classes; use `mask = \"objects\"`",
                     context.network.num_classes
                 );
             }
-            EvalImages::voc(voc, spec.data.image_size)?
+            status = Some(voc.status(&voc_root(entry, index), |voc| {
+                format!("{} images ({})", voc.len(), voc.source)
+            }));
+            match voc {
+                Opened::Ready(voc) => EvalImages::voc(voc, spec.data.image_size)?,
+                Opened::Missing(problem) => EvalImages::Missing(problem),
+            }
         }
     };
-    if images.is_empty() {
+    if images.is_empty() && images.problem().is_none() {
         bail!("the eval set has no image");
     }
-    Ok(AttributionJob {
+    let job = AttributionJob {
         name: entry.display_name(),
         method: MethodConfig::from_spec(entry, spec.data.image_size),
         target: entry.target,
@@ -138,5 +159,6 @@ fn resolve(
         pooling: entry.pooling(),
         batch_size: entry.batch_size,
         images: Arc::new(images),
-    })
+    };
+    Ok((job, status))
 }
