@@ -93,7 +93,7 @@ fn stage(images_per_condition: usize) {
             seed: 0,
             batch_size: 128,
         };
-        let record = scorer
+        let (record, _) = scorer
             .score(0, &network, &device, &SilentProgress)
             .expect("scoring");
         let images: usize = record.conditions.iter().map(|c| c.images()).sum();

@@ -253,5 +253,8 @@ fn voc_masks_from_the_real_labelme_images_score_every_pooled_model() {
         .iter()
         .map(|s| s.unwrap().to_string())
         .collect();
-    assert_eq!(&images[..3], ["2011_000003", "2011_000006", "2011_000025"]);
+    assert_eq!(
+        &images[..3],
+        ["val/2011_000003", "val/2011_000006", "val/2011_000025"]
+    );
 }

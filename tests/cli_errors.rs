@@ -49,8 +49,21 @@ fn missing_data_names_the_expected_path() {
         "source = \"imagefolder\"\npath = \"nowhere/imagenet\"\nimage_size = 16",
     );
     ws.write_spec("folder.toml", &text);
+    // An image folder's class count comes from the folder: without it, planning needs it given.
     let err = stderr(&ws.pvr(&["check", "folder.toml"]));
-    assert!(err.contains("nowhere/imagenet/train"), "{err}");
+    assert!(
+        err.contains("nowhere/imagenet does not exist") && err.contains("model.num_classes"),
+        "{err}"
+    );
+    let output = ws.pvr(&["check", "folder.toml", "--set", "model.num_classes=2"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let out = common::stdout(&output);
+    assert!(out.contains("nowhere/imagenet does not exist"), "{out}");
+    // `run` fails the stages that read the folder, saying where it should be, and no other.
+    let output = ws.pvr(&["run", "folder.toml", "--set", "model.num_classes=2"]);
+    assert!(!output.status.success());
+    let all = format!("{}{}", common::stdout(&output), stderr(&output));
+    assert!(all.contains("nowhere/imagenet does not exist"), "{all}");
 }
 
 #[test]

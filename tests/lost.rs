@@ -240,21 +240,45 @@ fn lost_on_real_voc_photos_at_their_own_size() {
 }
 
 #[test]
-fn missing_voc_folder_names_the_expected_path() {
+fn missing_voc_folder_fails_only_the_lost_stages_naming_the_expected_path() {
     let ws = Workspace::new();
     ws.write_spec(
         "tiny.toml",
         &with_lost("dataset = \"voc\"\npath = \"/nonexistent/VOC2012\""),
     );
+    // Planning needs no data: the check passes and its data table names the folder.
     let output = ws.pvr(&["check", "tiny.toml"]);
-    assert!(!output.status.success());
-    let err = stderr(&output);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let out = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(out.contains("/nonexistent/VOC2012 does not exist"), "{out}");
+    // A folder that is there but not VOC is incomplete, naming the file it lacks.
+    std::fs::create_dir_all(ws.path().join("VOC2012/Annotations")).unwrap();
+    let output = ws.pvr(&["check", "tiny.toml", "--set", "lost.path=VOC2012"]);
+    let out = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(
-        err.contains("/nonexistent/VOC2012/ImageSets/Main/trainval.txt"),
-        "{err}"
+        out.contains("incomplete") && out.contains("VOC2012/ImageSets/Main/trainval.txt"),
+        "{out}"
     );
-    // And a VOC dataset without a path is a spec error pointing at the key.
+    // `run` fails the LOST stages with that message; the pool is trained and evaluated.
+    let output = ws.pvr(&["run", "tiny.toml", "--quiet", "--set", "prune.rounds=0"]);
+    assert!(!output.status.success());
+    let run = pvr::exec::RunSummary::read(&ws.report_dir(&output).join("run.json")).unwrap();
+    let status = |label: &str| run.stages.iter().find(|s| s.stage == label).unwrap();
+    assert_eq!(status("train").status, StageStatus::Ran);
+    assert_eq!(status("eval[0]").status, StageStatus::Ran);
+    assert_eq!(status("lost[0]").status, StageStatus::Failed);
+    assert_eq!(status("report[lost]").status, StageStatus::Skipped);
+    let error = status("lost[0]").error.clone().unwrap_or_default();
+    assert!(
+        error.contains("/nonexistent/VOC2012 does not exist"),
+        "{error}"
+    );
+    assert!(error.contains("--set lost.path=DIR"), "{error}");
+    // Without a path the table says how to give one.
     ws.write_spec("bad.toml", &with_lost("dataset = \"voc\""));
-    let err = stderr(&ws.pvr(&["check", "bad.toml"]));
-    assert!(err.contains("lost.path"), "{err}");
+    let out = String::from_utf8_lossy(&ws.pvr(&["check", "bad.toml"]).stdout).into_owned();
+    assert!(
+        out.contains("missing") && out.contains("lost.path"),
+        "{out}"
+    );
 }

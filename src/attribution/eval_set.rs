@@ -27,7 +27,7 @@ pub enum Truth {
 /// One image to explain, at the network's input size, RGB in [0, 1] (not yet normalised).
 #[derive(Debug, Clone)]
 pub struct EvalItem {
-    /// `val/000017` for a dataset image, the VOC id (`2011_000003`) for VOC.
+    /// `val/000017` for a dataset image, `<split>/<VOC id>` (`val/2011_000003`) for VOC.
     pub id: String,
     /// Position in its source, for deterministic per-image randomness.
     pub index: usize,
@@ -76,6 +76,9 @@ pub enum EvalImages {
         voc: VocSegmentation,
         size: usize,
         fingerprint: String,
+        /// The split list the images come from (`val`), or `all` for every mask: the image
+        /// ids' prefix.
+        split: String,
     },
     /// The VOC folder is not there: the stages that need it fail with this.
     Missing(Arc<DataProblem>),
@@ -87,12 +90,13 @@ impl EvalImages {
         EvalImages::Dataset { data, split, count }
     }
 
-    pub fn voc(voc: VocSegmentation, size: usize) -> anyhow::Result<Self> {
+    pub fn voc(voc: VocSegmentation, size: usize, split: &str) -> anyhow::Result<Self> {
         let fingerprint = voc.fingerprint()?;
         Ok(EvalImages::Voc {
             voc,
             size,
             fingerprint,
+            split: split.to_string(),
         })
     }
 
@@ -126,6 +130,7 @@ impl EvalImages {
                 voc,
                 size,
                 fingerprint,
+                ..
             } => json!({ "source": "voc", "data": fingerprint, "count": voc.len(), "size": size }),
             EvalImages::Missing(problem) => {
                 json!({ "source": "voc", "data": format!("missing:{}", problem.root.key) })
@@ -165,7 +170,9 @@ impl EvalImages {
                     truth: Truth::Object(mask),
                 })
             }
-            EvalImages::Voc { voc, size, .. } => {
+            EvalImages::Voc {
+                voc, size, split, ..
+            } => {
                 let image = voc.image(index)?;
                 let mask = voc.mask(index)?;
                 anyhow::ensure!(
@@ -178,7 +185,7 @@ impl EvalImages {
                     mask.height
                 );
                 Ok(EvalItem {
-                    id: voc.ids()[index].clone(),
+                    id: format!("{split}/{}", voc.ids()[index]),
                     index,
                     image: resize_and_crop(&image, *size),
                     label: None,

@@ -243,6 +243,12 @@ impl Dataset for ImageFolder {
         self.classes.len()
     }
 
+    fn image_id(&self, index: usize) -> String {
+        self.entries
+            .get(index)
+            .map_or_else(|| format!("{index:06}"), |e| e.relative.clone())
+    }
+
     fn class_names(&self) -> Vec<String> {
         self.display_names.clone()
     }

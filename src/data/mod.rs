@@ -146,6 +146,12 @@ pub trait Dataset: Send + Sync {
     }
     fn num_classes(&self) -> usize;
     fn class_names(&self) -> Vec<String>;
+    /// Image `index`'s id in every per-image table (`docs/tables.md`): `<split>/<index:06>`
+    /// for generated data, the file's path under the dataset root for files on disk
+    /// (`val/n01440764/ILSVRC2012_val_00000293.JPEG`), the VOC id for VOC.
+    fn image_id(&self, index: usize) -> String {
+        format!("{index:06}")
+    }
     /// Stable content fingerprint (hex blake3) of what this dataset yields: generator version +
     /// config for shapes; relative file paths and their bytes (+ preprocessing params) for
     /// ImageFolder. No absolute paths, so caches survive moving the data.

@@ -214,6 +214,10 @@ impl Dataset for ShapesDataset {
         SHAPE_CLASSES.len()
     }
 
+    fn image_id(&self, index: usize) -> String {
+        format!("{}/{index:06}", self.config.split.as_str())
+    }
+
     fn class_names(&self) -> Vec<String> {
         SHAPE_CLASSES.iter().map(|s| s.to_string()).collect()
     }

@@ -341,6 +341,13 @@ impl Dataset for VocBoxes {
         VOC_OBJECT_CLASSES.len()
     }
 
+    fn image_id(&self, index: usize) -> String {
+        match self.id(index) {
+            Some(id) => format!("{}/{id}", self.split),
+            None => format!("{}/{index:06}", self.split),
+        }
+    }
+
     fn class_names(&self) -> Vec<String> {
         VOC_OBJECT_CLASSES.iter().map(|c| c.to_string()).collect()
     }

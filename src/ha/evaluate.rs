@@ -38,7 +38,7 @@ pub fn decide(
     labels: &[usize],
     space: ClassSpace,
     device: &Device,
-) -> anyhow::Result<Vec<Decision>> {
+) -> anyhow::Result<Vec<Scored>> {
     assert_eq!(images.len(), labels.len());
     let Some(first) = images.first() else {
         return Ok(Vec::new());
@@ -70,13 +70,32 @@ pub fn decide(
         .chunks_exact(classes)
         .zip(labels)
         .map(|(row, &label)| {
-            let scores: Vec<f32> = match space {
-                ClassSpace::Native => row.to_vec(),
+            let probabilities: Vec<f32> = match space {
+                ClassSpace::Native => softmax(row),
                 ClassSpace::Imagenet16 => category_probabilities(row).to_vec(),
             };
-            decision(&scores, label)
+            Scored {
+                decision: decision(&probabilities, label),
+                probabilities,
+            }
         })
         .collect())
+}
+
+/// One image's decision and the probabilities it was taken on: the 16 categories' (the mean
+/// softmax probability over each category's ImageNet classes) or the model's own classes'.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scored {
+    pub decision: Decision,
+    pub probabilities: Vec<f32>,
+}
+
+/// Softmax of one logits row; the decision on it equals the decision on the logits.
+fn softmax(row: &[f32]) -> Vec<f32> {
+    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let exps: Vec<f64> = row.iter().map(|&v| ((v - max) as f64).exp()).collect();
+    let sum: f64 = exps.iter().sum();
+    exps.iter().map(|e| (e / sum) as f32).collect()
 }
 
 /// The decision on one row of scores: the first best class and the label's rank.

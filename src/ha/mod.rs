@@ -17,6 +17,7 @@ pub mod eidolon;
 pub mod evaluate;
 pub mod figures;
 pub mod human;
+pub mod images;
 pub mod mapping;
 pub mod plan;
 pub mod reader;

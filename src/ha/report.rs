@@ -1,13 +1,15 @@
 //! `report[ha]`: every pool member's human-alignment records as Parquet tables, the figures and
 //! a Markdown summary; the scheduler copies them to `reports/<experiment>/`.
 
+use polars::prelude::DataFrame;
 use serde_json::{Value, json};
 
 use super::datasets::HaDataset;
 use super::figures::{accuracy_grid, shape_bias_figure, summary_markdown};
+use super::images::IMAGES_FILE;
 use super::stage::{HA_FILE, HaRecord, ha_label};
 use super::summary::{ModelRecords, conditions_frame, datasets_frame, shape_bias_frame, tables};
-use crate::files::tables::write_parquet;
+use crate::files::tables::{read_parquet, write_parquet};
 use crate::graph::{Stage, StageContext, StageLabel};
 use crate::pool::read_round_records;
 
@@ -30,7 +32,8 @@ impl Stage for HaReportStage {
     }
     fn version(&self) -> u32 {
         // 2: every round whose gain interval excludes zero instead of a "best pruned" maximum.
-        2
+        // 3: `ha_images.parquet`, every image's decision and probabilities.
+        3
     }
     fn params(&self) -> Value {
         json!({
@@ -75,6 +78,22 @@ impl Stage for HaReportStage {
         }
         let tables = tables(&models, self.bootstrap_samples, self.seed);
         let out = ctx.out_dir;
+        let mut images: Option<DataFrame> = None;
+        for model in &models {
+            for &dataset in &self.datasets {
+                let entry = ctx.input(&ha_label(model.round, dataset));
+                let frame = read_parquet(&entry.path(IMAGES_FILE))?;
+                match images.as_mut() {
+                    Some(all) => {
+                        all.vstack_mut(&frame)?;
+                    }
+                    None => images = Some(frame),
+                }
+            }
+        }
+        if let Some(mut images) = images {
+            write_parquet(&mut images, &out.join("ha_images.parquet"))?;
+        }
         write_parquet(
             &mut conditions_frame(&tables.conditions)?,
             &out.join("ha.parquet"),

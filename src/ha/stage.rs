@@ -17,12 +17,14 @@ use super::analogues::{analogue, analogue_uses_seed, is_analogue};
 use super::datasets::HaDataset;
 use super::distortions::{BENCHMARK_SIDE, Distortion, set_amplitude_spectrum};
 use super::evaluate::{ClassSpace, Decision, decide};
+use super::images::{IMAGES_FILE, ImageRow, images_frame};
 use super::reader::BenchmarkSet;
 use super::shape_bias::{CueConflictDecision, ShapeBias};
 use crate::data::augment::{crop, resize_bilinear};
 use crate::data::root::DataProblem;
 use crate::data::shapes::{GENERATOR_VERSION, ShapesDataset};
 use crate::data::{Dataset, ImageF32, Rng};
+use crate::files::tables::write_parquet;
 use crate::graph::{Stage, StageContext, StageLabel};
 use crate::models::Network;
 use crate::pool::{ModelContext, load_checkpoint};
@@ -132,8 +134,9 @@ impl Stage for HaStage {
     fn label(&self) -> StageLabel {
         ha_label(self.round, self.scorer.dataset)
     }
+    /// 2: per-image rows (`images.parquet`).
     fn version(&self) -> u32 {
-        1
+        2
     }
     /// `eval.batch_size` is left out: each image is classified on its own, so the batch size
     /// changes speed, not the scores.
@@ -174,10 +177,14 @@ impl Stage for HaStage {
     fn run(&self, ctx: &StageContext<'_>) -> anyhow::Result<()> {
         let device = self.context.device.device();
         let model = load_checkpoint(ctx.input(&StageLabel::model(self.round)), &device)?;
-        let record = self
-            .scorer
-            .score(self.round, &model.network, &device, ctx.progress)?;
+        let (record, images) =
+            self.scorer
+                .score(self.round, &model.network, &device, ctx.progress)?;
         std::fs::write(ctx.out_dir.join(HA_FILE), serde_json::to_vec(&record)?)?;
+        write_parquet(
+            &mut images_frame(self.round, self.scorer.dataset.name(), &images)?,
+            &ctx.out_dir.join(IMAGES_FILE),
+        )?;
         Ok(())
     }
 }
@@ -202,14 +209,15 @@ impl HaScorer {
                     .any(|d| d.is_random()))
     }
 
-    /// The record of `network` (pool member `round`) on every condition of the dataset.
+    /// The record of `network` (pool member `round`) on every condition of the dataset, and
+    /// its rows image by image.
     pub fn score(
         &self,
         round: usize,
         network: &Network,
         device: &burn::tensor::Device,
         progress: &dyn Progress,
-    ) -> anyhow::Result<HaRecord> {
+    ) -> anyhow::Result<(HaRecord, Vec<ImageRow>)> {
         let started = Instant::now();
         let (conditions, total, per_condition) = match &self.images {
             HaImages::Embedded(base) => {
@@ -230,8 +238,9 @@ impl HaScorer {
         );
         let amplitude = self.amplitude_spectrum()?;
         let mut results = Vec::new();
+        let mut images = Vec::new();
         for (k, condition) in conditions.iter().enumerate() {
-            let result = self
+            let (result, rows) = self
                 .score_condition(
                     network,
                     device,
@@ -242,6 +251,7 @@ impl HaScorer {
                 )
                 .with_context(|| format!("{} condition `{condition}`", self.dataset))?;
             results.push(result);
+            images.extend(rows);
         }
         let shape_bias = (self.dataset == HaDataset::CueConflict).then(|| {
             let decisions: Vec<CueConflictDecision> = results
@@ -252,7 +262,7 @@ impl HaScorer {
             ShapeBias::of(&decisions)
         });
         let seconds = started.elapsed().as_secs_f64();
-        Ok(HaRecord {
+        let record = HaRecord {
             round,
             dataset: self.dataset,
             source: match self.images {
@@ -264,7 +274,8 @@ impl HaScorer {
             shape_bias,
             seconds,
             images_per_second: total as f64 / seconds.max(1e-9),
-        })
+        };
+        Ok((record, images))
     }
 
     /// The mean amplitude spectrum of the embedded base images, for power equalisation.
@@ -293,7 +304,7 @@ impl HaScorer {
         condition: &'static str,
         amplitude: Option<&[f32]>,
         progress: &dyn Progress,
-    ) -> anyhow::Result<ConditionResult> {
+    ) -> anyhow::Result<(ConditionResult, Vec<ImageRow>)> {
         let indices: Vec<usize> = match &self.images {
             HaImages::Embedded(base) => (0..base.len()).collect(),
             HaImages::Benchmark(set) => (0..set.images.len())
@@ -307,26 +318,46 @@ impl HaScorer {
             decisions: Vec::new(),
             textures: (self.dataset == HaDataset::CueConflict).then(Vec::new),
         };
+        let mut rows = Vec::with_capacity(indices.len());
         for chunk in indices.chunks(self.batch_size.max(1)) {
             let prepared = parallel_map(chunk.len(), |j| {
                 self.prepare(chunk[j], condition_index, condition, amplitude)
             })?;
             let labels: Vec<usize> = prepared.iter().map(|p| p.1).collect();
             let images: Vec<ImageF32> = prepared.iter().map(|p| p.0.clone()).collect();
-            result.decisions.extend(decide(
-                network,
-                &images,
-                &labels,
-                self.class_space(),
-                device,
-            )?);
+            let scored = decide(network, &images, &labels, self.class_space(), device)?;
+            for ((&index, (_, label, texture)), scored) in chunk.iter().zip(&prepared).zip(&scored)
+            {
+                rows.push(ImageRow {
+                    image_id: self.image_id(index),
+                    condition: condition.to_string(),
+                    label: *label,
+                    predicted: scored.decision.predicted,
+                    texture: *texture,
+                    probabilities: scored.probabilities.clone(),
+                });
+            }
+            result
+                .decisions
+                .extend(scored.into_iter().map(|s| s.decision));
             result.labels.extend(labels);
             if let Some(textures) = &mut result.textures {
                 textures.extend(prepared.iter().map(|p| p.2.unwrap_or(usize::MAX)));
             }
             progress.advance(1, "");
         }
-        Ok(result)
+        Ok((result, rows))
+    }
+
+    /// The per-image id of image `index` (see [`ImageRow::image_id`]).
+    fn image_id(&self, index: usize) -> String {
+        match &self.images {
+            HaImages::Embedded(base) => base.image_id(index),
+            HaImages::Benchmark(set) => {
+                format!("{}/{}", self.dataset.name(), set.images[index].relative)
+            }
+            HaImages::Missing(_) => format!("{index:06}"),
+        }
     }
 
     /// Image `index` of a condition at the model's input size, its label and texture class.

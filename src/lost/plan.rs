@@ -89,7 +89,7 @@ fn open_lost_data(lost: &LostSpec, spec: &Spec) -> anyhow::Result<(LostData, Opt
                 texture_correlation: spec.data.texture_correlation,
                 distractors: spec.data.distractors,
             })?;
-            let ids = (0..n).map(|i| format!("val {i}")).collect();
+            let ids = (0..n).map(|i| shapes.image_id(i)).collect();
             let shapes: Arc<dyn Dataset> = Arc::new(shapes);
             (Opened::Ready(shapes), ids, format!("shapes val, {size} px"))
         }
@@ -98,9 +98,7 @@ fn open_lost_data(lost: &LostSpec, spec: &Spec) -> anyhow::Result<(LostData, Opt
             let ids = match voc.get() {
                 Ok(voc) => {
                     let n = lost.images.unwrap_or(voc.len()).min(voc.len());
-                    (0..n)
-                        .map(|i| voc.id(i).unwrap_or_default().to_string())
-                        .collect()
+                    (0..n).map(|i| voc.image_id(i)).collect()
                 }
                 Err(_) => Vec::new(),
             };

@@ -90,8 +90,9 @@ impl Stage for LostStage {
     fn label(&self) -> StageLabel {
         lost_label(self.round)
     }
+    /// 2: image ids in the one form of `docs/tables.md` (`val/000017`, `trainval/2008_000123`).
     fn version(&self) -> u32 {
-        1
+        2
     }
     fn params(&self) -> Value {
         let mut params = self.data.params();

@@ -54,6 +54,41 @@ impl ClassificationTally {
     }
 }
 
+/// Classes kept per image in the per-image predictions.
+pub const TOP_K: usize = 5;
+
+/// One image's prediction: its top classes with their softmax probabilities (ranked as
+/// [`rank_of`] ranks, ties to the lower index), its loss and whether top-1 is right.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prediction {
+    pub label: usize,
+    /// Up to [`TOP_K`] `(class, probability)`, most probable first.
+    pub top: Vec<(usize, f32)>,
+    pub loss: f64,
+    pub correct: bool,
+}
+
+impl Prediction {
+    /// The prediction of one logits row for an image of class `label`.
+    pub fn of(row: &[f32], label: usize) -> Prediction {
+        let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
+        let sum: f64 = row.iter().map(|&v| (v as f64 - max).exp()).sum();
+        let mut order: Vec<usize> = (0..row.len()).collect();
+        order.sort_by(|&a, &b| row[b].total_cmp(&row[a]).then(a.cmp(&b)));
+        let top = order
+            .iter()
+            .take(TOP_K)
+            .map(|&class| (class, ((row[class] as f64 - max).exp() / sum) as f32))
+            .collect();
+        Prediction {
+            label,
+            top,
+            loss: cross_entropy(row, label),
+            correct: rank_of(row, label) == 0,
+        }
+    }
+}
+
 /// How many classes score strictly higher than `label`, counting ties before it as higher
 /// (a tie is not a win): rank 0 means a top-1 hit.
 pub fn rank_of(row: &[f32], label: usize) -> usize {
@@ -78,6 +113,23 @@ pub fn cross_entropy(row: &[f32], label: usize) -> f64 {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn predictions_rank_like_the_tally_and_carry_softmax_probabilities() {
+        use super::Prediction;
+        let row = [1.0f32, 3.0, 3.0, -2.0, 0.5, 2.0, 0.0];
+        let p = Prediction::of(&row, 2);
+        let classes: Vec<usize> = p.top.iter().map(|t| t.0).collect();
+        // The tie between 1 and 2 goes to the lower index, as `rank_of` counts it.
+        assert_eq!(classes, [1, 2, 5, 0, 4]);
+        assert!(!p.correct);
+        assert!(Prediction::of(&row, 1).correct);
+        let sum: f64 = row.iter().map(|&v| (v as f64).exp()).sum();
+        assert!((p.top[0].1 as f64 - 3f64.exp() / sum).abs() < 1e-6);
+        assert!((p.loss - (sum.ln() - 3.0)).abs() < 1e-9);
+        let two = Prediction::of(&[0.0, 1.0], 0);
+        assert_eq!(two.top.len(), 2, "fewer classes than TOP_K keep them all");
+    }
+
     use super::*;
 
     #[test]

@@ -185,6 +185,10 @@ pub struct AttributionSpec {
     /// Path points per forward/backward pass (default 64).
     #[serde(default)]
     pub internal_batch: Option<usize>,
+    /// Also store the exact (normalised) input tensors explained, `inputs.npy`, so maps can be
+    /// recomputed or compared with another tool on the same pixels.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub save_inputs: bool,
     /// SmoothGrad noise tunnel around IG: number of noisy samples (the study: 2).
     #[serde(default)]
     pub noise_samples: Option<usize>,

@@ -419,9 +419,21 @@ rounds = 2
 
     #[test]
     fn overrides_change_values_and_are_blamed_for_their_errors() {
-        let spec = parse(GOOD, &["train.epochs=1", "data.path=/data/x"]).unwrap();
+        let spec = parse(
+            GOOD,
+            &[
+                "train.epochs=1",
+                "data.source=imagenet",
+                "data.path=/data/x",
+            ],
+        )
+        .unwrap();
         assert_eq!(spec.train.epochs, 1);
         assert_eq!(spec.data.path.as_deref(), Some("/data/x"));
+        // A folder for generated data is a mistake worth saying, at the override.
+        let err = parse(GOOD, &["data.path=/data/x"]).unwrap_err();
+        assert!(matches!(err.diagnostics[0].location, Location::Override(_)));
+        assert!(err.to_string().contains("`shapes` is generated"), "{err}");
         let err = parse(GOOD, &["train.batch_size=0"]).unwrap_err();
         assert!(matches!(err.diagnostics[0].location, Location::Override(_)));
         assert!(err.to_string().contains("train.batch_size"), "{err}");

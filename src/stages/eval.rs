@@ -5,7 +5,12 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
+use polars::prelude::{Column, DataFrame};
+
+use crate::data::Dataset;
+use crate::files::tables::write_parquet;
 use crate::graph::{Stage, StageContext, StageLabel};
+use crate::metrics::classification::{Prediction, TOP_K};
 use crate::pool::{EVAL_FILE, EvalRecord, ModelContext, load_checkpoint};
 use crate::train::evaluate;
 
@@ -22,8 +27,9 @@ impl Stage for EvalStage {
     fn label(&self) -> StageLabel {
         StageLabel::eval(self.round)
     }
+    /// 2: per-image predictions (`predictions.parquet`).
     fn version(&self) -> u32 {
-        1
+        2
     }
     /// The batch size is left out: every image's logits are computed independently (batch norm
     /// is in inference mode), so it changes speed, not the metrics.
@@ -43,17 +49,22 @@ impl Stage for EvalStage {
         let started = Instant::now();
         let device = self.context.device.device();
         let model = load_checkpoint(ctx.input(&StageLabel::model(self.round)), &device)?;
-        let (metrics, images_per_second) = evaluate(
+        let data = self.context.val_data.get()?;
+        let evaluation = evaluate(
             &model.network,
-            self.context.val_data.get()?.as_ref(),
+            data.as_ref(),
             self.batch_size,
             &device,
             ctx.progress,
         )?;
+        write_parquet(
+            &mut predictions_frame(self.round, data.as_ref(), &evaluation.predictions)?,
+            &ctx.out_dir.join(PREDICTIONS_FILE),
+        )?;
         let record = EvalRecord {
             round: self.round,
-            metrics,
-            images_per_second,
+            metrics: evaluation.metrics,
+            images_per_second: evaluation.images_per_second,
             seconds: started.elapsed().as_secs_f64(),
         };
         std::fs::write(
@@ -62,4 +73,63 @@ impl Stage for EvalStage {
         )?;
         Ok(())
     }
+}
+
+/// The eval entry's per-image table (`docs/tables.md`).
+pub const PREDICTIONS_FILE: &str = "predictions.parquet";
+
+/// One row per validation image: its id, label, top-1 class and correctness, loss, and the
+/// top-5 classes with their softmax probabilities as `top<k>_class`/`top<k>_prob` columns.
+fn predictions_frame(
+    round: usize,
+    data: &dyn Dataset,
+    predictions: &[Prediction],
+) -> anyhow::Result<DataFrame> {
+    let n = predictions.len();
+    let mut columns = vec![
+        Column::new("round".into(), vec![round as u32; n]),
+        Column::new(
+            "image_id".into(),
+            (0..n).map(|i| data.image_id(i)).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "label".into(),
+            predictions
+                .iter()
+                .map(|p| p.label as u32)
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "predicted".into(),
+            predictions
+                .iter()
+                .map(|p| p.top.first().map(|t| t.0 as u32))
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "correct".into(),
+            predictions.iter().map(|p| p.correct).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "loss".into(),
+            predictions.iter().map(|p| p.loss).collect::<Vec<_>>(),
+        ),
+    ];
+    for k in 0..TOP_K {
+        columns.push(Column::new(
+            format!("top{}_class", k + 1).into(),
+            predictions
+                .iter()
+                .map(|p| p.top.get(k).map(|t| t.0 as u32))
+                .collect::<Vec<_>>(),
+        ));
+        columns.push(Column::new(
+            format!("top{}_prob", k + 1).into(),
+            predictions
+                .iter()
+                .map(|p| p.top.get(k).map(|t| t.1))
+                .collect::<Vec<_>>(),
+        ));
+    }
+    Ok(DataFrame::new(n, columns)?)
 }

@@ -31,6 +31,10 @@ pub const MAPS_FILE: &str = "maps.npy";
 pub const MASKS_FILE: &str = "masks.npy";
 pub const MASKS_BINARY_FILE: &str = "masks_binary.npy";
 pub const INDEX_FILE: &str = "index.parquet";
+/// float32 `(N, classes)`: every explained image's logits, in index order.
+pub const LOGITS_FILE: &str = "logits.npy";
+/// float32 `(N, 3, H, W)`: the normalised inputs explained (`save_inputs = true`).
+pub const INPUTS_FILE: &str = "inputs.npy";
 pub const RECORD_FILE: &str = "attribution.json";
 
 /// What an attribute stage ran, for the report.
@@ -70,13 +74,13 @@ impl Stage for AttributeStage {
     fn label(&self) -> StageLabel {
         attribute_label(self.round, &self.job.name)
     }
-    /// 2: writes `masks_binary.npy` too.
+    /// 2: writes `masks_binary.npy` too. 3: `logits.npy`, every image's full logits.
     fn version(&self) -> u32 {
-        2
+        3
     }
     fn params(&self) -> Value {
         let job = &self.job;
-        json!({
+        let mut params = json!({
             "method": job.method.key_params(),
             "target": job.target,
             "mask": job.mask,
@@ -84,7 +88,11 @@ impl Stage for AttributeStage {
             "images": job.images.key_params(),
             "seed": self.context.seed,
             "device": self.context.device.family(),
-        })
+        });
+        if job.save_inputs {
+            params["save_inputs"] = json!(true);
+        }
+        params
     }
     fn inputs(&self) -> Vec<StageLabel> {
         vec![StageLabel::model(self.round)]
@@ -104,6 +112,8 @@ impl Stage for AttributeStage {
         let mut maps: Option<Maps> = None;
         let mut masks: Vec<u8> = Vec::new();
         let mut rows: Vec<Row> = Vec::with_capacity(count);
+        let mut all_logits: Vec<f32> = Vec::with_capacity(count * classes);
+        let mut inputs: Vec<f32> = Vec::new();
         ctx.progress.phase(
             &format!("attribute {}", job.name),
             count.div_ceil(job.batch_size) as u64,
@@ -125,6 +135,10 @@ impl Stage for AttributeStage {
                 &device,
             )))?;
             let predicted = argmax_rows(&logits, classes);
+            all_logits.extend_from_slice(&logits);
+            if job.save_inputs {
+                inputs.extend_from_slice(&data);
+            }
             let targets: Vec<usize> = match job.target {
                 TargetPolicy::Predicted => predicted.clone(),
                 TargetPolicy::Label => items
@@ -178,6 +192,19 @@ impl Stage for AttributeStage {
         let binary: Vec<u8> = masks.iter().map(|&m| u8::from(m == 1)).collect();
         write_npy(&ctx.out_dir.join(MASKS_BINARY_FILE), &binary, &mask_shape)?;
         write_parquet(&mut index_frame(&rows)?, &ctx.out_dir.join(INDEX_FILE))?;
+        write_npy(
+            &ctx.out_dir.join(LOGITS_FILE),
+            &all_logits,
+            &[maps.count, classes],
+        )?;
+        if job.save_inputs {
+            // Inputs are at the network's size, which every map is upsampled to.
+            write_npy(
+                &ctx.out_dir.join(INPUTS_FILE),
+                &inputs,
+                &[maps.count, 3, maps.height, maps.width],
+            )?;
+        }
         let seconds = started.elapsed().as_secs_f64();
         let record = AttributeRecord {
             round: self.round,

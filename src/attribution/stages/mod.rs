@@ -37,6 +37,8 @@ pub struct AttributionJob {
     pub pooling: ChannelPooling,
     pub batch_size: usize,
     pub images: Arc<EvalImages>,
+    /// Store the explained input tensors (`[[attribution]] save_inputs`).
+    pub save_inputs: bool,
 }
 
 pub fn attribute_label(round: usize, name: &str) -> StageLabel {
@@ -142,7 +144,13 @@ fn resolve(
                 format!("{} images ({})", voc.len(), voc.source)
             }));
             match voc {
-                Opened::Ready(voc) => EvalImages::voc(voc, spec.data.image_size)?,
+                Opened::Ready(voc) => {
+                    let split = match entry.compat {
+                        Compat::Study => "all",
+                        Compat::None => &entry.voc_split,
+                    };
+                    EvalImages::voc(voc, spec.data.image_size, split)?
+                }
                 Opened::Missing(problem) => EvalImages::Missing(problem),
             }
         }
@@ -159,6 +167,7 @@ fn resolve(
         pooling: entry.pooling(),
         batch_size: entry.batch_size,
         images: Arc::new(images),
+        save_inputs: entry.save_inputs,
     };
     Ok((job, status))
 }
