@@ -187,3 +187,40 @@ fn given_weights_errors_name_the_key_and_the_file() {
         "{err}"
     );
 }
+
+/// A given pool is scored on a validation folder alone: no `train/` tree, no training stage
+/// reads one, and the data table lists only what the plan reads.
+#[test]
+fn a_pool_is_evaluated_on_a_validation_folder_alone() {
+    let ws = Workspace::new();
+    for class in 0..10u8 {
+        let dir = ws.path().join(format!("imgs/val/c{class}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        image::RgbImage::from_pixel(20, 18, image::Rgb([class * 20, 60, 200 - class * 9]))
+            .save(dir.join("a.png"))
+            .unwrap();
+    }
+    let pool = format!(
+        "pool = [\"{}\"]",
+        fixture("resnet18_w4_pruned.pth").display()
+    );
+    let text = spec(&pool, "").replace(
+        "[data]\n",
+        "[data]\nsource = \"imagefolder\"\npath = \"imgs\"\n",
+    );
+    let text = text
+        .lines()
+        .filter(|l| !l.starts_with("train_size") && !l.starts_with("val_size"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    ws.write_spec("val-only.toml", &text);
+    let check = stdout(&ws.pvr(&["check", "val-only.toml"]));
+    assert!(check.contains("? train / 10 val images"), "{check}");
+    assert!(check.contains("val: 10 images in 10 classes"), "{check}");
+    assert!(!check.contains("incomplete"), "{check}");
+    let run = ws.run_ok("val-only.toml", &[]);
+    assert_eq!(
+        labels_with(&run, StageStatus::Ran),
+        sorted(&["train", "eval[0]", "report"])
+    );
+}

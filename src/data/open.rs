@@ -22,8 +22,10 @@ pub struct SplitData {
 }
 
 impl SplitData {
-    /// Rows of `pvr check`'s data table: one per split read from disk.
-    pub fn statuses(&self) -> Vec<DataStatus> {
+    /// Rows of `pvr check`'s data table: one per split read from disk; the training split
+    /// only when something trains (`reads_train`), so a given pool scored on `val/` alone
+    /// needs no `train/`.
+    pub fn statuses(&self, reads_train: bool) -> Vec<DataStatus> {
         let Some(root) = &self.root else {
             return Vec::new();
         };
@@ -36,10 +38,12 @@ impl SplitData {
                 )
             }
         }
-        vec![
-            self.train.status(root, images("train")),
-            self.val.status(root, images("val")),
-        ]
+        let mut rows = Vec::new();
+        if reads_train {
+            rows.push(self.train.status(root, images("train")));
+        }
+        rows.push(self.val.status(root, images("val")));
+        rows
     }
 
     /// Classes of the data: known from the source where it has a fixed class list, else from

@@ -85,7 +85,8 @@ fn model_context(
         })?;
     let data = open_datasets(&spec.data, spec.experiment.seed)
         .with_context(|| format!("opening the data of {}", spec_path.display()))?;
-    let statuses = data.statuses();
+    // A pool of given weights (`model.pool`) is only evaluated and analysed: no `train/`.
+    let statuses = data.statuses(spec.model.pool.is_empty());
     let data_classes = match (data.num_classes(&spec.data), spec.model.num_classes) {
         (Some(classes), _) | (None, Some(classes)) => classes,
         (None, None) => bail!(
