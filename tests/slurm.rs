@@ -4,6 +4,7 @@
 
 mod common;
 
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -112,6 +113,24 @@ fn a_run_through_slurm_gives_the_local_runs_keys_and_results() {
         frame.column("top1").unwrap().f64().unwrap().to_vec()
     };
     assert_eq!(read(&local), read(&cluster));
+    // Another configuration gets its own report folder, as a local run's would: here every
+    // stage is cached (the eval batch size keys nothing), so it is published from the cache.
+    let other = cluster.pvr(&[
+        "run",
+        "tiny.toml",
+        "--executor",
+        "slurm",
+        "--set",
+        "eval.batch_size=7",
+    ]);
+    let text = stdout(&other);
+    assert!(text.contains("submitted 0 job(s)"), "{text}");
+    let folder = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("report: "))
+        .unwrap_or_else(|| panic!("no report folder in {text}"));
+    assert!(folder.contains("reports/tiny-"), "{folder}");
+    assert!(Path::new(folder).join("pool.parquet").is_file(), "{folder}");
 }
 
 #[test]

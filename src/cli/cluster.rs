@@ -11,7 +11,7 @@ use crate::exec::slurm::{
     JobState, SlurmOptions, Submitted, cancel, job_record, job_state, snapshot_spec, submit,
 };
 use crate::exec::ui::{Ui, UiMode};
-use crate::exec::{format_seconds, run_one};
+use crate::exec::{format_seconds, publish_cached_reports, run_one};
 use crate::graph::StageLabel;
 use crate::pipeline::{Pipeline, compile, load_spec};
 
@@ -20,6 +20,7 @@ pub fn run_on_slurm(
     pipeline: &Pipeline,
     cache_dir: &Path,
     reports_dir: &Path,
+    report_name: &str,
     wait: bool,
 ) -> anyhow::Result<ExitCode> {
     let cache = Cache::open(cache_dir)?;
@@ -33,6 +34,7 @@ pub fn run_on_slurm(
         snapshot: snapshot_spec(&cache_dir, &text)?,
         cache_dir: cache_dir.clone(),
         reports_dir: absolute(reports_dir)?,
+        report_name: report_name.to_string(),
         spec: &pipeline.spec.executor.slurm,
     };
     let started = Instant::now();
@@ -54,10 +56,20 @@ pub fn run_on_slurm(
             "  {waiting} stage(s) not submitted: they wait for data that is missing (`pvr check` lists it)"
         );
     }
-    if !wait || jobs.is_empty() {
+    let report_dir = options.reports_dir.join(report_name);
+    if jobs.is_empty() {
+        // Nothing to run: this configuration's report comes from the cache now.
+        if publish_cached_reports(&pipeline.plan, &cache, &report_dir)? > 0 {
+            println!("  report: {}", report_dir.display());
+        }
         return Ok(ExitCode::SUCCESS);
     }
-    follow(&jobs, pipeline, &cache)
+    if !wait {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let code = follow(&jobs, pipeline, &cache)?;
+    println!("  report: {}", report_dir.display());
+    Ok(code)
 }
 
 /// Waits until every job has ended, printing each as it does; exit 1 when a stage is missing.
@@ -117,6 +129,7 @@ pub fn run_stage(
     label: &str,
     key: &str,
     reports_dir: &Path,
+    report_name: Option<&str>,
 ) -> anyhow::Result<ExitCode> {
     let spec = load_spec(snapshot, &[])?;
     let pipeline = compile(&spec, snapshot)?;
@@ -139,7 +152,8 @@ pub fn run_stage(
         }
         if let Some(_lease) = cache.try_lease(key)? {
             let started = Instant::now();
-            run_one(&pipeline.plan, stage, &cache, reports_dir, &ui)?;
+            let report_dir = reports_dir.join(report_name.unwrap_or(&pipeline.plan.experiment));
+            run_one(&pipeline.plan, stage, &cache, &report_dir, &ui)?;
             println!(
                 "{label}: ran in {}",
                 format_seconds(started.elapsed().as_secs_f64())

@@ -45,15 +45,32 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
             reports_dir,
             executor: Executor::Slurm,
             wait,
+            report_name,
             ..
-        } => super::cluster::run_on_slurm(&load(spec)?, &cli.cache_dir, reports_dir, *wait),
+        } => {
+            let pipeline = load(spec)?;
+            let name = report::report_name(
+                &pipeline.spec.experiment.name,
+                &spec.overrides,
+                report_name.as_deref(),
+            );
+            super::cluster::run_on_slurm(&pipeline, &cli.cache_dir, reports_dir, &name, *wait)
+        }
         Command::Cancel { spec } => super::cluster::cancel_jobs(&load(spec)?, &cli.cache_dir),
         Command::RunStage {
             snapshot,
             label,
             key,
             reports_dir,
-        } => super::cluster::run_stage(&cli.cache_dir, snapshot, label, key, reports_dir),
+            report_name,
+        } => super::cluster::run_stage(
+            &cli.cache_dir,
+            snapshot,
+            label,
+            key,
+            reports_dir,
+            report_name.as_deref(),
+        ),
         Command::Check { spec } => check(spec),
         Command::Status { spec } => {
             let pipeline = load(spec)?;

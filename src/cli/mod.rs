@@ -39,6 +39,20 @@ pub struct SpecArgs {
     pub overrides: Vec<Override>,
 }
 
+/// A report folder name is one path component of plain characters: it lands in shell scripts
+/// (Slurm jobs) and must not leave `--reports-dir`.
+fn parse_report_name(text: &str) -> Result<String, String> {
+    let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+    if text.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && text.chars().all(plain)
+        && text.len() <= 128
+    {
+        Ok(text.to_string())
+    } else {
+        Err("a report name starts with a letter or digit and uses letters, digits, `-`, `_` and `.` (at most 128)".into())
+    }
+}
+
 fn parse_override(text: &str) -> Result<Override, String> {
     text.parse()
 }
@@ -57,7 +71,7 @@ pub enum Command {
         reports_dir: PathBuf,
         /// The report folder's name; by default the experiment's, with a hash of the `--set`
         /// overrides appended when there are any.
-        #[arg(long)]
+        #[arg(long, value_parser = parse_report_name)]
         report_name: Option<String>,
         /// Print only the final summary.
         #[arg(long, short = 'q')]
@@ -86,6 +100,9 @@ pub enum Command {
         key: String,
         #[arg(long, default_value = "reports")]
         reports_dir: PathBuf,
+        /// The report folder under `--reports-dir` (the submission's configuration).
+        #[arg(long, value_parser = parse_report_name)]
+        report_name: Option<String>,
     },
     /// Validate an experiment file and print the compiled plan.
     Check {

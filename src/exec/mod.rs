@@ -278,14 +278,34 @@ impl Run<'_> {
     }
 }
 
+/// Copies every report stage of `plan` that is in the cache to `report_dir`; returns how many.
+/// A cluster submission with nothing left to run publishes this way, so every configuration
+/// gets its report folder as a local run's does.
+pub fn publish_cached_reports(
+    plan: &Plan,
+    cache: &Cache,
+    report_dir: &Path,
+) -> anyhow::Result<usize> {
+    let mut published = 0;
+    for stage in plan.stages() {
+        if stage.stage.publishes_report()
+            && let Lookup::Hit(entry) = cache.lookup(&stage.key)?
+        {
+            publish(&entry, report_dir)?;
+            published += 1;
+        }
+    }
+    Ok(published)
+}
+
 /// Runs one stage of `plan` whose inputs are all in the cache, as a cluster job does: under the
 /// stage's lease rather than the cache lock (the caller holds [`Cache::try_lease`]), and
-/// publishes its files to `reports_dir/<experiment>/` when it is a report.
+/// publishes its files to `report_dir` when it is a report.
 pub fn run_one(
     plan: &Plan,
     stage: &PlannedStage,
     cache: &Cache,
-    reports_dir: &Path,
+    report_dir: &Path,
     ui: &Ui,
 ) -> anyhow::Result<Entry> {
     let mut inputs = BTreeMap::new();
@@ -301,8 +321,7 @@ pub fn run_one(
         .map_err(|error| anyhow::anyhow!("stage `{}` failed: {error}", stage.label))?;
     record_label(cache, plan, stage);
     if stage.stage.publishes_report() {
-        let report_dir = reports_dir.join(&plan.experiment);
-        publish(&entry, &report_dir)?;
+        publish(&entry, report_dir)?;
     }
     Ok(entry)
 }

@@ -28,6 +28,8 @@ pub struct SlurmOptions<'a> {
     pub snapshot: PathBuf,
     pub cache_dir: PathBuf,
     pub reports_dir: PathBuf,
+    /// The report folder's name under `reports_dir` (one per configuration, as a local run's).
+    pub report_name: String,
     pub spec: &'a SlurmSpec,
 }
 
@@ -161,13 +163,14 @@ fn job_script(
     }
     let _ = writeln!(
         script,
-        "{} --cache-dir {} run-stage {} --label '{}' --key {} --reports-dir {} &\npid=$!",
+        "{} --cache-dir {} run-stage {} --label '{}' --key {} --reports-dir {} --report-name '{}' &\npid=$!",
         quote(&options.pvr),
         quote(&options.cache_dir),
         quote(&options.snapshot),
         stage.label,
         stage.key,
         quote(&options.reports_dir),
+        options.report_name,
     );
     if training {
         // Before the time limit: stop pvr (its last epoch checkpoint is on the shared cache),
