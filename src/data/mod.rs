@@ -10,6 +10,7 @@ pub mod augment;
 pub mod decode;
 pub mod fingerprint;
 pub mod imagefolder;
+pub mod imagenet;
 pub mod jpeg;
 pub mod open;
 pub mod resized_crop;
