@@ -11,6 +11,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use common::{Workspace, stderr};
+use pvr::data::imagenet::imagenet_classes;
 use pvr::exec::{RunSummary, StageStatus};
 use pvr::files::tables::read_parquet;
 
@@ -39,20 +40,39 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// ImageNet as it ships: `train/<wnid>/*.JPEG` for 1000 classes and the validation images in
-/// class folders, one tiny JPEG each.
+/// ImageNet as it ships: `train/<wnid>/*.JPEG` for the 1000 ImageNet-1k classes and a flat
+/// `val/` labelled by the devkit (ground truth + `meta.mat`; the fixture's IDs are a shuffled
+/// numbering, so labels go through it), one tiny JPEG each.
 fn imagenet_tree(root: &Path) {
-    for class in 0..1000u32 {
-        let wnid = format!("n{:08}", 1_000_000 + class * 7);
-        let colour = image::Rgb([(class % 251) as u8, (class / 4) as u8, 90]);
-        for split in ["train", "val"] {
-            let dir = root.join(split).join(&wnid);
-            std::fs::create_dir_all(&dir).unwrap();
-            image::RgbImage::from_pixel(40, 36, colour)
-                .save(dir.join(format!("{wnid}_{split}_1.JPEG")))
-                .unwrap();
-        }
+    let colour = |class: usize| image::Rgb([(class % 251) as u8, (class / 4) as u8, 90]);
+    for (class, info) in imagenet_classes().iter().enumerate() {
+        let dir = root.join("train").join(info.wnid);
+        std::fs::create_dir_all(&dir).unwrap();
+        image::RgbImage::from_pixel(40, 36, colour(class))
+            .save(dir.join(format!("{}_1.JPEG", info.wnid)))
+            .unwrap();
     }
+    let val = root.join("val");
+    std::fs::create_dir_all(&val).unwrap();
+    let mut truth = String::new();
+    for image in 1..=1000usize {
+        // Devkit IDs 1..=1000, one image each, in the file order of the ground truth.
+        truth.push_str(&format!("{image}\n"));
+        image::RgbImage::from_pixel(40, 36, colour(image))
+            .save_with_format(
+                val.join(format!("ILSVRC2012_val_{image:08}.JPEG")),
+                image::ImageFormat::Jpeg,
+            )
+            .unwrap();
+    }
+    let devkit = root.join("ILSVRC2012_devkit_t12/data");
+    std::fs::create_dir_all(&devkit).unwrap();
+    std::fs::write(devkit.join("ILSVRC2012_validation_ground_truth.txt"), truth).unwrap();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/imagenet/meta-1k.mat"),
+        devkit.join("meta.mat"),
+    )
+    .unwrap();
 }
 
 /// `VOCdevkit/VOC2012` from the labelme photos: segmentation class masks and detection boxes.
@@ -223,7 +243,16 @@ fn assert_whole_study(data: &PaperData, run: &RunSummary) {
         .str()
         .unwrap()
         .get(0);
-    assert_eq!(first, Some("val/n01000000/n01000000_val_1.JPEG"));
+    assert_eq!(first, Some("val/ILSVRC2012_val_00000001.JPEG"));
+    // Every class is there once: the devkit's numbering reaches all 1000 torchvision indices.
+    let labels: BTreeSet<u32> = predictions
+        .column("label")
+        .unwrap()
+        .u32()
+        .unwrap()
+        .into_no_null_iter()
+        .collect();
+    assert_eq!(labels.len(), 1000);
     let lost = read_parquet(&report.join("lost.parquet")).unwrap();
     let ids: BTreeSet<&str> = lost
         .column("image_id")

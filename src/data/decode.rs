@@ -1,18 +1,13 @@
 //! Reading an image file as RGB: the one decoder every dataset uses.
 //!
-//! JPEGs go through zune-jpeg (the decoder the `image` crate wraps, so pixels are the same) in
-//! strict mode: a damaged entropy-coded segment is an error naming the file, where the lenient
-//! default would fill the damage with grey and train on it without a word. Other formats go
-//! through `image`.
+//! JPEGs go through libjpeg-turbo's decoder ([`super::jpeg`]), so pixels equal PIL's, strictly:
+//! damaged data is an error naming the file, where PIL would fill the damage with grey and
+//! train on it without a word. Other formats go through `image`.
 
 use std::path::Path;
 
-use anyhow::{Context, anyhow};
+use anyhow::Context;
 use image::RgbImage;
-use zune_core::bytestream::ZCursor;
-use zune_core::colorspace::ColorSpace;
-use zune_core::options::DecoderOptions;
-use zune_jpeg::JpegDecoder;
 
 use super::ImageF32;
 
@@ -34,41 +29,9 @@ pub fn read_rgb8(path: &Path) -> anyhow::Result<RgbImage> {
 }
 
 fn decode_jpeg(bytes: &[u8]) -> anyhow::Result<RgbImage> {
-    let options = DecoderOptions::default()
-        .set_strict_mode(true)
-        .set_max_width(usize::MAX)
-        .set_max_height(usize::MAX);
-    let mut decoder = JpegDecoder::new_with_options(ZCursor::new(bytes), options);
-    decoder
-        .decode_headers()
-        .map_err(|err| anyhow!("not a readable JPEG: {err:?}"))?;
-    let source = decoder
-        .input_colorspace()
-        .context("JPEG without a colour space")?;
-    // As `image` does: keep grey and RGB(A) as they are, convert the rest (YCbCr, CMYK) to RGB.
-    let output = match source {
-        ColorSpace::RGB | ColorSpace::RGBA | ColorSpace::Luma | ColorSpace::LumaA => source,
-        _ => ColorSpace::RGB,
-    };
-    decoder.set_options(decoder.options().jpeg_set_out_colorspace(output));
-    let pixels = decoder
-        .decode()
-        .map_err(|err| anyhow!("damaged JPEG data: {err:?}"))?;
-    let (width, height) = decoder.dimensions().context("JPEG without dimensions")?;
-    let channels = output.num_components();
-    // Grey is repeated, alpha dropped: what `image`'s `to_rgb8` does.
-    let rgb: Vec<u8> = match channels {
-        3 => pixels,
-        1 | 2 => pixels
-            .chunks_exact(channels)
-            .flat_map(|p| [p[0]; 3])
-            .collect(),
-        _ => pixels
-            .chunks_exact(channels)
-            .flat_map(|p| [p[0], p[1], p[2]])
-            .collect(),
-    };
-    RgbImage::from_raw(width as u32, height as u32, rgb).context("JPEG data of the wrong size")
+    let decoded = super::jpeg::decode(bytes)?;
+    RgbImage::from_raw(decoded.width as u32, decoded.height as u32, decoded.pixels)
+        .context("JPEG data of the wrong size")
 }
 
 #[cfg(test)]
@@ -87,14 +50,20 @@ mod tests {
     }
 
     #[test]
-    fn pixels_equal_the_image_crates() {
+    fn jpegs_and_pngs_are_sniffed_by_content() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("a.jpg");
+        let path = dir.path().join("a.png");
         std::fs::write(&path, photo_jpeg()).unwrap();
-        let ours = read_rgb(&path).unwrap();
-        let theirs = ImageF32::from_rgb8(&image::open(&path).unwrap().to_rgb8());
-        assert_eq!((ours.width, ours.height), (64, 48));
-        assert_eq!(ours.data, theirs.data);
+        let jpeg = read_rgb8(&path).unwrap();
+        assert_eq!(jpeg.dimensions(), (64, 48));
+        assert_eq!(jpeg, {
+            let decoded = super::super::jpeg::decode(&photo_jpeg()).unwrap();
+            RgbImage::from_raw(64, 48, decoded.pixels).unwrap()
+        });
+        let png = dir.path().join("b.JPEG");
+        jpeg.save_with_format(&png, image::ImageFormat::Png)
+            .unwrap();
+        assert_eq!(read_rgb8(&png).unwrap(), jpeg);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Reader for real images in the torchvision ImageFolder layout
-//! (`<root>/{train,val}/<class>/<image>.{jpg,jpeg,png}`), e.g. ImageNet.
+//! (`<root>/{train,val}/<class>/<image>.{jpg,jpeg,png}`), e.g. ImageNet, whose `val/` may also
+//! be flat with the devkit's ground truth ([`super::imagenet_val`]).
 //!
 //! Classes are the sorted sub-folder names (so indices match torchvision: sorted wnids give the
 //! standard 0..999 ImageNet labels). Every image gets the standard evaluation preprocessing:
@@ -16,6 +17,8 @@ use rayon::prelude::*;
 
 use super::decode::read_rgb8;
 use super::fingerprint::tree_fingerprint;
+use super::imagenet::{check_imagenet_classes, imagenet_classes};
+use super::imagenet_val::{find_val_ground_truth, ground_truth_places, image_key};
 use super::{Dataset, ImageF32, RgbSample, Sample, Split, utf8_name};
 
 /// Version of the preprocessing; part of the fingerprint so changing it invalidates caches.
@@ -46,6 +49,8 @@ pub struct ImageFolder {
     content: String,
     /// Files left out because they cannot be decoded (`data.on_bad_image = "skip"`), with why.
     skipped: Vec<String>,
+    /// The ground truth of a flat ImageNet `val/` (labels not given by folders), if any.
+    labels_from: Option<String>,
 }
 
 impl ImageFolder {
@@ -66,11 +71,15 @@ impl ImageFolder {
                 split_dir.display()
             );
         }
-        let classes: Vec<String> = read_dir_sorted(&split_dir)?
-            .into_iter()
+        let listing = read_dir_sorted(&split_dir)?;
+        let classes: Vec<String> = listing
+            .iter()
             .filter(|e| e.is_dir)
-            .map(|e| e.name)
+            .map(|e| e.name.clone())
             .collect();
+        if classes.is_empty() && split == Split::Val && listing.iter().any(|e| is_image(&e.name)) {
+            return Self::open_flat_val(root, image_size, &listing);
+        }
         if classes.is_empty() {
             bail!(
                 "ImageFolder: {} has no class folders (expected layout {LAYOUT})",
@@ -107,6 +116,17 @@ impl ImageFolder {
                 empty_classes.join(", ")
             );
         }
+        Self::from_entries(root, split, image_size, classes, entries, None)
+    }
+
+    fn from_entries(
+        root: &Path,
+        split: Split,
+        image_size: usize,
+        classes: Vec<String>,
+        entries: Vec<Entry>,
+        labels_from: Option<String>,
+    ) -> anyhow::Result<ImageFolder> {
         let relative: Vec<String> = entries.iter().map(|e| e.relative.clone()).collect();
         let content = tree_fingerprint("pvr.data.imagefolder", root, &relative)?;
         Ok(ImageFolder {
@@ -118,7 +138,71 @@ impl ImageFolder {
             entries,
             content,
             skipped: Vec::new(),
+            labels_from,
         })
+    }
+
+    /// ImageNet's validation images flat in `root/val/`, labelled by the devkit's ground truth
+    /// or `LOC_val_solution.csv` ([`super::imagenet_val`]); the classes are the 1000 ImageNet-1k
+    /// WordNet ids in torchvision's order.
+    fn open_flat_val(root: &Path, image_size: usize, listing: &[DirEntry]) -> anyhow::Result<Self> {
+        let split_dir = root.join("val");
+        let truth = find_val_ground_truth(root)?.with_context(|| {
+            format!(
+                "ImageFolder: {} holds images but no class folders; a flat validation folder \
+                 needs ImageNet's ground truth: {} (or use the layout {LAYOUT})",
+                split_dir.display(),
+                ground_truth_places(root)
+            )
+        })?;
+        let mut entries = Vec::new();
+        for e in listing.iter().filter(|e| !e.is_dir && is_image(&e.name)) {
+            let label = *truth.labels.get(image_key(&e.name)).with_context(|| {
+                format!(
+                    "ImageFolder: {} is not in the ground truth {}",
+                    e.path.display(),
+                    truth.source
+                )
+            })?;
+            entries.push(Entry {
+                relative: format!("val/{}", e.name),
+                label,
+            });
+        }
+        let classes = imagenet_classes()
+            .iter()
+            .map(|c| c.wnid.to_string())
+            .collect();
+        Self::from_entries(
+            root,
+            Split::Val,
+            image_size,
+            classes,
+            entries,
+            Some(truth.source),
+        )
+    }
+
+    /// [`ImageFolder::open`] for ImageNet-1k: the classes must be the 1000 WordNet ids (an error
+    /// names the tree and the ids that differ), labels are torchvision's indices, and the display
+    /// names are torchvision's class names. `val/` may be flat with the devkit's ground truth.
+    pub fn open_imagenet(root: &Path, split: Split, image_size: usize) -> anyhow::Result<Self> {
+        let folder = Self::open(root, split, image_size)?;
+        check_imagenet_classes(
+            &root.join(split.as_str()).display().to_string(),
+            &folder.classes,
+        )?;
+        let names = imagenet_classes()
+            .iter()
+            .map(|c| c.name.to_string())
+            .collect();
+        folder.with_class_names(names)
+    }
+
+    /// Where the labels came from when they are not the folder names: the ground-truth file(s)
+    /// of a flat ImageNet `val/`.
+    pub fn labels_from(&self) -> Option<&str> {
+        self.labels_from.as_deref()
     }
 
     /// The same split without the images that cannot be decoded, which are remembered (and
@@ -267,8 +351,15 @@ impl Dataset for ImageFolder {
             h.update(class.as_bytes());
             h.update(b"\0");
         }
-        // The labels follow from the paths, which the content digest covers.
+        // Labels follow from the paths, which the content digest covers, except in a flat
+        // ImageNet val, where the ground truth gives them.
         h.update(self.content.as_bytes());
+        if self.labels_from.is_some() {
+            h.update(b"labels\0");
+            for entry in &self.entries {
+                h.update(&(entry.label as u64).to_le_bytes());
+            }
+        }
         for skipped in &self.skipped {
             h.update(b"skipped\0");
             h.update(skipped.as_bytes());
@@ -383,188 +474,4 @@ fn collect_images(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn write_png(path: &Path, w: u32, h: u32, rgb: [u8; 3]) {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        image::RgbImage::from_pixel(w, h, image::Rgb(rgb))
-            .save(path)
-            .unwrap();
-    }
-
-    /// root/train/{zebra,apple,mango}/..., root/val/{apple,mango,zebra}/...
-    fn fabricate() -> tempfile::TempDir {
-        let dir = tempfile::tempdir().unwrap();
-        let r = dir.path();
-        write_png(&r.join("train/zebra/z1.png"), 40, 30, [0, 0, 255]);
-        write_png(&r.join("train/apple/b.PNG"), 20, 50, [255, 0, 0]);
-        write_png(&r.join("train/apple/a.png"), 64, 64, [255, 0, 0]);
-        write_png(&r.join("train/mango/nested/m.png"), 17, 33, [0, 255, 0]);
-        std::fs::write(r.join("train/apple/notes.txt"), "not an image").unwrap();
-        std::fs::create_dir_all(r.join("train/.hidden")).unwrap();
-        for class in ["apple", "mango", "zebra"] {
-            write_png(&r.join(format!("val/{class}/v.png")), 30, 30, [9, 9, 9]);
-        }
-        dir
-    }
-
-    #[test]
-    fn classes_sorted_files_sorted_and_preprocessed() {
-        let dir = fabricate();
-        let ds = ImageFolder::open(dir.path(), Split::Train, 24).unwrap();
-        assert_eq!(ds.class_names(), ["apple", "mango", "zebra"]);
-        assert_eq!(ds.num_classes(), 3);
-        assert_eq!(ds.len(), 4);
-        let paths: Vec<&str> = (0..4).map(|i| ds.relative_path(i).unwrap()).collect();
-        assert_eq!(
-            paths,
-            [
-                "train/apple/a.png",
-                "train/apple/b.PNG",
-                "train/mango/nested/m.png",
-                "train/zebra/z1.png"
-            ]
-        );
-        assert_eq!(
-            (0..4).map(|i| ds.label(i).unwrap()).collect::<Vec<_>>(),
-            [0, 0, 1, 2]
-        );
-        assert_eq!(ds.resize_size(), 27);
-        for i in 0..4 {
-            let s = ds.get(i).unwrap();
-            assert_eq!((s.image.width, s.image.height), (24, 24));
-            assert!(s.mask.is_none() && s.boxes.is_empty());
-        }
-        let zebra = ds.get(3).unwrap();
-        assert_eq!(zebra.label, 2);
-        assert!(zebra.image.data[..576].iter().all(|v| v.abs() < 1e-5));
-        assert!(
-            zebra.image.data[1152..]
-                .iter()
-                .all(|v| (v - 1.0).abs() < 1e-5)
-        );
-        let val = ImageFolder::open(dir.path(), Split::Val, 8).unwrap();
-        assert_eq!(val.len(), 3);
-        assert_ne!(val.fingerprint(), ds.fingerprint());
-    }
-
-    #[test]
-    fn fingerprint_relative_and_sensitive() {
-        let a = fabricate();
-        let b = fabricate();
-        let fa = ImageFolder::open(a.path(), Split::Train, 24)
-            .unwrap()
-            .fingerprint();
-        // Same content at another absolute path: same fingerprint.
-        assert_eq!(
-            fa,
-            ImageFolder::open(b.path(), Split::Train, 24)
-                .unwrap()
-                .fingerprint()
-        );
-        assert_ne!(
-            fa,
-            ImageFolder::open(a.path(), Split::Train, 32)
-                .unwrap()
-                .fingerprint()
-        );
-        write_png(&b.path().join("train/zebra/z2.png"), 8, 8, [1, 2, 3]);
-        assert_ne!(
-            fa,
-            ImageFolder::open(b.path(), Split::Train, 24)
-                .unwrap()
-                .fingerprint()
-        );
-    }
-
-    #[test]
-    fn class_names_override() {
-        let dir = fabricate();
-        let ds = ImageFolder::open(dir.path(), Split::Val, 8).unwrap();
-        let ds = ds
-            .with_class_names(vec!["A".into(), "M".into(), "Z".into()])
-            .unwrap();
-        assert_eq!(ds.class_names(), ["A", "M", "Z"]);
-        assert_eq!(ds.class_folders(), ["apple", "mango", "zebra"]);
-        assert!(ds.with_class_names(vec!["x".into()]).is_err());
-    }
-
-    #[test]
-    fn missing_split_names_path_and_layout() {
-        let dir = tempfile::tempdir().unwrap();
-        let err = ImageFolder::open(dir.path(), Split::Val, 8)
-            .unwrap_err()
-            .to_string();
-        let expected = dir.path().join("val");
-        assert!(err.contains(&expected.display().to_string()), "{err}");
-        assert!(err.contains("does not exist"), "{err}");
-        assert!(err.contains("`<root>/train/<class>/<image>.jpg`"), "{err}");
-
-        std::fs::create_dir_all(dir.path().join("train")).unwrap();
-        let err = ImageFolder::open(dir.path(), Split::Train, 8)
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("no class folders"), "{err}");
-        assert!(
-            err.contains(&dir.path().join("train").display().to_string()),
-            "{err}"
-        );
-        assert!(err.contains("`<root>/train/<class>/<image>.jpg`"), "{err}");
-
-        std::fs::create_dir_all(dir.path().join("train/cat")).unwrap();
-        std::fs::write(dir.path().join("train/cat/readme.txt"), "x").unwrap();
-        let err = ImageFolder::open(dir.path(), Split::Train, 8)
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("no .jpg/.jpeg/.png images"), "{err}");
-        assert!(err.contains("`<root>/train/<class>/<image>.jpg`"), "{err}");
-
-        write_png(&dir.path().join("train/dog/d.png"), 4, 4, [0, 0, 0]);
-        let err = ImageFolder::open(dir.path(), Split::Train, 8)
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("without images") && err.contains("cat"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn content_sniffed_not_extension() {
-        let dir = tempfile::tempdir().unwrap();
-        let png = dir.path().join("train/n01/disguised.png");
-        write_png(&png, 10, 6, [10, 20, 30]);
-        std::fs::rename(&png, dir.path().join("train/n01/disguised.JPEG")).unwrap();
-        let ds = ImageFolder::open(dir.path(), Split::Train, 4).unwrap();
-        let raw = ds.load_raw(0).unwrap();
-        assert_eq!((raw.width, raw.height), (10, 6));
-        assert_eq!(raw.pixel(3, 3), [10.0 / 255.0, 20.0 / 255.0, 30.0 / 255.0]);
-        assert_eq!(ds.get(0).unwrap().image.width, 4);
-        assert!(ds.get(1).is_err());
-    }
-
-    #[test]
-    fn preprocess_geometry() {
-        // 20x50 portrait, crop 24 from resize 27: width becomes 27, height int(27*50/20) = 67.
-        let mut img = ImageF32::zeros(20, 50);
-        // Mark the vertical centre rows so the centre crop must keep them.
-        for x in 0..20 {
-            img.set_pixel(x, 25, [1.0; 3]);
-        }
-        let out = preprocess_eval(&img, 27, 24);
-        assert_eq!((out.width, out.height), (24, 24));
-        let row_sums: Vec<f32> = (0..24)
-            .map(|y| (0..24).map(|x| out.pixel(x, y)[0]).sum())
-            .collect();
-        let brightest = row_sums
-            .iter()
-            .enumerate()
-            .max_by(|a, b| a.1.total_cmp(b.1))
-            .unwrap()
-            .0;
-        assert!((11..=13).contains(&brightest), "{row_sums:?}");
-        // Crop larger than the resize still yields the requested size.
-        assert_eq!(preprocess_eval(&img, 8, 16).width, 16);
-    }
-}
+mod tests;

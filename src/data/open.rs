@@ -12,7 +12,7 @@ use super::{Dataset, Split};
 use crate::spec::{BadImagePolicy, DataSource, DataSpec};
 
 /// ImageNet-1k's class count, known before any folder is read.
-pub const IMAGENET_CLASSES: usize = 1000;
+pub const IMAGENET_CLASSES: usize = super::imagenet::NUM_CLASSES;
 
 /// A spec's two splits and the folder they come from (none for generated data).
 pub struct SplitData {
@@ -46,6 +46,19 @@ impl SplitData {
         rows
     }
 
+    /// Class names for reports: the validation split's, ImageNet's own while its folder is
+    /// missing, or numbered ones.
+    pub fn class_names(&self, spec: &DataSpec, classes: usize) -> Vec<String> {
+        match (self.val.get(), spec.source) {
+            (Ok(val), _) => val.class_names(),
+            (Err(_), DataSource::Imagenet) => super::imagenet::imagenet_classes()
+                .iter()
+                .map(|class| class.name.to_string())
+                .collect(),
+            (Err(_), _) => (0..classes).map(|class| format!("class {class}")).collect(),
+        }
+    }
+
     /// Classes of the data: known from the source where it has a fixed class list, else from
     /// whichever split could be read.
     pub fn num_classes(&self, spec: &DataSpec) -> Option<usize> {
@@ -77,7 +90,8 @@ pub fn data_root(spec: &DataSpec) -> Option<DataRoot> {
         ),
         DataSource::Imagenet => (
             "ImageNet-1k",
-            "`train/<wnid>/*.JPEG` and `val/<wnid>/*.JPEG` (torchvision's ImageFolder layout)",
+            "`train/<wnid>/*.JPEG`, and `val/<wnid>/*.JPEG` or a flat `val/*.JPEG` with the devkit's \
+             `ILSVRC2012_validation_ground_truth.txt` + `meta.mat` or `LOC_val_solution.csv`",
         ),
     };
     Some(DataRoot {
@@ -117,18 +131,73 @@ pub fn open_datasets(spec: &DataSpec, experiment_seed: u64) -> anyhow::Result<Sp
     })
 }
 
+/// One split from disk; the other is not looked at, so `val/` alone is enough to evaluate a
+/// given pool.
 fn open_split(spec: &DataSpec, root: &Path, split: Split) -> anyhow::Result<Arc<dyn Dataset>> {
-    let folder = ImageFolder::open(root, split, spec.image_size)?;
-    if spec.source == DataSource::Imagenet {
-        anyhow::ensure!(
-            folder.num_classes() == IMAGENET_CLASSES,
-            "{} has {} class folders; ImageNet-1k has {IMAGENET_CLASSES}",
-            root.join(split.as_str()).display(),
-            folder.num_classes()
-        );
-    }
+    // ImageNet's classes must be the 1000 ImageNet-1k wnids (the error names the tree), its
+    // labels torchvision's indices and its class names torchvision's.
+    let folder = match spec.source {
+        DataSource::Imagenet => ImageFolder::open_imagenet(root, split, spec.image_size)?,
+        _ => ImageFolder::open(root, split, spec.image_size)?,
+    };
     Ok(Arc::new(match spec.on_bad_image {
         BadImagePolicy::Fail => folder,
         BadImagePolicy::Skip => folder.without_unreadable()?,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn val_opens_without_a_train_folder_and_imagenet_names_foreign_classes() {
+        let dir = tempfile::tempdir().unwrap();
+        let png = dir.path().join("val/cat/a.png");
+        std::fs::create_dir_all(png.parent().unwrap()).unwrap();
+        image::RgbImage::from_pixel(5, 5, image::Rgb([1, 2, 3]))
+            .save(&png)
+            .unwrap();
+        let mut spec = DataSpec {
+            source: DataSource::Imagefolder,
+            path: Some(dir.path().display().to_string()),
+            image_size: 4,
+            ..DataSpec::default()
+        };
+        let data = open_datasets(&spec, 0).unwrap();
+        let val = data.val.get().unwrap();
+        assert_eq!((val.len(), val.num_classes()), (1, 1));
+        let train = data.train.problem().unwrap();
+        assert!(
+            train
+                .detail
+                .contains(&dir.path().join("train").display().to_string()),
+            "{}",
+            train.detail
+        );
+        assert_eq!(
+            data.statuses(false).len(),
+            1,
+            "no train row without training"
+        );
+        spec.source = DataSource::Imagenet;
+        let data = open_datasets(&spec, 0).unwrap();
+        let val = data.val.problem().unwrap();
+        assert!(
+            val.detail.contains("not ImageNet-1k classes: cat"),
+            "{}",
+            val.detail
+        );
+        assert_eq!(data.num_classes(&spec), Some(IMAGENET_CLASSES));
+    }
+
+    #[test]
+    fn shapes_splits_are_ready_and_distinct() {
+        let spec = DataSpec::default();
+        let data = open_datasets(&spec, 3).unwrap();
+        let (train, val) = (data.train.get().unwrap(), data.val.get().unwrap());
+        assert_ne!(train.fingerprint(), val.fingerprint());
+        assert_eq!(val.len(), spec.val_size);
+        assert!(data.statuses(true).is_empty());
+    }
 }

@@ -5,8 +5,9 @@
 //! ImageNet classes that are an instance of it; ImageNet has no `person` class, so `person` maps
 //! to the three classes that are people (ballplayer, groom, scuba diver), and classes with no
 //! counterpart in VOC (most of ImageNet) map to nothing: a map explaining them has an empty target
-//! mask and an undefined score, which the report counts. The names are given next to each index
-//! so the table can be checked against any ImageNet class list.
+//! mask and an undefined score, which the report counts. The names are torchvision's, given next
+//! to each index; a test checks every one against the embedded class list
+//! ([`super::imagenet`]), so a wrong index fails.
 
 /// The PASCAL VOC class names by mask index (index 0 is the background, 1..=20 the objects).
 pub const VOC_CLASSES: [&str; 21] = [
@@ -188,7 +189,7 @@ const BIRDS: &[(u16, &str)] = &[
     (131, "little blue heron"),
     (132, "American egret"),
     (133, "bittern"),
-    (134, "crane"),
+    (134, "crane bird"),
     (135, "limpkin"),
     (136, "European gallinule"),
     (137, "American coot"),
@@ -255,6 +256,31 @@ mod tests {
             "a VOC class maps to nothing"
         );
         assert_eq!(owner.iter().filter(|&&v| v == 12).count(), 118);
+    }
+
+    #[test]
+    fn every_entry_names_its_imagenet_class() {
+        use crate::data::imagenet::{imagenet_classes, imagenet_name};
+        for (voc, entries) in VOC_TO_IMAGENET {
+            for &(index, name) in entries {
+                assert_eq!(
+                    imagenet_name(index as usize),
+                    Some(name),
+                    "VOC class {voc}: ImageNet {index}"
+                );
+            }
+        }
+        for range in [7..=24, 80..=100, 127..=146] {
+            assert!(
+                range
+                    .clone()
+                    .all(|i| BIRDS.iter().any(|&(b, _)| b as usize == i))
+            );
+        }
+        // The dog breeds run from the Chihuahua to the Mexican hairless; a wolf follows.
+        assert_eq!(imagenet_classes()[151].wnid, "n02085620");
+        assert_eq!(imagenet_name(269), Some("timber wolf"));
+        assert_eq!(imagenet_name(150), Some("sea lion"));
     }
 
     #[test]

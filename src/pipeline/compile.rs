@@ -129,6 +129,7 @@ fn model_context(
         train_devices,
         seed: spec.experiment.seed,
         recipe: spec.train.clone(),
+        class_names: data.class_names(&spec.data, data_classes),
         train_data: data.train,
         val_data: data.val,
         prunable,

@@ -23,6 +23,8 @@ pub struct ModelContext {
     /// them fail with the reason.
     pub train_data: Opened<Arc<dyn Dataset>>,
     pub val_data: Opened<Arc<dyn Dataset>>,
+    /// Class names for reports, known even while the data is missing (ImageNet's).
+    pub class_names: Vec<String>,
     /// The parameters pruning may touch, after include/exclude.
     pub prunable: Vec<ParamInfo>,
 }
@@ -36,16 +38,6 @@ impl ModelContext {
         let replicas = self.train_devices.len();
         if replicas > 1 && !self.network.arch.is_transformer() {
             params["replicas"] = serde_json::json!(replicas);
-        }
-    }
-
-    /// Class names for reports: the validation split's, or numbered ones while it is missing.
-    pub fn class_names(&self) -> Vec<String> {
-        match self.val_data.get() {
-            Ok(data) => data.class_names(),
-            Err(_) => (0..self.network.num_classes)
-                .map(|class| format!("class {class}"))
-                .collect(),
         }
     }
 

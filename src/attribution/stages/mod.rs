@@ -95,7 +95,7 @@ pub fn plan(spec: &Spec, pool: &PoolPlan<'_>) -> anyhow::Result<AnalysisPlan> {
         seed: spec.experiment.seed,
         rounds,
         jobs,
-        class_names: context.class_names(),
+        class_names: context.class_names.clone(),
     }));
     Ok(AnalysisPlan {
         stages,
