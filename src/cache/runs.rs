@@ -55,4 +55,59 @@ impl Cache {
         }
         Ok(keys)
     }
+
+    /// Removes the run records made before `before_unix` (they no longer protect anything once
+    /// gc's window has passed them), and unreadable ones; returns how many went.
+    pub fn prune_run_records(&self, before_unix: u64, dry_run: bool) -> Result<usize> {
+        let dir = self.root.join(RUNS_DIR);
+        let Ok(listing) = fs::read_dir(&dir) else {
+            return Ok(0);
+        };
+        let mut removed = 0;
+        for entry in listing {
+            let path = entry
+                .with_context(|| format!("reading {}", dir.display()))?
+                .path();
+            let record: Option<RunRecord> = fs::read(&path)
+                .ok()
+                .and_then(|bytes| serde_json::from_slice(&bytes).ok());
+            if record.is_none_or(|r| r.unix < before_unix) {
+                if !dry_run {
+                    fs::remove_file(&path)
+                        .with_context(|| format!("removing {}", path.display()))?;
+                }
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn old_and_unreadable_records_are_pruned_recent_ones_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::open(dir.path()).unwrap();
+        cache.record_run("exp", vec!["a".repeat(64)]).unwrap();
+        let runs = dir.path().join(RUNS_DIR);
+        let old = RunRecord {
+            experiment: "exp".into(),
+            unix: 10,
+            keys: vec!["b".repeat(64)],
+        };
+        fs::write(runs.join("10-1.json"), serde_json::to_vec(&old).unwrap()).unwrap();
+        fs::write(runs.join("junk.json"), b"{").unwrap();
+        assert_eq!(cache.prune_run_records(1000, true).unwrap(), 2);
+        assert_eq!(
+            fs::read_dir(&runs).unwrap().count(),
+            3,
+            "a dry run removes nothing"
+        );
+        assert_eq!(cache.prune_run_records(1000, false).unwrap(), 2);
+        let left = cache.keys_used_since(0).unwrap();
+        assert_eq!(left, HashSet::from(["a".repeat(64)]));
+    }
 }

@@ -296,9 +296,12 @@ fn gc(
             );
         }
     }
+    let mut records = 0;
     if keep_days > 0 {
         let since = unix_now().saturating_sub(keep_days.saturating_mul(86_400));
         keep.extend(cache.keys_used_since(since)?);
+        // Records older than the window protect nothing any more.
+        records = cache.prune_run_records(since, dry_run)?;
     }
     let report = cache.gc(&keep, dry_run)?;
     let verb = if dry_run { "would remove" } else { "removed" };
@@ -311,7 +314,7 @@ fn gc(
         );
     }
     println!(
-        "{verb} {} entries, {:.1} MB; kept {}",
+        "{verb} {} entries, {:.1} MB, and {records} run record(s) older than {keep_days} days; kept {}",
         report.removed.len(),
         report.bytes_freed as f64 / 1e6,
         keep.len()
