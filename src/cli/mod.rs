@@ -4,6 +4,7 @@ mod cluster;
 mod commands;
 mod export;
 mod models;
+mod spec_words;
 mod status;
 
 use std::io::IsTerminal;

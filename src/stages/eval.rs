@@ -47,6 +47,14 @@ impl Stage for EvalStage {
             &device,
             ctx.progress,
         )?;
+        ctx.progress.note(&format!(
+            "round {}: top-1 {:.2}%, top-5 {:.2}%, loss {:.4} on {} images",
+            self.round,
+            100.0 * metrics.top1,
+            100.0 * metrics.top5,
+            metrics.loss,
+            metrics.images
+        ));
         let record = EvalRecord {
             round: self.round,
             metrics,
