@@ -22,6 +22,7 @@
 
 mod canvas;
 mod font;
+mod grid;
 mod images;
 mod layout;
 mod legend;
@@ -37,10 +38,8 @@ use image::RgbImage;
 use serde::{Deserialize, Serialize};
 
 pub use canvas::PixelRect;
-pub use images::{
-    GridCell, colour_bar, colour_bar_width, draw_box, draw_outline, heatmap_overlay, image_grid,
-    viridis,
-};
+pub use grid::{GridCell, colour_bar, colour_bar_width, image_grid};
+pub use images::{draw_box, draw_outline, heatmap_overlay, viridis};
 pub use layout::{PlotFrame, font_size};
 pub use scene::{Anchor, Item, Scene, Shape, Text, fit_text, svg_path, text_box};
 pub use ticks::{Ticks, nice_ticks};

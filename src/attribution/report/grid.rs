@@ -171,11 +171,11 @@ mod tests {
                 .collect(),
             masks: vec![Some((0..64).map(|i| i % 8 > 3).collect()), None],
         };
-        let scene = grid.render(40);
-        // 6 columns and 3 rows of 40 px cells with 4 px gaps, plus labels, captions, the
+        let scene = grid.render(64);
+        // 6 columns and 3 rows of 64 px cells with 4 px gaps, plus labels, captions, the
         // colour bar and margins.
-        assert!(scene.width > 6 * 40 + 5 * 4 && scene.width < 6 * 40 + 5 * 4 + 220);
-        assert!(scene.height > 3 * 40 + 2 * 4 && scene.height < 3 * 40 + 2 * 4 + 100);
+        assert!(scene.width > 6 * 64 + 5 * 4 && scene.width < 6 * 64 + 5 * 4 + 220);
+        assert!(scene.height > 3 * 64 + 2 * 4 && scene.height < 3 * 64 + 2 * 4 + 100);
         assert!(
             scene.text_layout_problems().is_empty(),
             "{:?}",
@@ -187,17 +187,17 @@ mod tests {
             "{texts:?}"
         );
         assert!(texts.contains(&"p99 and above"), "{texts:?}");
-        // The first image's mask edge (column 4 of 8, x = 20 of 40) is outlined in every cell
+        // The first image's mask edge (column 4 of 8, x = 32 of 64) is outlined in every cell
         // of it; the second image has none.
         let img = scene.to_png();
         let cells = scene.items.iter().filter_map(|i| match i {
-            crate::plot::Item::Image { image, x, y } if image.width() == 40 => Some((*x, *y)),
+            crate::plot::Item::Image { image, x, y } if image.width() == 64 => Some((*x, *y)),
             _ => None,
         });
         let firsts: Vec<(i32, i32)> = cells.collect();
         let (x, y) = firsts[0];
-        assert_eq!(img.get_pixel((x + 20) as u32, (y + 10) as u32).0, OUTLINE);
+        assert_eq!(img.get_pixel((x + 32) as u32, (y + 16) as u32).0, OUTLINE);
         let (x2, y2) = firsts[3];
-        assert_ne!(img.get_pixel((x2 + 20) as u32, (y2 + 10) as u32).0, OUTLINE);
+        assert_ne!(img.get_pixel((x2 + 32) as u32, (y2 + 16) as u32).0, OUTLINE);
     }
 }
