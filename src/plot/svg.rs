@@ -123,7 +123,7 @@ pub(super) fn render(scene: &Scene) -> String {
         w = scene.width,
         h = scene.height
     );
-    for (id, d) in &defs.glyphs {
+    for (id, d) in defs.glyphs.iter().filter(|(_, d)| !d.is_empty()) {
         let _ = writeln!(out, r#"<path id="g{id}" d="{d}"/>"#);
     }
     for (i, c) in defs.clips.iter().enumerate() {
