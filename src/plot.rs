@@ -1,12 +1,14 @@
-//! Raster line charts, heat-map overlays and image grids for the report.
+//! Line charts, heat-map overlays and image grids for the report, as PNG and SVG.
 //!
-//! Everything is drawn directly on an [`image::RgbImage`] with the public-domain
-//! `font8x8` glyphs, so figures come out identical on every machine, with no
-//! system fonts or plotting back end to install. The chart model is small on
-//! purpose: line series (solid or dashed, with markers), shaded confidence
-//! bands, highlighted points, one optional right-hand axis, a dashed reference
-//! line, and grids of such panels, which is what metric-versus-sparsity plots
-//! need.
+//! A figure is first laid out as a [`Scene`] (shapes, text with its box, pictures in
+//! pixel coordinates), then rendered to an anti-aliased raster and to an SVG from the
+//! same scene. Text uses DejaVu Sans embedded in the binary (`assets/fonts`), so
+//! figures come out identical on every machine, with no system fonts or plotting back
+//! end to install. The chart model is small on purpose: line series (solid, dashed or
+//! dotted, with markers), shaded confidence bands, highlighted points, one optional
+//! right-hand axis, reference lines (the dense model, chance), and grids of such
+//! panels, which is what metric-versus-sparsity plots need. Layout keeps every label
+//! inside the canvas and apart from the others, and legends off the data.
 //!
 //! ```no_run
 //! use pvr::plot::{Axes, Figure, Series, TickFormat};
@@ -14,27 +16,32 @@
 //!     .with_x_format(TickFormat::Percent)
 //!     .with_series(Series::new("IMP", vec![(0.0, 0.76), (0.2, 0.77), (0.5, 0.74)]))
 //!     .with_reference_line(0.76, "dense");
-//! Figure::single(axes).save_png(std::path::Path::new("acc.png")).unwrap();
+//! // Writes acc.png and acc.svg.
+//! Figure::single(axes).save(std::path::Path::new("acc.png")).unwrap();
 //! ```
 
 mod canvas;
+mod font;
+mod grid;
 mod images;
 mod layout;
 mod legend;
 mod panel;
-mod text;
+mod raster;
+mod scene;
+mod svg;
 mod ticks;
 
 use std::path::Path;
 
-use anyhow::Context;
-use image::{Rgb, RgbImage};
+use image::RgbImage;
 use serde::{Deserialize, Serialize};
 
 pub use canvas::PixelRect;
-pub use images::{draw_box, heatmap_overlay, image_grid, viridis};
-pub use layout::PlotFrame;
-pub use text::{draw_text, draw_text_vertical, text_height, text_width};
+pub use grid::{GridCell, colour_bar, colour_bar_width, image_grid};
+pub use images::{draw_box, draw_outline, heatmap_overlay, viridis};
+pub use layout::{PlotFrame, font_size};
+pub use scene::{Anchor, Item, Scene, Shape, Text, fit_text, svg_path, text_box};
 pub use ticks::{Ticks, nice_ticks};
 
 /// Okabe-Ito colours, ordered so the first few are the most distinct on white
@@ -56,6 +63,16 @@ pub enum LineStyle {
     #[default]
     Solid,
     Dashed,
+    Dotted,
+}
+
+/// A horizontal line across a panel at `y` on the primary axis (the dense
+/// model's value, chance), listed in the legend under `label`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReferenceLine {
+    pub y: f64,
+    pub label: String,
+    pub style: LineStyle,
 }
 
 /// How tick values are written.
@@ -239,9 +256,8 @@ pub struct Axes {
     pub y_range: Option<(f64, f64)>,
     pub x_format: TickFormat,
     pub y_format: TickFormat,
-    /// Horizontal dashed line on the primary axis (e.g. the dense model's
-    /// value), listed in the legend under the given label.
-    pub reference_line: Option<(f64, String)>,
+    /// Horizontal lines on the primary axis (the dense model's value, chance).
+    pub reference_lines: Vec<ReferenceLine>,
     pub legend: LegendPosition,
 }
 
@@ -299,8 +315,23 @@ impl Axes {
         self
     }
 
+    /// A dashed grey line at `y` (e.g. the dense model's value).
     pub fn with_reference_line(mut self, y: f64, label: impl Into<String>) -> Self {
-        self.reference_line = Some((y, label.into()));
+        self.reference_lines.push(ReferenceLine {
+            y,
+            label: label.into(),
+            style: LineStyle::Dashed,
+        });
+        self
+    }
+
+    /// A dotted grey line at `y` for chance level.
+    pub fn with_chance_line(mut self, y: f64, label: impl Into<String>) -> Self {
+        self.reference_lines.push(ReferenceLine {
+            y,
+            label: label.into(),
+            style: LineStyle::Dotted,
+        });
         self
     }
 
@@ -311,13 +342,19 @@ impl Axes {
 
     /// Where the plot area lands in a `width` x `height` panel and how data
     /// maps onto it, exactly as [`Figure::render`] will draw it.
+    /// (With the legend inside the plot; a legend placed below shrinks the area.)
     pub fn frame(&self, width: u32, height: u32, text_scale: u32) -> PlotFrame {
-        layout::layout(self, width, height, text_scale.max(1)).frame
+        layout::layout(self, width, height, text_scale.max(1), 0).frame
+    }
+
+    /// Lays this panel out alone.
+    pub fn scene(&self, width: u32, height: u32, text_scale: u32) -> Scene {
+        panel::render(self, width, height, text_scale.max(1))
     }
 
     /// Renders this panel alone.
     pub fn render(&self, width: u32, height: u32, text_scale: u32) -> RgbImage {
-        panel::render(self, width, height, text_scale.max(1))
+        self.scene(width, height, text_scale).to_png()
     }
 }
 
@@ -400,13 +437,17 @@ impl Figure {
         (columns as u32, n.div_ceil(columns) as u32)
     }
 
+    /// Font size of the overall title.
+    fn title_font(&self) -> f32 {
+        font_size(self.effective_text_scale()) * 1.3
+    }
+
     /// Height of the band above the panels holding the overall title (0 when
     /// there is none).
     pub fn title_band_height(&self) -> u32 {
         match &self.title {
             Some(t) if !t.is_empty() => {
-                let s = self.effective_text_scale();
-                text_height(s + 1) + 12 * s
+                self.title_font().ceil() as u32 + 12 * self.effective_text_scale()
             }
             _ => 0,
         }
@@ -422,50 +463,40 @@ impl Figure {
         )
     }
 
-    pub fn render(&self) -> RgbImage {
+    /// The figure laid out: title band, then the panels row by row.
+    pub fn scene(&self) -> Scene {
         let (width, height) = self.size();
-        let mut img = RgbImage::from_pixel(width, height, Rgb([255; 3]));
-        let scale = self.effective_text_scale();
+        let mut scene = Scene::new(width, height);
         let band = self.title_band_height();
         if let Some(title) = self.title.as_deref().filter(|_| band > 0) {
-            let title_scale = scale + 1;
-            let title = text::fit_text(title, title_scale, width.saturating_sub(8));
-            let x = (width as i32 - text::bold_text_width(&title, title_scale) as i32) / 2;
-            let y = (band as i32 - text_height(title_scale) as i32) / 2;
-            text::draw_text_bold(
-                &mut img,
-                x.max(0),
-                y,
-                &title,
-                title_scale,
-                panel::TEXT_COLOR,
-            );
+            let size = self.title_font();
+            let title = fit_text(title, size, width as i32 - 16);
+            let at = (width as i32 / 2, band as i32 / 2);
+            scene.text(&title, at, Anchor::Centre, size, panel::TEXT_COLOR);
         }
+        let scale = self.effective_text_scale();
         let (columns, _) = self.grid_shape();
         for (i, axes) in self.panels.iter().enumerate() {
             let panel = panel::render(axes, self.panel_width, self.panel_height, scale);
             let col = i as u32 % columns;
             let row = i as u32 / columns;
-            image::imageops::replace(
-                &mut img,
-                &panel,
-                (col * self.panel_width) as i64,
-                (band + row * self.panel_height) as i64,
-            );
+            let (x, y) = (col * self.panel_width, band + row * self.panel_height);
+            scene.place(panel, x as i32, y as i32);
         }
-        img
+        scene
     }
 
-    /// Renders and writes a PNG, creating the parent directory if needed.
-    pub fn save_png(&self, path: &Path) -> anyhow::Result<()> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        }
-        self.render()
-            .save_with_format(path, image::ImageFormat::Png)
-            .with_context(|| format!("writing {}", path.display()))
+    pub fn render(&self) -> RgbImage {
+        self.scene().to_png()
+    }
+
+    /// Writes the PNG at `path` and the SVG beside it, creating the folder if needed.
+    pub fn save(&self, path: &Path) -> anyhow::Result<()> {
+        self.scene().save(path)
     }
 }
 
+#[cfg(test)]
+mod layout_tests;
 #[cfg(test)]
 mod tests;

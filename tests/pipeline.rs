@@ -57,7 +57,13 @@ fn run_rerun_and_exact_invalidation() {
 
     // The pruning rate leaves the dense model and its evaluation alone.
     let status = stdout(&ws.pvr(&["status", "tiny.toml", "--set", "prune.rate=0.3"]));
-    assert!(status.contains("rate: 0.2 -> 0.3"), "{status}");
+    // In the spec's words, with a total line at the end.
+    assert!(status.contains("prune.rate: 0.2 -> 0.3"), "{status}");
+    let total = status.lines().last().unwrap_or_default();
+    assert!(
+        total.starts_with("total: ") && total.contains(" cached") && total.contains(" stale"),
+        "{status}"
+    );
     assert!(
         status
             .lines()

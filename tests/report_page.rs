@@ -25,6 +25,18 @@ fn each_configuration_gets_a_page_whose_links_resolve_and_reruns_keep_history() 
     ] {
         assert!(html.contains(expected), "{expected} not on the page");
     }
+    // Every figure comes as a PNG with its SVG beside it, both linked from the page.
+    let pngs: Vec<String> = std::fs::read_dir(&base_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".png"))
+        .collect();
+    assert!(!pngs.is_empty(), "{pngs:?}");
+    for png in &pngs {
+        let svg = png.replace(".png", ".svg");
+        assert!(base_dir.join(&svg).exists(), "{svg} missing");
+        assert!(html.contains(&svg), "{svg} not linked");
+    }
 
     // The effective spec and the machine are recorded.
     let provenance: Provenance =

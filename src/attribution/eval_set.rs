@@ -38,6 +38,18 @@ pub struct EvalItem {
 }
 
 impl EvalItem {
+    /// Pixels on an object (any class; void and background are off), for outlining in figures.
+    pub fn object_pixels(&self) -> Vec<bool> {
+        match &self.truth {
+            Truth::Object(mask) => mask.iter().map(|&m| m != 0).collect(),
+            Truth::VocClasses(mask) => mask
+                .classes
+                .iter()
+                .map(|&c| c != 0 && c != VOC_VOID)
+                .collect(),
+        }
+    }
+
     /// The scoring mask for a map explaining `target`: 1 object, 0 background, [`IGNORED`] left
     /// out (see `docs/spec.md` for the policies).
     pub fn mask_for(&self, target: usize, policy: MaskPolicy, compat: Compat) -> Vec<u8> {

@@ -5,6 +5,7 @@ mod commands;
 mod data_table;
 mod export;
 mod models;
+mod spec_words;
 mod status;
 
 use std::io::IsTerminal;

@@ -1,13 +1,22 @@
-//! `pvr status`: cached or not, and for a stale stage, what changed since it last ran.
+//! `pvr status`: cached or not, and for a stale stage, what changed since it last ran, in the
+//! spec's words (`train.epochs: 6 -> 5`); a total line at the end.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::cluster::job_status;
+use super::spec_words::{is_fingerprint, spec_key};
 use crate::cache::{Cache, Lookup, diff_params};
 use crate::graph::{Plan, PlannedStage};
 
 pub fn status_text(plan: &Plan, cache: &Cache) -> anyhow::Result<String> {
     let mut out = String::new();
+    let label_w = plan
+        .stages()
+        .map(|s| s.label.to_string().chars().count())
+        .max()
+        .unwrap_or(0);
+    let mut totals: BTreeMap<String, usize> = BTreeMap::new();
     for stage in plan.stages() {
         if let Some(missing) = stage.stage.missing_data() {
             let _ = writeln!(
@@ -29,13 +38,59 @@ pub fn status_text(plan: &Plan, cache: &Cache) -> anyhow::Result<String> {
         };
         let _ = writeln!(
             out,
-            "{:<12} {:<8} {}  {why}",
+            "{:<label_w$} {:<8} {}  {why}",
             stage.label.to_string(),
             state,
             &stage.key[..12]
         );
+        let tally = if why == "never run" {
+            "never run".to_string()
+        } else {
+            state
+        };
+        *totals.entry(tally).or_default() += 1;
     }
+    let total: usize = totals.values().sum();
+    let order = ["cached", "stale", "never run", "corrupt"];
+    let mut parts: Vec<String> = order
+        .iter()
+        .filter_map(|k| totals.get(*k).map(|n| format!("{n} {k}")))
+        .collect();
+    parts.extend(
+        totals
+            .iter()
+            .filter(|(k, _)| !order.contains(&k.as_str()))
+            .map(|(k, n)| format!("{n} {k}")),
+    );
+    let to_run = total - totals.get("cached").copied().unwrap_or(0);
+    let _ = writeln!(
+        out,
+        "total: {total} stages: {}; {to_run} to run",
+        parts.join(", ")
+    );
     Ok(out)
+}
+
+/// `diff_params` lines (`path: old -> new`) with each path named by its spec key, data
+/// fingerprints reported as changed files, and one line per key.
+fn in_spec_words(stage: &PlannedStage, lines: Vec<String>) -> Vec<String> {
+    let label = &stage.label;
+    let report = (label.kind == "report").then(|| label.name.as_deref().unwrap_or(""));
+    let params = stage.stage.params();
+    let mut out: Vec<String> = Vec::new();
+    for line in lines {
+        let (path, change) = line.split_once(": ").unwrap_or((line.as_str(), ""));
+        let key = spec_key(&label.kind, label.name.as_deref(), report, path, &params);
+        let text = if is_fingerprint(path) {
+            format!("{key}: different contents")
+        } else {
+            format!("{key}: {change}")
+        };
+        if !out.contains(&text) {
+            out.push(text);
+        }
+    }
+    out
 }
 
 fn stale_reason(plan: &Plan, cache: &Cache, stage: &PlannedStage) -> anyhow::Result<String> {
@@ -45,7 +100,7 @@ fn stale_reason(plan: &Plan, cache: &Cache, stage: &PlannedStage) -> anyhow::Res
     if last.key == stage.key {
         return Ok("its entry is gone from the cache (removed by gc or found corrupt)".into());
     }
-    let changes = diff_params(&last.params, &stage.stage.params());
+    let changes = in_spec_words(stage, diff_params(&last.params, &stage.stage.params()));
     if !changes.is_empty() {
         return Ok(format!("changed: {}", changes.join("; ")));
     }

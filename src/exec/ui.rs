@@ -48,6 +48,10 @@ impl Ui {
                 .progress_chars("=> "),
         );
         overall.set_prefix("pipeline");
+        if mode == UiMode::Bars {
+            // Redraw on a timer, so the elapsed time keeps moving through a long stage.
+            overall.enable_steady_tick(std::time::Duration::from_millis(500));
+        }
         Self {
             mode,
             multi,

@@ -1,5 +1,6 @@
 //! The plan of a run: a petgraph DAG of stages, each with its content key.
 
+mod dot;
 pub mod key;
 mod label;
 pub mod stage;
@@ -141,6 +142,9 @@ impl Plan {
     /// A readable listing: one stage a line, with its short key and inputs.
     pub fn to_text(&self) -> String {
         let mut out = String::new();
+        let widest = |f: &dyn Fn(&PlannedStage) -> usize| self.stages().map(f).max().unwrap_or(0);
+        let label_w = widest(&|s| s.label.to_string().chars().count());
+        let kind_w = widest(&|s| s.stage.kind().len());
         for stage in self.stages() {
             let inputs: Vec<String> = stage
                 .inputs
@@ -149,7 +153,7 @@ impl Plan {
                 .collect();
             let _ = write!(
                 out,
-                "{:<12} {:<8} {}",
+                "{:<label_w$} {:<kind_w$} {}",
                 stage.label.to_string(),
                 stage.stage.kind(),
                 &stage.key[..12]
@@ -159,34 +163,6 @@ impl Plan {
             }
             out.push('\n');
         }
-        out
-    }
-
-    /// Graphviz source of the DAG.
-    pub fn to_dot(&self) -> String {
-        let mut out = format!(
-            "digraph \"{}\" {{\n  rankdir=LR;\n  node [shape=box, fontname=\"monospace\"];\n",
-            self.experiment
-        );
-        for node in self.graph.node_indices() {
-            let stage = &self.graph[node];
-            let _ = writeln!(
-                out,
-                "  n{} [label=\"{}\\n{}\"];",
-                node.index(),
-                stage.label,
-                &stage.key[..12]
-            );
-        }
-        for edge in self.graph.raw_edges() {
-            let _ = writeln!(
-                out,
-                "  n{} -> n{};",
-                edge.source().index(),
-                edge.target().index()
-            );
-        }
-        out.push_str("}\n");
         out
     }
 }

@@ -7,6 +7,7 @@
 use std::fmt::Write as _;
 
 use super::datasets::HaDataset;
+use super::mapping::CATEGORIES;
 use super::summary::{DatasetRow, LEVEL, ShapeBiasRow};
 use crate::plot::{Axes, Band, Figure, Highlight, Series, TickFormat};
 
@@ -46,12 +47,21 @@ pub fn accuracy_grid(experiment: &str, datasets: &[HaDataset], rows: &[DatasetRo
                     .dashed(),
                 );
             }
+            let chance = 1.0 / CATEGORIES.len() as f64;
             let (lo, hi) = accuracy_range(rows.iter().flat_map(|r| {
-                [Some(r.top1_low), Some(r.top1_high), Some(r.top1), r.top5]
-                    .into_iter()
-                    .flatten()
+                [
+                    Some(r.top1_low),
+                    Some(r.top1_high),
+                    Some(r.top1),
+                    r.top5,
+                    Some(chance),
+                ]
+                .into_iter()
+                .flatten()
             }));
-            axes = axes.with_y_range(lo, hi);
+            axes = axes
+                .with_y_range(lo, hi)
+                .with_chance_line(chance, format!("chance (1/{})", CATEGORIES.len()));
             if let Some(dense) = rows.iter().find(|r| r.round == 0) {
                 axes = axes.with_reference_line(dense.top1, "dense");
                 for row in rows.iter().filter(|r| r.round > 0 && r.gain > 0.0) {
@@ -112,7 +122,8 @@ pub fn shape_bias_figure(experiment: &str, rows: &[ShapeBiasRow]) -> Figure {
     ))
     .with_x_format(TickFormat::Percent)
     .with_y_format(TickFormat::Percent)
-    .with_y_range(0.0, 1.0);
+    .with_y_range(0.0, 1.0)
+    .with_chance_line(0.5, "no preference");
     if let Some(dense) = rows
         .iter()
         .find(|r| r.round == 0)
@@ -270,5 +281,49 @@ mod tests {
             !md.contains("round 2") && !md.contains("best pruned"),
             "{md}"
         );
+    }
+
+    fn shape_rows() -> Vec<ShapeBiasRow> {
+        (0..=10)
+            .map(|round| {
+                let sparsity = 1.0 - 0.8f64.powi(round as i32);
+                let bias = 0.3 + 0.1 * (round as f64 * 0.7).sin();
+                let width = 0.05 + 0.01 * (round % 3) as f64;
+                ShapeBiasRow {
+                    round,
+                    sparsity,
+                    shape_bias: Some(bias),
+                    low: bias - width,
+                    high: bias + width,
+                    gain: bias - 0.3,
+                    gain_low: bias - 0.3 - width,
+                    gain_high: bias - 0.3 + width,
+                    tally: Default::default(),
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_shape_bias_figure_keeps_its_text_inside_and_apart() {
+        let name = "quickstart-resnet18-width-64-with-a-long-experiment-name";
+        let fig = shape_bias_figure(name, &shape_rows());
+        let scene = fig.scene();
+        assert!(
+            scene.text_layout_problems().is_empty(),
+            "{:?}",
+            scene.text_layout_problems()
+        );
+        let texts: Vec<&str> = scene.text_boxes().iter().map(|t| t.0).collect();
+        assert!(texts.contains(&"no preference"), "{texts:?}");
+        // The band is one smooth polygon (upper edge, then lower edge back), not columns.
+        let polygons = scene
+            .items
+            .iter()
+            .filter(|i| matches!(i, crate::plot::Item::Shapes { shapes, .. }
+                if shapes.iter().any(|s| matches!(s, crate::plot::Shape::Polygon(p) if p.len() == 22))))
+            .count();
+        assert_eq!(polygons, 1);
+        let _ = fig.save(&std::env::temp_dir().join("ha_shape_bias_example.png"));
     }
 }

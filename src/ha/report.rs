@@ -103,14 +103,14 @@ impl Stage for HaReportStage {
             &out.join("ha_datasets.parquet"),
         )?;
         accuracy_grid(&self.experiment, &self.datasets, &tables.datasets)
-            .save_png(&out.join("ha.png"))?;
+            .save(&out.join("ha.png"))?;
         if !tables.shape_bias.is_empty() {
             write_parquet(
                 &mut shape_bias_frame(&tables.shape_bias)?,
                 &out.join("ha_shape_bias.parquet"),
             )?;
             shape_bias_figure(&self.experiment, &tables.shape_bias)
-                .save_png(&out.join("ha_shape_bias.png"))?;
+                .save(&out.join("ha_shape_bias.png"))?;
         }
         std::fs::write(
             out.join("ha.md"),

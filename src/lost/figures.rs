@@ -8,7 +8,8 @@ use super::summary::CorLocSummary;
 use super::table::LostRow;
 use crate::data::Dataset;
 use crate::plot::{
-    Axes, Band, Figure, Highlight, SecondaryAxis, Series, TickFormat, draw_box, image_grid,
+    Anchor, Axes, Band, Figure, GridCell, Highlight, PixelRect, Scene, SecondaryAxis, Series,
+    TickFormat, draw_box, font_size, image_grid, text_box,
 };
 
 /// Ground-truth boxes in the examples (bluish green) and LOST's (vermillion), from the palette.
@@ -104,14 +105,35 @@ fn annotated(image: &RgbImage, truth: &[[f32; 4]], predicted: Option<[f32; 4]>) 
     out
 }
 
+/// Caption colours: a correct localisation (IoU >= 0.5) and a miss.
+const HIT_COLOR: [u8; 3] = [0, 120, 40];
+const MISS_COLOR: [u8; 3] = [190, 20, 20];
+
+/// The caption under an example: LOST's best IoU with the ground truth, ✓ from 0.5 up.
+fn iou_caption(row: Option<&LostRow>) -> (String, [u8; 3]) {
+    match row {
+        Some(r) if r.predicted.is_some() => {
+            let (mark, color) = if r.correct {
+                ("✓", HIT_COLOR)
+            } else {
+                ("✗", MISS_COLOR)
+            };
+            (format!("IoU {:.2} {mark}", r.best_iou), color)
+        }
+        Some(_) => ("no box".into(), MISS_COLOR),
+        None => ("not run".into(), [90, 90, 90]),
+    }
+}
+
 /// Rows: the first `count` LOST images; columns: the given pool members (`(round, sparsity,
-/// rows)`), each cell the image with its ground truth (green) and LOST's box (vermillion).
+/// rows)`), each cell the image with its ground truth (green) and LOST's box (vermillion) and
+/// the IoU under it; a legend of the box colours on top.
 pub fn examples_figure(
     dataset: &dyn Dataset,
     ids: &[String],
     models: &[(usize, f64, &[LostRow])],
     count: usize,
-) -> anyhow::Result<RgbImage> {
+) -> anyhow::Result<Scene> {
     let count = count.min(ids.len());
     let mut cells = Vec::with_capacity(count);
     for index in 0..count {
@@ -121,11 +143,10 @@ pub fn examples_figure(
             models
                 .iter()
                 .map(|(_, _, rows)| {
-                    let predicted = rows
-                        .iter()
-                        .find(|r| r.image as usize == index)
-                        .and_then(|r| r.predicted);
-                    annotated(&rgb, &sample.boxes, predicted)
+                    let row = rows.iter().find(|r| r.image as usize == index);
+                    let image = annotated(&rgb, &sample.boxes, row.and_then(|r| r.predicted));
+                    let (caption, color) = iou_caption(row);
+                    GridCell::new(image).with_caption(caption, color)
                 })
                 .collect(),
         );
@@ -135,7 +156,46 @@ pub fn examples_figure(
         .map(|(round, sparsity, _)| format!("round {round}: {:.0}% sparse", 100.0 * sparsity))
         .collect();
     let row_labels: Vec<String> = ids[..count].to_vec();
-    Ok(image_grid(&cells, &row_labels, &columns, CELL))
+    Ok(with_box_legend(image_grid(
+        &cells,
+        &row_labels,
+        &columns,
+        CELL,
+    )))
+}
+
+/// `grid` under a one-line legend: the two box colours and what the IoU means.
+fn with_box_legend(grid: Scene) -> Scene {
+    let size = font_size(1) * 1.15;
+    let th = size.ceil() as i32;
+    let (margin, swatch, gap) = (12, 2 * th, 8);
+    let entries = [
+        (TRUTH_COLOR, "ground truth", 3),
+        (PREDICTED_COLOR, "LOST box", 2),
+    ];
+    let note = "IoU: LOST box vs. best ground truth (✓ from 0.5)";
+    let widths: i32 = entries
+        .iter()
+        .map(|e| swatch + gap + text_box(e.1, size).0 + 3 * gap)
+        .sum::<i32>()
+        + text_box(note, size).0;
+    let width = (grid.width as i32).max(widths + 2 * margin);
+    let band = th + 2 * margin;
+    let mut out = Scene::new(width as u32, grid.height + band as u32);
+    let mut x = (width - widths) / 2;
+    let y = margin;
+    for (color, label, thickness) in entries {
+        let rect = PixelRect::new(x, y + 2, swatch, th - 4);
+        out.stroke_rect(rect, color, thickness);
+        x += swatch + gap;
+        x = out
+            .text(label, (x, y), Anchor::TopLeft, size, [25, 25, 25])
+            .x1
+            + 3 * gap;
+    }
+    out.text(note, (x, y), Anchor::TopLeft, size, [60, 60, 60]);
+    out.place(grid, 0, band);
+    out
 }
 
 #[cfg(test)]

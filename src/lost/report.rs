@@ -104,8 +104,7 @@ impl Stage for LostReportStage {
             ctx.out_dir.join("lost.md"),
             corloc_markdown(&self.experiment, &dataset, &summary, CONFIDENCE),
         )?;
-        corloc_figure(&self.experiment, &dataset, &summary)
-            .save_png(&ctx.out_dir.join("lost.png"))?;
+        corloc_figure(&self.experiment, &dataset, &summary).save(&ctx.out_dir.join("lost.png"))?;
         if self.examples > 0 {
             let rounds: Vec<usize> = models.iter().map(|m| m.round).collect();
             let shown: Vec<(usize, f64, &[super::table::LostRow])> = example_rounds(&rounds)
@@ -119,7 +118,7 @@ impl Stage for LostReportStage {
                 &shown,
                 self.examples,
             )?
-            .save(ctx.out_dir.join("lost_examples.png"))?;
+            .save(&ctx.out_dir.join("lost_examples.png"))?;
         }
         Ok(())
     }

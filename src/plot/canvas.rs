@@ -154,43 +154,61 @@ impl Mask {
         );
     }
 
-    /// A filled convex polygon with vertices in either winding order.
-    pub fn convex_polygon(&mut self, pts: &[(f64, f64)]) {
-        if pts.len() < 3 {
+    /// A filled polygon (non-zero winding, any vertex order, convex or not), anti-aliased with
+    /// exact horizontal coverage on 8 sub-rows per pixel row, so slanted band edges are smooth.
+    pub fn polygon(&mut self, pts: &[(f64, f64)]) {
+        const SUB: usize = 8;
+        if pts.len() < 3 || pts.iter().any(|p| !p.0.is_finite() || !p.1.is_finite()) {
             return;
         }
-        let area2: f64 = (0..pts.len())
-            .map(|i| {
-                let (a, b) = (pts[i], pts[(i + 1) % pts.len()]);
-                a.0 * b.1 - b.0 * a.1
-            })
-            .sum();
-        let sign = if area2 >= 0.0 { 1.0 } else { -1.0 };
-        let xs = pts.iter().map(|p| p.0);
-        let ys = pts.iter().map(|p| p.1);
-        let (x0, x1) = (
-            xs.clone().fold(f64::MAX, f64::min),
-            xs.fold(f64::MIN, f64::max),
-        );
-        let (y0, y1) = (
-            ys.clone().fold(f64::MAX, f64::min),
-            ys.fold(f64::MIN, f64::max),
-        );
-        self.paint(x0 - 1.0, y0 - 1.0, x1 + 1.0, y1 + 1.0, |x, y| {
-            // Signed distance to the polygon is (for convex shapes, near the
-            // boundary) the largest signed distance to any edge line.
-            let mut d = f64::MIN;
-            for i in 0..pts.len() {
-                let (a, b) = (pts[i], pts[(i + 1) % pts.len()]);
-                let (ex, ey) = (b.0 - a.0, b.1 - a.1);
-                let len = ex.hypot(ey);
-                if len > 0.0 {
-                    let cross = (ex * (y - a.1) - ey * (x - a.0)) / len;
-                    d = d.max(-sign * cross);
+        let (y_min, y_max) = pts.iter().fold((f64::MAX, f64::MIN), |(lo, hi), p| {
+            (lo.min(p.1), hi.max(p.1))
+        });
+        let row0 = (y_min.floor() as i32).max(self.rect.y0);
+        let row1 = (y_max.ceil() as i32).min(self.rect.y1);
+        let w = self.rect.width() as usize;
+        let mut row = vec![0f32; w];
+        let mut crossings: Vec<(f64, i32)> = Vec::new();
+        for py in row0..row1 {
+            row.iter_mut().for_each(|c| *c = 0.0);
+            for sub in 0..SUB {
+                let y = py as f64 + (sub as f64 + 0.5) / SUB as f64;
+                crossings.clear();
+                for i in 0..pts.len() {
+                    let (a, b) = (pts[i], pts[(i + 1) % pts.len()]);
+                    if (a.1 <= y) != (b.1 <= y) {
+                        let x = a.0 + (y - a.1) / (b.1 - a.1) * (b.0 - a.0);
+                        crossings.push((x, if b.1 > a.1 { 1 } else { -1 }));
+                    }
+                }
+                crossings.sort_by(|p, q| p.0.total_cmp(&q.0));
+                let mut winding = 0;
+                for pair in crossings.windows(2) {
+                    winding += pair[0].1;
+                    if winding != 0 {
+                        self.add_span(&mut row, pair[0].0, pair[1].0, 1.0 / SUB as f32);
+                    }
                 }
             }
-            (0.5 - d).clamp(0.0, 1.0) as f32
-        });
+            let base = (py - self.rect.y0) as usize * w;
+            for (i, &c) in row.iter().enumerate() {
+                let cell = &mut self.coverage[base + i];
+                *cell = cell.max(c.min(1.0));
+            }
+        }
+    }
+
+    /// Adds `weight` times the overlap of `[x0, x1)` with each pixel column to `row`.
+    fn add_span(&self, row: &mut [f32], x0: f64, x1: f64, weight: f32) {
+        let x0 = x0.max(self.rect.x0 as f64);
+        let x1 = x1.min(self.rect.x1 as f64);
+        if x1 <= x0 {
+            return;
+        }
+        for px in (x0.floor() as i32)..(x1.ceil() as i32) {
+            let overlap = (x1.min(px as f64 + 1.0) - x0.max(px as f64)).clamp(0.0, 1.0);
+            row[(px - self.rect.x0) as usize] += weight * overlap as f32;
+        }
     }
 
     /// A polyline of `width`, optionally dashed with `[on, off]` lengths in
@@ -334,84 +352,6 @@ impl<'a> Canvas<'a> {
             }
         }
     }
-
-    /// A crisp rectangle outline drawn inside `rect`.
-    pub fn stroke_rect(&mut self, rect: PixelRect, color: [u8; 3], thickness: i32) {
-        let t = thickness.max(1);
-        let (x0, y0, x1, y1) = (rect.x0, rect.y0, rect.x1, rect.y1);
-        self.fill_rect(
-            PixelRect {
-                y1: (y0 + t).min(y1),
-                ..rect
-            },
-            color,
-            1.0,
-        );
-        self.fill_rect(
-            PixelRect {
-                y0: (y1 - t).max(y0),
-                ..rect
-            },
-            color,
-            1.0,
-        );
-        self.fill_rect(
-            PixelRect {
-                x1: (x0 + t).min(x1),
-                ..rect
-            },
-            color,
-            1.0,
-        );
-        self.fill_rect(
-            PixelRect {
-                x0: (x1 - t).max(x0),
-                ..rect
-            },
-            color,
-            1.0,
-        );
-    }
-
-    /// Fills the area between two curves given in pixel coordinates, column by
-    /// column: `xs` ascending, `top[i] <= bottom[i]` at `xs[i]`. Each column is
-    /// owned by exactly one segment so translucent fills never double up.
-    pub fn fill_between(
-        &mut self,
-        xs: &[f64],
-        top: &[f64],
-        bottom: &[f64],
-        color: [u8; 3],
-        alpha: f32,
-    ) {
-        if xs.len() < 2 {
-            return;
-        }
-        let first = (xs[0] - 0.5).ceil() as i32;
-        let last = (xs[xs.len() - 1] - 0.5).floor() as i32;
-        let mut seg = 0;
-        for px in first.max(self.clip.x0)..=last.min(self.clip.x1 - 1) {
-            let cx = px as f64 + 0.5;
-            while seg + 2 < xs.len() && cx > xs[seg + 1] {
-                seg += 1;
-            }
-            let dx = xs[seg + 1] - xs[seg];
-            let t = if dx > 0.0 {
-                ((cx - xs[seg]) / dx).clamp(0.0, 1.0)
-            } else {
-                0.0
-            };
-            let lerp = |v: &[f64]| v[seg] + (v[seg + 1] - v[seg]) * t;
-            let (y_top, y_bottom) = (lerp(top), lerp(bottom));
-            let row0 = (y_top.floor() as i32).max(self.clip.y0);
-            let row1 = (y_bottom.ceil() as i32).min(self.clip.y1);
-            for py in row0..row1 {
-                let overlap =
-                    (y_bottom.min(py as f64 + 1.0) - y_top.max(py as f64)).clamp(0.0, 1.0);
-                self.blend(px, py, color, alpha * overlap as f32);
-            }
-        }
-    }
 }
 
 #[cfg(test)]
@@ -456,19 +396,37 @@ mod tests {
     }
 
     #[test]
-    fn fill_between_blends_once_per_pixel() {
-        let mut img = blank(20, 20);
+    fn polygons_fill_by_winding_with_smooth_edges() {
+        let mut img = blank(40, 40);
         let mut canvas = Canvas::new(&mut img);
-        canvas.fill_between(
-            &[0.0, 10.0, 20.0],
-            &[5.0, 5.0, 5.0],
-            &[15.0, 15.0, 15.0],
-            [0, 0, 0],
-            0.5,
+        let mut mask = canvas.mask();
+        // A non-convex "L" (clockwise) and a slanted edge.
+        mask.polygon(&[
+            (2.0, 2.0),
+            (20.0, 2.0),
+            (20.0, 10.0),
+            (10.0, 10.0),
+            (10.0, 30.0),
+            (2.0, 30.0),
+        ]);
+        mask.polygon(&[(25.0, 5.0), (38.0, 5.0), (38.0, 35.0)]);
+        mask.composite(&mut canvas, [0, 0, 0], 0.5);
+        assert_eq!(
+            img.get_pixel(5, 20).0,
+            [128; 3],
+            "inside the L, blended once"
         );
-        assert_eq!(img.get_pixel(10, 10).0, [128; 3]);
-        assert_eq!(img.get_pixel(9, 10).0, [128; 3]);
-        assert_eq!(img.get_pixel(10, 2).0, [255; 3]);
+        assert_eq!(img.get_pixel(15, 20).0, [255; 3], "in the L's notch");
+        // Pixels along the slanted edge get partial coverage, not a staircase of 0 and 1.
+        let partial = (5..35)
+            .filter(|&y| {
+                (26..38).any(|x| {
+                    let v = img.get_pixel(x, y).0[0];
+                    v > 128 && v < 255
+                })
+            })
+            .count();
+        assert!(partial >= 25, "{partial}");
     }
 
     #[test]
@@ -478,7 +436,8 @@ mod tests {
         let mut mask = canvas.mask();
         mask.disc((10.0, 10.0), 3.0);
         mask.ring((10.0, 10.0), 6.0, 2.0);
-        mask.convex_polygon(&[(5.0, 5.0), (15.0, 5.0), (10.0, 14.0)]);
+        mask.polygon(&[(5.0, 5.0), (15.0, 5.0), (10.0, 14.0)]);
+        mask.polygon(&[(1.0, f64::NAN), (3.0, 3.0), (4.0, 1.0)]);
         mask.capsule((f64::NAN, 0.0), (3.0, 3.0), 2.0);
         mask.polyline(&[(-1e9, -1e9), (1e9, 1e9)], 2.0, Some([3.0, 3.0]));
         mask.composite(&mut canvas, [255, 0, 0], 1.0);

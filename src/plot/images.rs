@@ -1,11 +1,7 @@
-//! Image figures: attribution heat-map overlays, labelled image grids and
-//! bounding boxes (e.g. LOST object-discovery examples).
+//! Pictures for figures: attribution heat-map overlays, mask outlines and
+//! bounding boxes (e.g. LOST object-discovery examples), drawn on rasters.
 
-use image::imageops::{self, FilterType};
 use image::{Rgb, RgbImage};
-
-use super::canvas::{Canvas, PixelRect};
-use super::text::{self, draw_text, text_height, text_width};
 
 /// Nine evenly spaced samples of matplotlib's viridis; linear interpolation
 /// between them stays within a few levels of the full 256-entry table while
@@ -108,98 +104,60 @@ pub fn draw_box(img: &mut RgbImage, box_xyxy: [f32; 4], color: [u8; 3], thicknes
     if x1 < 0.0 || y1 < 0.0 || x0 > w - 1.0 || y0 > h - 1.0 {
         return;
     }
-    let clamp_x = |v: f32| v.clamp(0.0, w - 1.0) as i32;
-    let clamp_y = |v: f32| v.clamp(0.0, h - 1.0) as i32;
-    let rect = PixelRect {
-        x0: clamp_x(x0),
-        y0: clamp_y(y0),
-        x1: clamp_x(x1) + 1,
-        y1: clamp_y(y1) + 1,
-    };
-    Canvas::new(img).stroke_rect(rect, color, thickness.max(1) as i32);
-}
-
-/// Lays images out in a labelled grid: `cells[row][col]`, each scaled to fit a
-/// `cell_size` square (aspect kept, centred on white), row labels on the left
-/// and column labels on top. Rows may have different lengths; missing cells
-/// stay blank. Labels that do not fit are shortened with "..".
-pub fn image_grid(
-    cells: &[Vec<RgbImage>],
-    row_labels: &[String],
-    col_labels: &[String],
-    cell_size: u32,
-) -> RgbImage {
-    let cell = cell_size.max(1);
-    let s = if cell >= 160 { 2 } else { 1 };
-    let (gap, margin) = (4 * s, 6 * s);
-    let th = text_height(s);
-    let rows = cells.len().max(row_labels.len()) as u32;
-    let cols = cells
-        .iter()
-        .map(Vec::len)
-        .max()
-        .unwrap_or(0)
-        .max(col_labels.len()) as u32;
-    let max_row_label = 3 * cell;
-    let row_labels: Vec<String> = row_labels
-        .iter()
-        .map(|l| text::fit_text(l, s, max_row_label))
-        .collect();
-    let col_labels: Vec<String> = col_labels
-        .iter()
-        .map(|l| text::fit_text(l, s, cell))
-        .collect();
-    let label_w = row_labels
-        .iter()
-        .map(|l| text_width(l, s))
-        .max()
-        .unwrap_or(0);
-    let left = if label_w > 0 {
-        label_w + 2 * margin
-    } else {
-        margin
-    };
-    let top = if col_labels.iter().any(|l| !l.is_empty()) {
-        th + 2 * margin
-    } else {
-        margin
-    };
-    let span = |n: u32| if n == 0 { 0 } else { n * cell + (n - 1) * gap };
-    let mut out = RgbImage::from_pixel(
-        left + span(cols) + margin,
-        top + span(rows) + margin,
-        Rgb([255; 3]),
-    );
-
-    let origin = |i: u32| i * (cell + gap);
-    for (c, label) in col_labels.iter().enumerate() {
-        let x = left + origin(c as u32) + (cell - text_width(label, s).min(cell)) / 2;
-        draw_text(&mut out, x as i32, margin as i32, label, s, [25, 25, 25]);
-    }
-    for (r, label) in row_labels.iter().enumerate() {
-        let y = top + origin(r as u32) + cell.saturating_sub(th) / 2;
-        let x = left - margin - text_width(label, s);
-        draw_text(&mut out, x as i32, y as i32, label, s, [25, 25, 25]);
-    }
-    for (r, row) in cells.iter().enumerate() {
-        for (c, img) in row.iter().enumerate() {
-            if img.width() == 0 || img.height() == 0 {
-                continue;
+    let (x0, x1) = (x0.clamp(0.0, w - 1.0) as u32, x1.clamp(0.0, w - 1.0) as u32);
+    let (y0, y1) = (y0.clamp(0.0, h - 1.0) as u32, y1.clamp(0.0, h - 1.0) as u32);
+    let t = thickness.max(1);
+    for y in y0..=y1 {
+        for x in x0..=x1 {
+            let edge = x < x0 + t || x + t > x1 || y < y0 + t || y + t > y1;
+            if edge {
+                img.put_pixel(x, y, Rgb(color));
             }
-            let scale = (cell as f64 / img.width() as f64).min(cell as f64 / img.height() as f64);
-            let nw = ((img.width() as f64 * scale).round() as u32).clamp(1, cell);
-            let nh = ((img.height() as f64 * scale).round() as u32).clamp(1, cell);
-            let resized = if (nw, nh) == img.dimensions() {
-                img.clone()
-            } else {
-                imageops::resize(img, nw, nh, FilterType::Triangle)
-            };
-            let x = left + origin(c as u32) + (cell - nw) / 2;
-            let y = top + origin(r as u32) + (cell - nh) / 2;
-            imageops::replace(&mut out, &resized, x as i64, y as i64);
         }
     }
-    out
+}
+
+/// Draws the boundary of a binary `mask` (row-major, `mask_w` wide, any size: it is
+/// scaled to the image by nearest neighbour) on `img`: pixels inside the mask with a
+/// neighbour outside it, thickened to `thickness`, in `color` with a dark halo pixel
+/// outside so the line shows on light and dark images alike.
+pub fn draw_outline(
+    img: &mut RgbImage,
+    mask: &[bool],
+    mask_w: usize,
+    color: [u8; 3],
+    thickness: u32,
+) {
+    if mask_w == 0 || mask.is_empty() || !mask.len().is_multiple_of(mask_w) {
+        return;
+    }
+    let mask_h = mask.len() / mask_w;
+    let (w, h) = img.dimensions();
+    let inside = |x: i64, y: i64| {
+        if x < 0 || y < 0 || x >= w as i64 || y >= h as i64 {
+            return false;
+        }
+        let mx = (x as usize * mask_w / w as usize).min(mask_w - 1);
+        let my = (y as usize * mask_h / h as usize).min(mask_h - 1);
+        mask[my * mask_w + mx]
+    };
+    let t = thickness.max(1) as i64;
+    let near_edge = |x: i64, y: i64, r: i64, want: bool| {
+        (-r..=r).any(|dy| (-r..=r).any(|dx| inside(x + dx, y + dy) == want))
+    };
+    let mut out = img.clone();
+    for y in 0..h as i64 {
+        for x in 0..w as i64 {
+            if inside(x, y) {
+                if near_edge(x, y, t, false) {
+                    out.put_pixel(x as u32, y as u32, Rgb(color));
+                }
+            } else if near_edge(x, y, 1, true) {
+                out.put_pixel(x as u32, y as u32, Rgb([20, 20, 20]));
+            }
+        }
+    }
+    *img = out;
 }
 
 #[cfg(test)]
@@ -277,30 +235,18 @@ mod tests {
     }
 
     #[test]
-    fn grid_dimensions_and_placement() {
-        let red = RgbImage::from_pixel(10, 20, Rgb([255, 0, 0]));
-        let blue = RgbImage::from_pixel(30, 30, Rgb([0, 0, 255]));
-        let cells = vec![vec![red.clone(), blue.clone()], vec![blue.clone()]];
-        let out = image_grid(
-            &cells,
-            &["ViT-B".into(), "ResNet".into()],
-            &["input".into(), "map".into()],
-            64,
-        );
-        let left = text_width("ResNet", 1) + 12;
-        let top = text_height(1) + 12;
-        assert_eq!(
-            out.dimensions(),
-            (left + 2 * 64 + 4 + 6, top + 2 * 64 + 4 + 6)
-        );
-        // The tall red image is centred horizontally in its square cell.
-        assert_eq!(out.get_pixel(left + 32, top + 10).0, [255, 0, 0]);
-        assert_eq!(out.get_pixel(left + 2, top + 32).0, [255; 3]);
-        assert_eq!(out.get_pixel(left + 68 + 32, top + 32).0, [0, 0, 255]);
-        // The missing cell of the second row stays white.
-        assert_eq!(out.get_pixel(left + 68 + 32, top + 68 + 32).0, [255; 3]);
-        // Degenerate inputs still produce an image.
-        let empty = image_grid(&[], &[], &[], 0);
-        assert!(empty.width() > 0 && empty.height() > 0);
+    fn outlines_trace_the_mask_boundary() {
+        let mut img = RgbImage::from_pixel(16, 16, Rgb([128; 3]));
+        // A 4 x 4 mask whose centre 2 x 2 is set: pixels 4..12 on the 16-px image.
+        let mut mask = vec![false; 16];
+        for i in [5, 6, 9, 10] {
+            mask[i] = true;
+        }
+        draw_outline(&mut img, &mask, 4, [255, 255, 255], 1);
+        assert_eq!(img.get_pixel(4, 8).0, [255; 3], "inner edge");
+        assert_eq!(img.get_pixel(8, 8).0, [128; 3], "interior untouched");
+        assert_eq!(img.get_pixel(3, 8).0, [20; 3], "dark halo outside");
+        assert_eq!(img.get_pixel(0, 0).0, [128; 3], "far outside untouched");
+        draw_outline(&mut img, &mask, 3, [0; 3], 1); // a mask of the wrong shape is ignored
     }
 }

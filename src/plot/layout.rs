@@ -2,7 +2,7 @@
 //! and the mapping from data to pixel coordinates.
 
 use super::canvas::PixelRect;
-use super::text::{self, text_width};
+use super::scene::text_box;
 use super::ticks::{Extent, Ticks, choose_ticks, padded_range, sanitize_range};
 use super::{Axes, Series};
 
@@ -13,12 +13,33 @@ pub(super) struct Metrics {
     pub s: u32,
 }
 
+/// Font size (px, ascender to descender) of text at integer scale `s`: 13 px at
+/// scale 1 (about matplotlib's 10 pt at 100 dpi), 19.5 px at scale 2.
+pub fn font_size(s: u32) -> f32 {
+    6.5 * (s.max(1) + 1) as f32
+}
+
+/// Width in pixels of `text` at scale `s`.
+pub(super) fn text_w(text: &str, s: u32) -> i32 {
+    text_box(text, font_size(s)).0
+}
+
 impl Metrics {
     pub fn si(self) -> i32 {
         self.s as i32
     }
+    pub fn font(self) -> f32 {
+        font_size(self.s)
+    }
     pub fn text_h(self) -> i32 {
-        text::text_height(self.s) as i32
+        self.font().ceil() as i32
+    }
+    /// Panel titles are a little larger than the other text.
+    pub fn title_font(self) -> f32 {
+        self.font() * 1.15
+    }
+    pub fn title_h(self) -> i32 {
+        self.title_font().ceil() as i32
     }
     pub fn pad(self) -> i32 {
         6 * self.si()
@@ -94,11 +115,7 @@ pub(super) struct Layout {
 }
 
 fn widest(labels: &[String], s: u32) -> i32 {
-    labels
-        .iter()
-        .map(|l| text_width(l, s) as i32)
-        .max()
-        .unwrap_or(0)
+    labels.iter().map(|l| text_w(l, s)).max().unwrap_or(0)
 }
 
 fn resolve_range(explicit: Option<(f64, f64)>, extent: Extent) -> (f64, f64) {
@@ -113,8 +130,9 @@ fn resolve_range(explicit: Option<(f64, f64)>, extent: Extent) -> (f64, f64) {
 }
 
 /// Computes the plot area and ticks: margins are sized from the actual tick
-/// labels, and tick density from the pixels the area ends up with.
-pub(super) fn layout(axes: &Axes, width: u32, height: u32, s: u32) -> Layout {
+/// labels, and tick density from the pixels the area ends up with. `below` is
+/// the height kept free under the x-axis label (for a legend placed there).
+pub(super) fn layout(axes: &Axes, width: u32, height: u32, s: u32, below: i32) -> Layout {
     let m = Metrics { s };
     let (w, h) = (width as i32, height as i32);
     let (mut xs, mut ys, mut y2s) = (Extent::default(), Extent::default(), Extent::default());
@@ -148,8 +166,8 @@ pub(super) fn layout(axes: &Axes, width: u32, height: u32, s: u32) -> Layout {
         }
     }
     let has_data = xs.bounds.is_some();
-    if let Some((y, _)) = &axes.reference_line {
-        ys.add(*y);
+    for r in axes.reference_lines.iter() {
+        ys.add(r.y);
     }
     let x_range = resolve_range(axes.x_range, xs);
     let y_range = resolve_range(axes.y_range, ys);
@@ -165,14 +183,14 @@ pub(super) fn layout(axes: &Axes, width: u32, height: u32, s: u32) -> Layout {
         + if axes.title.is_empty() {
             th / 2
         } else {
-            th + m.pad() + th / 2
+            m.title_h() + m.pad() + th / 2
         };
     let x_label_h = if axes.x_label.is_empty() {
         0
     } else {
         m.pad() + th
     };
-    let bottom = m.tick_len() + m.tick_gap() + th + x_label_h + m.pad();
+    let bottom = m.si() + m.tick_len() + m.tick_gap() + th + x_label_h + m.pad() + below.max(0);
     let plot_h = (h - top - bottom).max(2);
     let y_fits = |_: &[String], frac: f64| frac * plot_h as f64 >= (th + 4 * m.si()) as f64;
     let empty = || Ticks {
@@ -197,7 +215,8 @@ pub(super) fn layout(axes: &Axes, width: u32, height: u32, s: u32) -> Layout {
     } else {
         th + m.pad()
     };
-    let left = m.pad() + y_label_w + widest(&y_ticks.labels, s) + m.tick_gap() + m.tick_len();
+    let left =
+        m.pad() + y_label_w + widest(&y_ticks.labels, s) + m.tick_gap() + m.tick_len() + m.si();
     let mut right = match (&axes.secondary, &y2_ticks) {
         (Some(sec), Some(t)) => {
             let label_w = if sec.y_label.is_empty() {
@@ -205,7 +224,7 @@ pub(super) fn layout(axes: &Axes, width: u32, height: u32, s: u32) -> Layout {
             } else {
                 th + m.pad()
             };
-            m.tick_len() + m.tick_gap() + widest(&t.labels, s) + label_w + m.pad()
+            m.si() + m.tick_len() + m.tick_gap() + widest(&t.labels, s) + label_w + m.pad()
         }
         _ => m.pad() * 2,
     };
@@ -223,12 +242,23 @@ pub(super) fn layout(axes: &Axes, width: u32, height: u32, s: u32) -> Layout {
         if let (Some(&v), Some(label)) = (x_ticks.values.last(), x_ticks.labels.last()) {
             let plot_w = (w - left - right).max(2) as f64;
             let from_edge = (x_range.1 - v) / (x_range.1 - x_range.0) * plot_w;
-            let overflow = text_width(label, s) as f64 / 2.0 - from_edge;
+            let overflow = text_w(label, s) as f64 / 2.0 - from_edge;
             let needed = overflow.ceil() as i32 + m.pad();
             if needed > right {
                 right = needed;
                 x_ticks = x_ticks_for((w - left - right).max(2));
             }
+        }
+    }
+    // The first x tick label is centred on its tick too: keep it off the left edge.
+    let mut left = left;
+    if let (Some(&v), Some(label)) = (x_ticks.values.first(), x_ticks.labels.first()) {
+        let plot_w = (w - left - right).max(2) as f64;
+        let from_edge = (v - x_range.0) / (x_range.1 - x_range.0) * plot_w;
+        let needed = (text_w(label, s) as f64 / 2.0 - from_edge).ceil() as i32 + m.pad();
+        if needed > left {
+            left = needed;
+            x_ticks = x_ticks_for((w - left - right).max(2));
         }
     }
     let area = PixelRect::new(left, top, (w - left - right).max(2), plot_h);

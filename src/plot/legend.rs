@@ -1,20 +1,18 @@
 //! Legend layout and placement, and the marker shapes it shares with the plot.
 //!
-//! Placement "best" works like matplotlib's: every drawn line, band and label
-//! leaves weighted sample points behind ([`Obstacles`]); the legend goes to the
-//! candidate position covering the least weight, preferring the top-right.
+//! Placement "best" keeps the legend off the data: every drawn line, band, marker
+//! and label leaves sample points behind ([`Obstacles`]); the legend goes into a
+//! corner or edge of the plot only where it covers none of them (top-right
+//! first), and otherwise in rows under the x-axis label, outside the plot.
 
 use super::LegendPosition;
 use super::LineStyle;
-use super::canvas::{Canvas, Mask, PixelRect};
-use super::layout::Metrics;
-use super::text::{self, draw_text, text_width};
+use super::canvas::PixelRect;
+use super::layout::{Metrics, text_w};
+use super::scene::{Anchor, Scene, Shape, fit_text};
 
 const LEGEND_BORDER: [u8; 3] = [200, 200, 200];
 const LEGEND_TEXT: [u8; 3] = [25, 25, 25];
-/// Opacity of the legend's white background: mostly opaque for legibility,
-/// yet anything it is forced to cover stays faintly visible.
-const LEGEND_BACKGROUND_ALPHA: f32 = 0.88;
 const PATCH_ALPHA: f32 = 0.3;
 
 /// Marker shapes, cycled per series so curves differ by more than colour.
@@ -34,32 +32,35 @@ impl MarkerShape {
         shapes[(i + i / super::PALETTE.len()) % shapes.len()]
     }
 
-    /// Paints the marker centred on `c`; `r` is the circle radius and the
-    /// other shapes are sized to look about as heavy.
-    pub fn paint(self, mask: &mut Mask, c: (f64, f64), r: f64) {
+    /// The marker centred on `c`; `r` is the circle radius and the other
+    /// shapes are sized to look about as heavy.
+    pub fn shape(self, c: (f64, f64), r: f64) -> Shape {
         let (x, y) = c;
         match self {
-            Self::Circle => mask.disc(c, r),
+            Self::Circle => Shape::Disc {
+                centre: c,
+                radius: r,
+            },
             Self::Square => {
                 let h = r * 0.85;
-                mask.convex_polygon(&[
+                Shape::Polygon(vec![
                     (x - h, y - h),
                     (x + h, y - h),
                     (x + h, y + h),
                     (x - h, y + h),
-                ]);
+                ])
             }
             Self::Diamond => {
                 let h = r * 1.25;
-                mask.convex_polygon(&[(x, y - h), (x + h, y), (x, y + h), (x - h, y)]);
+                Shape::Polygon(vec![(x, y - h), (x + h, y), (x, y + h), (x - h, y)])
             }
             Self::Triangle => {
                 let h = r * 1.3;
-                mask.convex_polygon(&[
+                Shape::Polygon(vec![
                     (x, y - h),
                     (x + h * 0.95, y + h * 0.6),
                     (x - h * 0.95, y + h * 0.6),
-                ]);
+                ])
             }
         }
     }
@@ -172,107 +173,188 @@ impl Obstacles {
     }
 }
 
-/// Draws the legend for `entries` inside `area` (nothing if there are none,
-/// the position is [`LegendPosition::Hidden`], or the legend would not fit).
-pub(super) fn draw(
-    canvas: &mut Canvas,
+/// Sizes of the legend's parts at metrics `m`.
+struct Dims {
+    pad: i32,
+    swatch_w: i32,
+    gap: i32,
+    th: i32,
+    leading: i32,
+    inset: i32,
+}
+
+impl Dims {
+    fn of(m: Metrics) -> Self {
+        let si = m.si();
+        Self {
+            pad: 5 * si,
+            swatch_w: 24 * si,
+            gap: 5 * si,
+            th: m.text_h(),
+            leading: 4 * si,
+            inset: 4 * si,
+        }
+    }
+
+    /// Width of one entry (swatch, gap, label).
+    fn entry_w(&self, label: &str, m: Metrics) -> i32 {
+        self.swatch_w + self.gap + text_w(label, m.s)
+    }
+}
+
+/// Places the legend in the plot `area` where it covers nothing drawn (or at the
+/// fixed `position`); `None` when there is no free spot (or it does not fit).
+pub(super) fn place_inside(
     entries: &[LegendEntry],
     area: PixelRect,
     position: LegendPosition,
     obstacles: &Obstacles,
     m: Metrics,
-) {
-    if entries.is_empty() || position == LegendPosition::Hidden {
-        return;
-    }
-    let si = m.si();
-    let (pad, swatch_w, gap, th, leading) = (5 * si, 24 * si, 5 * si, m.text_h(), 5 * si);
-    let inset = 4 * si;
-    let max_text = (area.width() - 2 * inset - 2 * pad - swatch_w - gap).max(8 * si) as u32;
-    let labels: Vec<String> = entries
-        .iter()
-        .map(|e| text::fit_text(&e.label, m.s, max_text))
-        .collect();
-    let text_w = labels
-        .iter()
-        .map(|l| text_width(l, m.s) as i32)
-        .max()
-        .unwrap_or(0);
+) -> Option<PixelRect> {
+    let d = Dims::of(m);
+    let text_w = entries.iter().map(|e| text_w(&e.label, m.s)).max()?;
     let n = entries.len() as i32;
     let (w, h) = (
-        2 * pad + swatch_w + gap + text_w,
-        2 * pad + n * th + (n - 1) * leading,
+        2 * d.pad + d.swatch_w + d.gap + text_w,
+        2 * d.pad + n * d.th + (n - 1) * d.leading,
     );
-
-    if w > area.width() || h > area.height() {
-        // A legend bigger than the plot would hide all of it; in panels that
-        // small the series are better told apart by the caption.
-        return;
+    if w + 2 * d.inset > area.width() || h + 2 * d.inset > area.height() {
+        return None;
     }
-    let (left, right) = (area.x0 + inset, area.x1 - inset - w);
-    let (top, bottom) = (area.y0 + inset, area.y1 - inset - h);
+    let (left, right) = (area.x0 + d.inset, area.x1 - d.inset - w);
+    let (top, bottom) = (area.y0 + d.inset, area.y1 - d.inset - h);
     let (mid_x, mid_y) = (
         area.x0 + (area.width() - w) / 2,
         area.y0 + (area.height() - h) / 2,
     );
     let at = |x: i32, y: i32| PixelRect::new(x, y, w, h);
-    let rect = match position {
-        LegendPosition::TopRight => at(right, top),
-        LegendPosition::TopLeft => at(left, top),
-        LegendPosition::BottomRight => at(right, bottom),
-        LegendPosition::BottomLeft => at(left, bottom),
-        LegendPosition::Best | LegendPosition::Hidden => {
-            let candidates = [
-                at(right, top),
-                at(left, top),
-                at(right, bottom),
-                at(left, bottom),
-                at(mid_x, top),
-                at(mid_x, bottom),
-                at(right, mid_y),
-                at(left, mid_y),
-            ];
-            // A small per-candidate penalty keeps the usual corners first on ties.
-            candidates
-                .into_iter()
-                .enumerate()
-                .map(|(i, r)| (obstacles.score(&r.expand(2 * si)) + 0.01 * i as f32, r))
-                .min_by(|a, b| a.0.total_cmp(&b.0))
-                .map(|(_, r)| r)
-                .expect("candidates is non-empty")
-        }
-    };
-
-    canvas.fill_rect(rect, [255; 3], LEGEND_BACKGROUND_ALPHA);
-    canvas.stroke_rect(rect, LEGEND_BORDER, 1);
-    for (i, (entry, label)) in entries.iter().zip(&labels).enumerate() {
-        let row_y = rect.y0 + pad + i as i32 * (th + leading);
-        let centre_y = row_y as f64 + th as f64 / 2.0;
-        let (sx0, sx1) = ((rect.x0 + pad) as f64, (rect.x0 + pad + swatch_w) as f64);
-        if let Some(patch) = entry.patch {
-            let swatch = PixelRect::new(rect.x0 + pad, row_y - si, swatch_w, th + 2 * si);
-            canvas.fill_rect(swatch, patch, PATCH_ALPHA);
-        }
-        let mut mask = Mask::new(rect);
-        if let Some(style) = entry.line {
-            let dash = (style == LineStyle::Dashed).then(|| m.dash());
-            mask.polyline(
-                &[(sx0 + 1.0, centre_y), (sx1 - 1.0, centre_y)],
-                m.line_width(),
-                dash,
-            );
-        }
-        if let Some(shape) = entry.marker {
-            shape.paint(&mut mask, ((sx0 + sx1) / 2.0, centre_y), m.marker_radius());
-        }
-        mask.composite(canvas, entry.color, 1.0);
-        draw_text(
-            canvas.img,
-            rect.x0 + pad + swatch_w + gap,
-            row_y,
-            label,
-            m.s,
-            LEGEND_TEXT,
-        );
+    match position {
+        LegendPosition::TopRight => Some(at(right, top)),
+        LegendPosition::TopLeft => Some(at(left, top)),
+        LegendPosition::BottomRight => Some(at(right, bottom)),
+        LegendPosition::BottomLeft => Some(at(left, bottom)),
+        LegendPosition::Hidden => None,
+        LegendPosition::Best => [
+            at(right, top),
+            at(left, top),
+            at(right, bottom),
+            at(left, bottom),
+            at(mid_x, top),
+            at(mid_x, bottom),
+            at(right, mid_y),
+            at(left, mid_y),
+        ]
+        .into_iter()
+        .find(|r| obstacles.score(&r.expand(2 * m.si())) == 0.0),
     }
+}
+
+/// Rows of entry indices when the legend is laid out horizontally in `width`.
+pub(super) fn rows_below(entries: &[LegendEntry], width: i32, m: Metrics) -> Vec<Vec<usize>> {
+    let d = Dims::of(m);
+    let mut rows: Vec<Vec<usize>> = Vec::new();
+    let mut used = 0;
+    for (i, e) in entries.iter().enumerate() {
+        let w = d.entry_w(&e.label, m).min(width);
+        match rows.last_mut() {
+            Some(row) if used + 3 * d.gap + w <= width => {
+                row.push(i);
+                used += 3 * d.gap + w;
+            }
+            _ => {
+                rows.push(vec![i]);
+                used = w;
+            }
+        }
+    }
+    rows
+}
+
+/// Height of the legend laid out in `rows` under the plot.
+pub(super) fn height_below(rows: usize, m: Metrics) -> i32 {
+    let d = Dims::of(m);
+    let n = rows as i32;
+    if n == 0 {
+        0
+    } else {
+        d.pad + n * d.th + (n - 1) * d.leading
+    }
+}
+
+/// Draws the legend boxed at `rect` (one entry per row).
+pub(super) fn draw_inside(scene: &mut Scene, entries: &[LegendEntry], rect: PixelRect, m: Metrics) {
+    let d = Dims::of(m);
+    scene.fill_rect(rect, [255; 3], 1.0);
+    scene.stroke_rect(rect, LEGEND_BORDER, 1);
+    let max_label = rect.width() - 2 * d.pad - d.swatch_w - d.gap;
+    for (i, entry) in entries.iter().enumerate() {
+        let x = rect.x0 + d.pad;
+        let y = rect.y0 + d.pad + i as i32 * (d.th + d.leading);
+        draw_entry(scene, entry, (x, y), max_label, m);
+    }
+}
+
+/// Draws the legend in `rows`, each centred on `centre_x`, starting at `top`.
+pub(super) fn draw_below(
+    scene: &mut Scene,
+    entries: &[LegendEntry],
+    rows: &[Vec<usize>],
+    centre_x: i32,
+    top: i32,
+    width: i32,
+    m: Metrics,
+) {
+    let d = Dims::of(m);
+    for (r, row) in rows.iter().enumerate() {
+        let widths: Vec<i32> = row
+            .iter()
+            .map(|&i| d.entry_w(&entries[i].label, m).min(width))
+            .collect();
+        let total: i32 = widths.iter().sum::<i32>() + 3 * d.gap * (row.len() as i32 - 1);
+        let mut x = centre_x - total / 2;
+        let y = top + d.pad + r as i32 * (d.th + d.leading);
+        for (&i, w) in row.iter().zip(widths) {
+            draw_entry(scene, &entries[i], (x, y), w - d.swatch_w - d.gap, m);
+            x += w + 3 * d.gap;
+        }
+    }
+}
+
+/// One entry with its row's top-left corner at `(x, y)`.
+fn draw_entry(
+    scene: &mut Scene,
+    entry: &LegendEntry,
+    (x, y): (i32, i32),
+    max_label: i32,
+    m: Metrics,
+) {
+    let d = Dims::of(m);
+    let si = m.si();
+    let centre_y = y as f64 + d.th as f64 / 2.0;
+    let (sx0, sx1) = (x as f64, (x + d.swatch_w) as f64);
+    if let Some(patch) = entry.patch {
+        let swatch = PixelRect::new(x, y + si, d.swatch_w, d.th - 2 * si);
+        scene.fill_rect(swatch, patch, PATCH_ALPHA);
+    }
+    let mut shapes = Vec::new();
+    if let Some(style) = entry.line {
+        shapes.push(Shape::Polyline {
+            points: vec![(sx0 + 1.0, centre_y), (sx1 - 1.0, centre_y)],
+            width: m.line_width(),
+            dash: style.dash(m),
+        });
+    }
+    if let Some(shape) = entry.marker {
+        shapes.push(shape.shape(((sx0 + sx1) / 2.0, centre_y), m.marker_radius()));
+    }
+    let clip = PixelRect::new(x, y, d.swatch_w, d.th).expand(2 * si);
+    scene.shapes(shapes, entry.color, 1.0, clip);
+    let label = fit_text(&entry.label, m.font(), max_label.max(0));
+    scene.text(
+        &label,
+        (x + d.swatch_w + d.gap, y),
+        Anchor::TopLeft,
+        m.font(),
+        LEGEND_TEXT,
+    );
 }

@@ -98,10 +98,19 @@ fn non_finite_points_break_the_line_without_panicking() {
 
 #[test]
 fn empty_axes_say_no_data() {
-    let img = Axes::new("nothing", "x", "y").render(400, 300, 1);
+    let scene = Axes::new("nothing", "x", "y").scene(400, 300, 1);
+    let img = scene.to_png();
     assert_eq!(img.dimensions(), (400, 300));
-    let grey = img.pixels().filter(|p| p.0 == [150, 150, 150]).count();
-    assert!(grey > 20, "'no data' text drawn");
+    let (_, rect) = scene
+        .text_boxes()
+        .into_iter()
+        .find(|t| t.0 == "no data")
+        .unwrap();
+    let inked = img
+        .enumerate_pixels()
+        .filter(|(x, y, p)| rect.contains_point(*x as f64, *y as f64) && p.0[0] < 200)
+        .count();
+    assert!(inked > 20, "'no data' text drawn: {inked}");
     // Tiny panels and zero-size panels do not panic either.
     let _ = Axes::new("t", "x", "y")
         .with_series(Series::new("a", vec![(0.0, 1.0)]))
@@ -227,7 +236,7 @@ fn tick_labels_never_overlap() {
                 .with_x_format(format)
                 .with_y_format(format);
             for s in [1, 2] {
-                let lay = layout::layout(&axes, width, width * 2 / 3, s);
+                let lay = layout::layout(&axes, width, width * 2 / 3, s, 0);
                 let f = lay.frame;
                 let xs: Vec<(f64, f64)> = lay
                     .x_ticks
@@ -236,7 +245,7 @@ fn tick_labels_never_overlap() {
                     .zip(&lay.x_ticks.labels)
                     .map(|(&v, l)| {
                         let c = f.x_to_pixel(v);
-                        let half = text_width(l, s) as f64 / 2.0;
+                        let half = layout::text_w(l, s) as f64 / 2.0;
                         (c - half, c + half)
                     })
                     .collect();
@@ -252,7 +261,7 @@ fn tick_labels_never_overlap() {
                     .iter()
                     .map(|&v| f.to_pixel(0.0, v).1)
                     .collect();
-                let th = text_height(s) as f64;
+                let th = font_size(s).ceil() as f64;
                 assert!(
                     ys.windows(2).all(|w| w[0] - w[1] > th),
                     "{width} {lo} {s}: {:?}",
@@ -275,7 +284,7 @@ fn figure_size_arithmetic() {
 
     let titled = Figure::grid(panels, 5).with_title("Figure 6");
     let band = titled.title_band_height();
-    assert!(band > text_height(2));
+    assert!(band as f32 > font_size(2));
     assert_eq!(titled.render().dimensions(), (2000, 1200 + band));
 
     let wide = Figure::grid(vec![Axes::default(), Axes::default()], 4).with_panel_size(100, 80);
@@ -293,13 +302,15 @@ fn figure_size_arithmetic() {
 }
 
 #[test]
-fn save_png_round_trips() {
+fn save_writes_the_png_and_the_svg_beside_it() {
     let dir = std::env::temp_dir().join(format!("pvr-plot-test-{}", std::process::id()));
     let path = dir.join("nested").join("fig.png");
     let fig = Figure::single(fixed_axes()).with_panel_size(300, 200);
-    fig.save_png(&path).unwrap();
+    fig.save(&path).unwrap();
     let back = image::open(&path).unwrap().to_rgb8();
     assert_eq!(back, fig.render());
+    let svg = std::fs::read_to_string(dir.join("nested").join("fig.svg")).unwrap();
+    assert!(svg.contains(r#"width="300" height="200""#) && svg.contains(r#"aria-label="title""#));
     std::fs::remove_dir_all(dir).unwrap();
 }
 

@@ -61,6 +61,14 @@ impl Stage for EvalStage {
             &mut predictions_frame(self.round, data.as_ref(), &evaluation.predictions)?,
             &ctx.out_dir.join(PREDICTIONS_FILE),
         )?;
+        ctx.progress.note(&format!(
+            "round {}: top-1 {:.2}%, top-5 {:.2}%, loss {:.4} on {} images",
+            self.round,
+            100.0 * evaluation.metrics.top1,
+            100.0 * evaluation.metrics.top5,
+            evaluation.metrics.loss,
+            evaluation.metrics.images
+        ));
         let record = EvalRecord {
             round: self.round,
             metrics: evaluation.metrics,

@@ -1,11 +1,18 @@
 //! The study's Figure 2: a grid with one row per pooled model (by sparsity) and, for each shown
 //! image (titled with its class), the image with the model's predicted class (green when right,
-//! red when wrong) followed by every method's map overlaid.
+//! red when wrong) followed by every method's map overlaid; the object mask that RMA/RRA score
+//! against is outlined on every picture, and a colour bar reads the maps.
 
+use image::RgbImage;
 use image::imageops::{self, FilterType};
-use image::{Rgb, RgbImage};
 
-use crate::plot::{draw_text, heatmap_overlay, image_grid, text_height, text_width};
+use crate::plot::{
+    GridCell, PixelRect, Scene, colour_bar, colour_bar_width, draw_outline, font_size,
+    heatmap_overlay, image_grid,
+};
+
+/// The mask outline: white (with a dark halo from [`draw_outline`]).
+const OUTLINE: [u8; 3] = [255, 255, 255];
 
 /// One row: a model.
 pub struct GridRow {
@@ -23,6 +30,8 @@ pub struct QualitativeGrid {
     pub titles: Vec<String>,
     pub methods: Vec<String>,
     pub rows: Vec<GridRow>,
+    /// Object pixels of each shown image (row-major at the image's size), outlined on its cells.
+    pub masks: Vec<Option<Vec<bool>>>,
 }
 
 /// Relevance scaled for display: minimum to 0, the 99th percentile to 1 (clipped above), so a few
@@ -50,14 +59,19 @@ pub fn display_scale(map: &[f32]) -> Vec<f32> {
 
 impl QualitativeGrid {
     /// The figure; `cell` is the side of each picture in pixels.
-    pub fn render(&self, cell: u32) -> RgbImage {
-        let upscale = |img: &RgbImage| {
+    pub fn render(&self, cell: u32) -> Scene {
+        let upscale = |img: &RgbImage, index: usize| {
             let filter = if img.width() <= 64 {
                 FilterType::Nearest
             } else {
                 FilterType::Triangle
             };
-            imageops::resize(img, cell, cell, filter)
+            let mut out = imageops::resize(img, cell, cell, filter);
+            if let Some(Some(mask)) = self.masks.get(index) {
+                let thickness = (cell / 96).max(1);
+                draw_outline(&mut out, mask, img.width() as usize, OUTLINE, thickness);
+            }
+            out
         };
         let mut columns = Vec::new();
         for index in 0..self.images.len() {
@@ -69,53 +83,61 @@ impl QualitativeGrid {
             );
             columns.extend(self.methods.iter().cloned());
         }
-        let cells: Vec<Vec<RgbImage>> = self
+        let cells: Vec<Vec<GridCell>> = self
             .rows
             .iter()
             .map(|row| {
                 let mut line = Vec::new();
                 for (index, image) in self.images.iter().enumerate() {
-                    let mut shown = upscale(image);
                     let (class, correct) = &row.predicted[index];
-                    caption(&mut shown, class, *correct);
-                    line.push(shown);
+                    let color = match correct {
+                        Some(true) => [0, 120, 40],
+                        Some(false) => [190, 20, 20],
+                        None => [40, 40, 40],
+                    };
+                    let mark = match correct {
+                        Some(true) => " ✓",
+                        Some(false) => " ✗",
+                        None => "",
+                    };
+                    line.push(
+                        GridCell::new(upscale(image, index))
+                            .with_caption(format!("{class}{mark}"), color),
+                    );
                     for method_maps in &row.maps {
                         let overlay =
                             heatmap_overlay(image, &display_scale(&method_maps[index]), 0.55);
-                        line.push(upscale(&overlay));
+                        line.push(GridCell::new(upscale(&overlay, index)));
                     }
                 }
                 line
             })
             .collect();
         let labels: Vec<String> = self.rows.iter().map(|r| r.label.clone()).collect();
-        image_grid(&cells, &labels, &columns, cell)
+        let grid = image_grid(&cells, &labels, &columns, cell);
+        with_colour_bar(grid, if cell >= 160 { 2 } else { 1 })
     }
 }
 
-/// Writes the predicted class on a white band along the bottom of `img`: green when right, red
-/// when wrong, grey when the image has no label.
-fn caption(img: &mut RgbImage, text: &str, correct: Option<bool>) {
-    let color = match correct {
-        Some(true) => [0, 120, 40],
-        Some(false) => [190, 20, 20],
-        None => [40, 40, 40],
-    };
-    let scale = 1;
-    let band = text_height(scale) + 4;
-    let (w, h) = img.dimensions();
-    if h <= band {
-        return;
-    }
-    for y in h - band..h {
-        for x in 0..w {
-            img.put_pixel(x, y, Rgb([255, 255, 255]));
-        }
-    }
-    let max_chars = (w / text_width("m", scale).max(1)) as usize;
-    let text: String = text.chars().take(max_chars).collect();
-    let x = (w.saturating_sub(text_width(&text, scale)) / 2) as i32;
-    draw_text(img, x, (h - band + 2) as i32, &text, scale, color);
+/// `grid` with the maps' colour bar on its right.
+fn with_colour_bar(grid: Scene, s: u32) -> Scene {
+    let size = font_size(1) * if s == 2 { 1.15 } else { 1.0 };
+    let labels = ["min", "p99 and above"];
+    let title = "relevance (per map)";
+    let bar_w = colour_bar_width(&labels, title, size);
+    let (w, h) = (grid.width as i32, grid.height as i32);
+    let mut out = Scene::new((w + bar_w + 6) as u32, h as u32);
+    out.place(grid, 0, 0);
+    let margin = 6 * s as i32;
+    let top = (size.ceil() as i32) * 2 + 2 * margin;
+    let rect = PixelRect::new(
+        w,
+        top,
+        bar_w,
+        (h - top - margin).max(8 * size.ceil() as i32),
+    );
+    colour_bar(&mut out, rect, &labels, title, size);
+    out
 }
 
 #[cfg(test)]
@@ -135,7 +157,7 @@ mod tests {
 
     #[test]
     fn the_grid_has_a_cell_per_image_and_method_and_a_row_per_model() {
-        let image = RgbImage::from_pixel(8, 8, Rgb([200, 10, 10]));
+        let image = RgbImage::from_pixel(8, 8, image::Rgb([200, 10, 10]));
         let grid = QualitativeGrid {
             images: vec![image.clone(), image],
             titles: vec!["circle".into(), "star".into()],
@@ -147,10 +169,35 @@ mod tests {
                     maps: vec![vec![vec![0.5; 64]; 2]; 2],
                 })
                 .collect(),
+            masks: vec![Some((0..64).map(|i| i % 8 > 3).collect()), None],
         };
-        let out = grid.render(40);
-        // 6 columns and 3 rows of 40 px cells with 4 px gaps, plus labels and margins.
-        assert!(out.width() > 6 * 40 + 5 * 4 && out.width() < 6 * 40 + 5 * 4 + 120);
-        assert!(out.height() > 3 * 40 + 2 * 4 && out.height() < 3 * 40 + 2 * 4 + 60);
+        let scene = grid.render(64);
+        // 6 columns and 3 rows of 64 px cells with 4 px gaps, plus labels, captions, the
+        // colour bar and margins.
+        assert!(scene.width > 6 * 64 + 5 * 4 && scene.width < 6 * 64 + 5 * 4 + 220);
+        assert!(scene.height > 3 * 64 + 2 * 4 && scene.height < 3 * 64 + 2 * 4 + 100);
+        assert!(
+            scene.text_layout_problems().is_empty(),
+            "{:?}",
+            scene.text_layout_problems()
+        );
+        let texts: Vec<&str> = scene.text_boxes().iter().map(|t| t.0).collect();
+        assert!(
+            texts.contains(&"ring ✗") && texts.contains(&"circle ✓"),
+            "{texts:?}"
+        );
+        assert!(texts.contains(&"p99 and above"), "{texts:?}");
+        // The first image's mask edge (column 4 of 8, x = 32 of 64) is outlined in every cell
+        // of it; the second image has none.
+        let img = scene.to_png();
+        let cells = scene.items.iter().filter_map(|i| match i {
+            crate::plot::Item::Image { image, x, y } if image.width() == 64 => Some((*x, *y)),
+            _ => None,
+        });
+        let firsts: Vec<(i32, i32)> = cells.collect();
+        let (x, y) = firsts[0];
+        assert_eq!(img.get_pixel((x + 32) as u32, (y + 16) as u32).0, OUTLINE);
+        let (x2, y2) = firsts[3];
+        assert_ne!(img.get_pixel((x2 + 32) as u32, (y2 + 16) as u32).0, OUTLINE);
     }
 }

@@ -103,7 +103,7 @@ impl Stage for AttributionReportStage {
                 + &correlation_markdown(&correlations(&rows, &bootstrap), bootstrap.confidence),
         )?;
         metrics_figure(&self.experiment, &results, &rows)
-            .save_png(&ctx.out_dir.join("attribution.png"))?;
+            .save(&ctx.out_dir.join("attribution.png"))?;
         let grid = self.grid(ctx, &results)?;
         let cell = if grid.images.first().is_some_and(|i| i.width() >= 128) {
             160
@@ -111,7 +111,7 @@ impl Stage for AttributionReportStage {
             96
         };
         grid.render(cell)
-            .save(ctx.out_dir.join("attribution_grid.png"))
+            .save(&ctx.out_dir.join("attribution_grid.png"))
             .context("writing attribution_grid.png")?;
         Ok(())
     }
@@ -207,6 +207,13 @@ impl AttributionReportStage {
                 .collect(),
             methods: jobs.iter().map(|j| j.name.clone()).collect(),
             rows,
+            masks: items
+                .iter()
+                .map(|i| {
+                    let mask = i.object_pixels();
+                    (mask.len() == plane).then_some(mask)
+                })
+                .collect(),
         })
     }
 }

@@ -4,7 +4,7 @@ use super::pool::PoolRow;
 use crate::plot::{Axes, Figure, Highlight, Series, TickFormat};
 
 /// Top-1 and top-5 against measured sparsity, the dense model's top-1 as a reference line, chance
-/// as a grey line, pruned models that beat the dense one ringed and collapsed ones ringed as such.
+/// as a dotted grey line, pruned models that beat the dense one ringed and collapsed ones ringed as such.
 pub fn accuracy_figure(experiment: &str, rows: &[PoolRow]) -> Figure {
     let top1 = Series::new("top-1", rows.iter().map(|r| (r.sparsity, r.top1))).with_markers(true);
     let top5 = Series::new("top-5", rows.iter().map(|r| (r.sparsity, r.top5)))
@@ -17,9 +17,11 @@ pub fn accuracy_figure(experiment: &str, rows: &[PoolRow]) -> Figure {
     )
     .with_series(top1)
     .with_series(top5)
-    .with_series(chance_series(rows))
     .with_x_format(TickFormat::Percent)
     .with_y_format(TickFormat::Percent);
+    if let Some(chance) = rows.first().map(|r| r.chance).filter(|c| c.is_finite()) {
+        axes = axes.with_chance_line(chance, "chance (top-1)");
+    }
     if let Some(dense) = rows.iter().find(|r| r.round == 0) {
         axes = axes.with_reference_line(dense.top1, "dense top-1");
         for row in rows
@@ -38,17 +40,4 @@ pub fn accuracy_figure(experiment: &str, rows: &[PoolRow]) -> Figure {
         );
     }
     Figure::single(axes)
-}
-
-/// Chance (one over the classes) across the pool's sparsity range, grey and dotted.
-pub fn chance_series(rows: &[PoolRow]) -> Series {
-    let chance = rows.first().map_or(f64::NAN, |r| r.chance);
-    let (lo, hi) = rows
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), r| {
-            (lo.min(r.sparsity), hi.max(r.sparsity))
-        });
-    Series::new("chance", [(lo, chance), (hi, chance)])
-        .with_color([150, 150, 150])
-        .dashed()
 }

@@ -94,7 +94,7 @@ impl Stage for ReportStage {
             summary_markdown(&self.experiment, self.rate, &pool, prunable_tensors)
                 + &skipped_markdown(&self.skipped_images),
         )?;
-        accuracy_figure(&self.experiment, &pool).save_png(&ctx.out_dir.join("accuracy.png"))?;
+        accuracy_figure(&self.experiment, &pool).save(&ctx.out_dir.join("accuracy.png"))?;
         Ok(())
     }
 }
