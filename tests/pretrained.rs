@@ -73,8 +73,15 @@ fn a_pool_of_checkpoints_is_scored_and_exported() {
     );
     ws.write_spec("pool.toml", &spec(&pool, ""));
     let check = stdout(&ws.pvr(&["check", "pool.toml"]));
-    assert!(check.contains("train        import"), "{check}");
-    assert!(check.contains("prune[1]     import"), "{check}");
+    // The listing: label, kind, key; columns aligned to the widest label.
+    let kind_of = |label: &str| {
+        check
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(label))
+            .and_then(|l| l.split_whitespace().nth(1))
+    };
+    assert_eq!(kind_of("train"), Some("import"), "{check}");
+    assert_eq!(kind_of("prune[1]"), Some("import"), "{check}");
     let run = ws.run_ok("pool.toml", &[]);
     assert_eq!(
         labels_with(&run, StageStatus::Ran),

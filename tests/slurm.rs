@@ -52,6 +52,7 @@ fn require_cluster() {
 fn status(ws: &Workspace, spec: &str) -> Vec<(String, String, String)> {
     stdout(&ws.pvr(&["status", spec]))
         .lines()
+        .filter(|line| !line.trim().is_empty() && !line.starts_with("total:"))
         .map(|line| {
             let mut parts = line.split_whitespace();
             let mut next = || parts.next().unwrap_or("").to_string();

@@ -201,14 +201,15 @@ mod tests {
                     / norm(&mut full.iter().copied())
             };
             // Through the same casts, f64 must agree with f32 to f32's rounding (amplified
-            // ~100x by a random network's train-mode batch norms): a buffer read in the wrong
-            // format would be far off.
+            // ~100x by a random network's train-mode batch norms, and up to ~1e-2 when a busy
+            // machine's thread pool changes the reductions' order): a buffer read in the wrong
+            // format would be far off, and bf16 is ~30% off.
             let (wide, bf16) = (relative(FloatDType::F64), relative(FloatDType::BF16));
             println!(
                 "{}: relative gradient change f64 {wide:.1e}, bf16 {bf16:.1e}",
                 arch.name()
             );
-            assert!(wide < 1e-4, "{}: f64 off by {wide}", arch.name());
+            assert!(wide < 3e-2, "{}: f64 off by {wide}", arch.name());
             // bf16 (8 significant bits) must show. Its effect grows through the batch norms
             // of a random ResNet (f16 ~15%, bf16 ~30% at the first layers); without them it
             // stays small.
