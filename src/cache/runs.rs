@@ -4,6 +4,7 @@
 
 use std::collections::HashSet;
 use std::fs;
+use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
@@ -37,18 +38,8 @@ impl Cache {
     /// Keys reached by any run recorded at or after `since_unix`; unreadable records are
     /// skipped (they only protect entries from gc).
     pub fn keys_used_since(&self, since_unix: u64) -> Result<HashSet<String>> {
-        let dir = self.root.join(RUNS_DIR);
         let mut keys = HashSet::new();
-        let Ok(listing) = fs::read_dir(&dir) else {
-            return Ok(keys);
-        };
-        for entry in listing {
-            let path = entry
-                .with_context(|| format!("reading {}", dir.display()))?
-                .path();
-            let record: Option<RunRecord> = fs::read(&path)
-                .ok()
-                .and_then(|bytes| serde_json::from_slice(&bytes).ok());
+        for (_, record) in self.run_records()? {
             if let Some(record) = record.filter(|r| r.unix >= since_unix) {
                 keys.extend(record.keys);
             }
@@ -59,18 +50,8 @@ impl Cache {
     /// Removes the run records made before `before_unix` (they no longer protect anything once
     /// gc's window has passed them), and unreadable ones; returns how many went.
     pub fn prune_run_records(&self, before_unix: u64, dry_run: bool) -> Result<usize> {
-        let dir = self.root.join(RUNS_DIR);
-        let Ok(listing) = fs::read_dir(&dir) else {
-            return Ok(0);
-        };
         let mut removed = 0;
-        for entry in listing {
-            let path = entry
-                .with_context(|| format!("reading {}", dir.display()))?
-                .path();
-            let record: Option<RunRecord> = fs::read(&path)
-                .ok()
-                .and_then(|bytes| serde_json::from_slice(&bytes).ok());
+        for (path, record) in self.run_records()? {
             if record.is_none_or(|r| r.unix < before_unix) {
                 if !dry_run {
                     fs::remove_file(&path)
@@ -80,6 +61,25 @@ impl Cache {
             }
         }
         Ok(removed)
+    }
+
+    /// Every run record file with its record, `None` where it cannot be read.
+    fn run_records(&self) -> Result<Vec<(PathBuf, Option<RunRecord>)>> {
+        let dir = self.root.join(RUNS_DIR);
+        let Ok(listing) = fs::read_dir(&dir) else {
+            return Ok(Vec::new());
+        };
+        let mut records = Vec::new();
+        for entry in listing {
+            let path = entry
+                .with_context(|| format!("reading {}", dir.display()))?
+                .path();
+            let record = fs::read(&path)
+                .ok()
+                .and_then(|bytes| serde_json::from_slice(&bytes).ok());
+            records.push((path, record));
+        }
+        Ok(records)
     }
 }
 
