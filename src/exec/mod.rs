@@ -2,6 +2,7 @@
 //! whose key is already there, running independent stages side by side (`--jobs`), and letting
 //! a failure stop only the stages that depend on it.
 
+mod eta;
 pub mod run_record;
 pub mod slurm;
 pub mod ui;
@@ -18,6 +19,7 @@ use petgraph::graph::NodeIndex;
 
 use crate::cache::{Cache, Entry, LabelRecord, Lookup, ManifestInfo};
 use crate::graph::{Plan, PlannedStage, StageContext, StageLabel};
+use eta::Eta;
 pub use run_record::{RunSummary, StageOutcome, StageStatus};
 use ui::Ui;
 
@@ -54,8 +56,15 @@ pub fn execute(
         ui,
         states: HashMap::new(),
         outcomes: HashMap::new(),
+        eta: Eta::default(),
     };
     run.look_up_cached()?;
+    run.eta = Eta::new(
+        plan.order
+            .iter()
+            .filter(|node| matches!(run.states[*node], State::Pending))
+            .map(|&node| plan.graph[node].stage.kind()),
+    );
     run.dispatch(options.jobs.max(1));
     ui.finish();
 
@@ -85,6 +94,7 @@ struct Run<'a> {
     ui: &'a Ui,
     states: HashMap<NodeIndex, State>,
     outcomes: HashMap<NodeIndex, StageOutcome>,
+    eta: Eta,
 }
 
 /// What a finished stage sends back to the scheduler.
@@ -205,6 +215,8 @@ impl Run<'_> {
             "{:>12} skipped: input `{failed_label}` failed",
             stage.label.to_string()
         ));
+        self.eta.finished(stage.stage.kind(), None);
+        self.ui.set_eta(self.eta.remaining());
     }
 
     fn input_entries(&self, node: NodeIndex) -> BTreeMap<StageLabel, Entry> {
@@ -229,6 +241,9 @@ impl Run<'_> {
         };
         let mut outcome = StageOutcome::new(stage, status, seconds);
         outcome.note = note;
+        self.eta
+            .finished(stage.stage.kind(), result.is_ok().then_some(seconds));
+        self.ui.set_eta(self.eta.remaining());
         match result {
             Ok(entry) => {
                 record_label(self.cache, self.plan, stage);

@@ -75,6 +75,14 @@ impl Ui {
         self.line(message);
     }
 
+    /// The estimated time left (see `eta`), shown after the elapsed time.
+    pub fn set_eta(&self, remaining: Option<f64>) {
+        if let Some(seconds) = remaining {
+            self.overall
+                .set_message(format!("· about {} left", super::format_seconds(seconds)));
+        }
+    }
+
     pub fn finish(&self) {
         self.overall.finish_and_clear();
     }
