@@ -115,3 +115,44 @@ fn a_data_path_on_the_command_line_wins_over_the_environment() {
     );
     assert!(out.contains("no-voc does not exist"), "{out}");
 }
+
+/// Without data, `status` says which stages lack it and which wait behind them, and counts
+/// every stage; `gc` removes nothing those stages last built.
+#[test]
+fn status_and_gc_without_data() {
+    let ws = Workspace::new();
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments/resnet18.toml");
+    let output = ws
+        .command(&["status", file.to_str().unwrap()])
+        .env_remove("PVR_IMAGENET")
+        .env_remove("PVR_VOC")
+        .env_remove("PVR_MVH")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let out = stdout(&output);
+    let line = |label: &str| {
+        out.lines()
+            .find(|l| l.split_whitespace().next() == Some(label))
+            .unwrap_or_else(|| panic!("no {label} in\n{out}"))
+            .to_string()
+    };
+    assert!(line("train").contains("no data") && line("train").contains("ImageNet-1k is missing"));
+    assert!(line("eval[3]").contains("no data"), "{}", line("eval[3]"));
+    let score = line("score[3,gradcam]");
+    assert!(score.contains("waiting"), "{score}");
+    assert!(line("lost[0]").contains("no data"));
+    let total = out.lines().last().unwrap();
+    assert!(total.starts_with("total: 732 stages:"), "{total}");
+    let output = ws
+        .command(&["gc", file.to_str().unwrap(), "--dry-run"])
+        .env_remove("PVR_IMAGENET")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stdout(&output).contains("wait for missing data"),
+        "{}",
+        stdout(&output)
+    );
+}

@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use super::cluster::job_status;
 use super::spec_words::{is_fingerprint, spec_key};
 use crate::cache::{Cache, Lookup, diff_params};
+use crate::data::root::DataProblem;
 use crate::graph::{Plan, PlannedStage};
 
 pub fn status_text(plan: &Plan, cache: &Cache) -> anyhow::Result<String> {
@@ -17,24 +18,31 @@ pub fn status_text(plan: &Plan, cache: &Cache) -> anyhow::Result<String> {
         .max()
         .unwrap_or(0);
     let mut totals: BTreeMap<String, usize> = BTreeMap::new();
-    for stage in plan.stages() {
-        if let Some(missing) = stage.stage.missing_data() {
-            let _ = writeln!(
-                out,
-                "{:<12} {:<8} {}  {missing}",
-                stage.label.to_string(),
-                "no data",
-                &stage.key[..12]
-            );
-            continue;
-        }
-        let (state, why) = match cache.verify(&stage.key)? {
-            Lookup::Hit(_) => ("cached".to_string(), String::new()),
-            Lookup::Corrupt { reason } => ("corrupt".into(), format!("will rebuild: {reason}")),
-            Lookup::Missing => match job_status(cache.root(), &stage.key) {
-                Some(job) => job,
-                None => ("stale".into(), stale_reason(plan, cache, stage)?),
-            },
+    // Stages without their data, and those after them, cannot be in the cache (their keys are
+    // stand-ins until the data is there).
+    let waiting = plan.waiting_for_data();
+    for &node in &plan.order {
+        let stage = &plan.graph[node];
+        let (state, why) = if let Some(missing) = stage.stage.missing_data() {
+            let what = DataProblem::headline(&missing);
+            (
+                "no data".to_string(),
+                format!("{what} (`pvr check` says where)"),
+            )
+        } else if waiting.contains(&node) {
+            (
+                "waiting".to_string(),
+                "an input waits for data (`pvr check` lists what is missing)".to_string(),
+            )
+        } else {
+            match cache.verify(&stage.key)? {
+                Lookup::Hit(_) => ("cached".to_string(), String::new()),
+                Lookup::Corrupt { reason } => ("corrupt".into(), format!("will rebuild: {reason}")),
+                Lookup::Missing => match job_status(cache.root(), &stage.key) {
+                    Some(job) => job,
+                    None => ("stale".into(), stale_reason(plan, cache, stage)?),
+                },
+            }
         };
         let _ = writeln!(
             out,
@@ -51,7 +59,14 @@ pub fn status_text(plan: &Plan, cache: &Cache) -> anyhow::Result<String> {
         *totals.entry(tally).or_default() += 1;
     }
     let total: usize = totals.values().sum();
-    let order = ["cached", "stale", "never run", "corrupt"];
+    let order = [
+        "cached",
+        "stale",
+        "never run",
+        "corrupt",
+        "no data",
+        "waiting",
+    ];
     let mut parts: Vec<String> = order
         .iter()
         .filter_map(|k| totals.get(*k).map(|n| format!("{n} {k}")))

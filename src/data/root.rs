@@ -96,7 +96,7 @@ impl fmt::Display for DataProblem {
         let root = &self.root;
         write!(
             f,
-            "{} is {}: {}; point pvr at it with {} (expected {})",
+            "{} is {}: {}{HOW_TO_FIX}{} (expected {})",
             root.dataset,
             self.state,
             self.detail,
@@ -107,6 +107,17 @@ impl fmt::Display for DataProblem {
 }
 
 impl std::error::Error for DataProblem {}
+
+/// Where a [`DataProblem`] message turns from what is wrong to how to fix it.
+const HOW_TO_FIX: &str = "; point pvr at it with ";
+
+impl DataProblem {
+    /// What is wrong without how to fix it (`ImageNet-1k is missing: no folder given`), for
+    /// listings that repeat it per stage; `message` is a problem's `to_string()`.
+    pub fn headline(message: &str) -> &str {
+        message.split(HOW_TO_FIX).next().unwrap_or(message)
+    }
+}
 
 /// A dataset opened at planning time, or why it could not be.
 pub enum Opened<T> {
@@ -214,6 +225,10 @@ mod tests {
             "{message}"
         );
         assert!(message.contains("VOCdevkit/VOC2012"), "{message}");
+        assert_eq!(
+            DataProblem::headline(&message),
+            "PASCAL VOC2012 is missing: no folder given"
+        );
 
         let absent = dir.path().join("nowhere");
         let gone = root(Some(&absent)).open(|_| Ok(()));
