@@ -50,3 +50,48 @@ fn the_training_batch_size_changes_the_models_and_everything_below() {
     let stale = base.iter().filter(|(l, k)| changed[*l] != **k).count();
     assert_eq!(stale, base.len(), "every stage reads a trained model");
 }
+
+/// Keys of the single-seed quickstart before seeds existed (short form, as `pvr check` prints
+/// them): one seed, the default, keeps every key, so a cache built before seeds is still hit.
+#[test]
+fn one_seed_keeps_the_keys_it_had_before_seeds() {
+    let base = keys(&[]);
+    for (label, short) in [
+        ("train", "997034ab2a5b"),
+        ("prune[1]", "1a81f860ec86"),
+        ("eval[0]", "e22b2c66e6ad"),
+        ("eval[5]", "427489d9bb62"),
+        ("lost[5]", "881a0e90b581"),
+        ("score[5,ig]", "99371a953b28"),
+        ("ha[5,colour]", "c9df8717ca85"),
+        ("report", "ff2c4c4b790d"),
+        ("report[lost]", "ea87c6fb6101"),
+        ("report[attribution]", "17d731ece092"),
+        ("report[ha]", "b70f01d83f15"),
+    ] {
+        assert!(base[label].starts_with(short), "{label}: {}", base[label]);
+    }
+    assert_eq!(keys(&["experiment.seeds=[0]"]), base);
+}
+
+#[test]
+fn several_seeds_give_each_pool_its_own_labels_and_keys() {
+    let base = keys(&[]);
+    let seeded = keys(&["experiment.seeds=[0, 1, 2]"]);
+    for seed in 0..3 {
+        for label in base.keys().filter(|l| *l != "report[verdict]") {
+            let own = format!("{label}@s{seed}");
+            assert!(seeded.contains_key(&own), "{own} missing");
+        }
+    }
+    // One verdict over every seed, reading each seed's pool.
+    assert!(seeded.contains_key("report[verdict]"));
+    assert_ne!(seeded["report[verdict]"], base["report[verdict]"]);
+    // Training with seed 0 is today's dense model; everything else differs by seed.
+    assert_eq!(seeded["train@s0"], base["train"]);
+    for label in ["train", "prune[3]", "eval[2]", "lost[1]", "report[ha]"] {
+        let per_seed: std::collections::BTreeSet<&String> =
+            (0..3).map(|s| &seeded[&format!("{label}@s{s}")]).collect();
+        assert_eq!(per_seed.len(), 3, "{label}: {per_seed:?}");
+    }
+}

@@ -7,17 +7,20 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 
 use super::ANALYSES;
+use super::seeded::Seeded;
 use crate::analysis::PoolPlan;
 use crate::backend::DeviceChoice;
 use crate::data::open::open_datasets;
 use crate::data::root::DataStatus;
-use crate::graph::{Plan, Stage};
+use crate::graph::{Plan, Stage, StageLabel};
+use crate::metrics::Hierarchical;
 use crate::models::params::{list_params, prunable_set};
 use crate::pool::{ModelContext, network_config};
 use crate::spec::Spec;
 use crate::stages::{
     EvalStage, GivenWeights, ImportStage, PruneStage, ReportStage, TrainStage, given_weights,
 };
+use crate::verdict::{VerdictStage, metric_sources};
 
 /// A compiled experiment.
 pub struct Pipeline {
@@ -45,16 +48,45 @@ pub fn compile(spec: &Spec, spec_path: &Path) -> anyhow::Result<Pipeline> {
             prunable_examples(&context)
         );
     }
-    let mut stages = pool_stages(spec, &context, given, rounds);
-    let pool = PoolPlan {
-        context: &context,
-        rounds,
-        spec_path,
-    };
-    for analysis in ANALYSES {
-        let planned = analysis.plan(spec, &pool)?;
-        stages.extend(planned.stages);
-        data.extend(planned.data);
+    let mut stages: Vec<Box<dyn Stage>> = Vec::new();
+    let mut given = Some(given);
+    for seed in spec.experiment.training_seeds() {
+        let context = Arc::new(context.with_seed(seed));
+        // Several seeds are checked to have no given weights.
+        let mut seed_stages = pool_stages(spec, &context, given.take().unwrap_or_default(), rounds);
+        let pool = PoolPlan {
+            context: &context,
+            rounds,
+            spec_path,
+        };
+        for analysis in ANALYSES {
+            let planned = analysis.plan(spec, &pool)?;
+            seed_stages.extend(planned.stages);
+            if seed == spec.experiment.training_seeds()[0] {
+                data.extend(planned.data);
+            }
+        }
+        stages.extend(seed_stages.into_iter().map(|inner| -> Box<dyn Stage> {
+            Box::new(Seeded {
+                inner,
+                seed,
+                multi: spec.experiment.multi_seed(),
+                experiment: spec.experiment.name.clone(),
+                arch: spec.model.arch.clone(),
+            })
+        }));
+    }
+    if rounds > 0 {
+        let seed_zero: Vec<StageLabel> = stages.iter().map(|s| s.label().without_seed()).collect();
+        stages.push(Box::new(VerdictStage {
+            experiment: spec.experiment.name.clone(),
+            arch: spec.model.arch.clone(),
+            seeds: spec.experiment.training_seeds(),
+            multi: spec.experiment.multi_seed(),
+            rounds,
+            sources: metric_sources(&seed_zero),
+            bootstrap: Hierarchical::default(),
+        }));
     }
     let plan = Plan::new(&spec.experiment.name, stages)?;
     Ok(Pipeline {

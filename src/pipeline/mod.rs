@@ -4,6 +4,7 @@
 
 mod compile;
 mod devices;
+mod seeded;
 
 pub use compile::{Pipeline, compile};
 

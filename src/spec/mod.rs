@@ -62,6 +62,10 @@ pub struct ExperimentSpec {
     pub name: String,
     #[serde(default)]
     pub seed: u64,
+    /// Training seeds, one pool per seed (`[0, 1, 2]`); absent: `seed` alone, with today's stage
+    /// labels and keys. The data stays that of `seed`, so every pool sees the same images.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub seeds: Vec<u64>,
     /// `cpu`, `cuda`, `cuda:N`, `vulkan`, `vulkan:N`.
     #[serde(default = "default_device")]
     pub device: String,
@@ -69,6 +73,22 @@ pub struct ExperimentSpec {
     /// `"cuda:all"`; absent: `device` alone. Evaluation and analyses stay on `device`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub devices: Option<DevicesSpec>,
+}
+
+impl ExperimentSpec {
+    /// The training seeds: `seeds`, or `seed` alone.
+    pub fn training_seeds(&self) -> Vec<u64> {
+        if self.seeds.is_empty() {
+            vec![self.seed]
+        } else {
+            self.seeds.clone()
+        }
+    }
+
+    /// Whether the experiment trains several pools (stage labels then carry their seed).
+    pub fn multi_seed(&self) -> bool {
+        self.seeds.len() > 1
+    }
 }
 
 /// `experiment.devices`: every device of a kind (`"cuda:all"`) or a list of names.

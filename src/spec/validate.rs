@@ -80,6 +80,18 @@ fn validate_experiment(spec: &Spec, problems: &mut Problems) {
             "`{shown}{ellipsis}` must start with a letter or digit, use only letters, digits, `-`, `_` and `.`, and have at most {MAX_NAME_CHARS} characters (it names the report folder)"
         ),
     );
+    let seeds = &spec.experiment.seeds;
+    let distinct: std::collections::BTreeSet<_> = seeds.iter().collect();
+    problems.check(
+        distinct.len() == seeds.len(),
+        "experiment.seeds",
+        format!("{seeds:?} repeats a seed; each seed trains its own pool"),
+    );
+    problems.check(
+        seeds.len() <= 1 || spec.model.given_weights().is_empty(),
+        "experiment.seeds",
+        "several seeds need trained pools: `model.pretrained` and `model.pool` give the same weights to every seed".to_string(),
+    );
 }
 
 fn validate_data(spec: &Spec, problems: &mut Problems) {

@@ -9,7 +9,7 @@ mod report;
 mod round;
 mod train;
 
-pub use eval::EvalStage;
+pub use eval::{EvalStage, PREDICTIONS_FILE};
 pub use import::{GivenWeights, ImportStage, given_weights};
 pub use prune::PruneStage;
 pub use report::ReportStage;
