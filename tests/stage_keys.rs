@@ -95,3 +95,68 @@ fn several_seeds_give_each_pool_its_own_labels_and_keys() {
         assert_eq!(per_seed.len(), 3, "{label}: {per_seed:?}");
     }
 }
+
+/// Training schedules behind a model stage: itself plus those of the model it starts from.
+fn schedules(plan: &BTreeMap<String, (String, Vec<String>)>, label: &str) -> usize {
+    let (kind, inputs) = &plan[label];
+    assert!(
+        ["train", "prune", "control"].contains(&kind.as_str()),
+        "{label} is a {kind}"
+    );
+    1 + inputs.first().map_or(0, |parent| schedules(plan, parent))
+}
+
+#[test]
+fn the_matched_control_of_round_n_has_n_plus_one_schedules_and_is_analysed_alike() {
+    let overrides: Vec<Override> = ["control.matched_dense=true"]
+        .iter()
+        .map(|o| o.parse().unwrap())
+        .collect();
+    let path = Path::new("experiments/quickstart.toml");
+    let spec = parse_spec(QUICKSTART, path, &overrides).unwrap();
+    let pipeline = compile(&spec, path).unwrap();
+    let plan: BTreeMap<String, (String, Vec<String>)> = pipeline
+        .plan
+        .stages()
+        .map(|s| {
+            let inputs = s.inputs.iter().map(|(l, _)| l.to_string()).collect();
+            (s.label.to_string(), (s.stage.kind().to_string(), inputs))
+        })
+        .collect();
+    for round in 1..=5 {
+        let control = format!("prune[{round}]@control");
+        assert_eq!(plan[&control].0, "control");
+        assert_eq!(schedules(&plan, &control), round + 1, "{control}");
+        assert_eq!(schedules(&plan, &format!("prune[{round}]")), round + 1);
+        for analysed in [
+            format!("eval[{round}]@control"),
+            format!("lost[{round}]@control"),
+            format!("score[{round},ig]@control"),
+            format!("ha[{round},colour]@control"),
+        ] {
+            assert!(plan.contains_key(&analysed), "{analysed} missing");
+        }
+        assert!(
+            plan["report[verdict]"]
+                .1
+                .contains(&format!("eval[{round}]@control"))
+        );
+    }
+    // The dense model is shared, and the control has no reports of its own.
+    assert!(!plan.contains_key("train@control") && !plan.contains_key("eval[0]@control"));
+    assert!(
+        !plan
+            .keys()
+            .any(|l| l.starts_with("report") && l.contains("@control"))
+    );
+    // The pruned pool keeps its keys; only the verdict, which now reads the control, changes.
+    let base = keys(&[]);
+    let with_control = keys(&["control.matched_dense=true"]);
+    for (label, key) in &base {
+        assert_eq!(
+            *key == with_control[label],
+            label != "report[verdict]",
+            "{label}"
+        );
+    }
+}

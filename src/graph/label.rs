@@ -21,6 +21,9 @@ pub struct StageLabel {
     /// The training seed of the pool it belongs to, in an experiment of several seeds
     /// (`prune[3]@s1`); `None` with one seed, so that labels (and keys) stay as they were.
     pub seed: Option<u64>,
+    /// Whether it belongs to the matched-compute dense control (`prune[3]@control`: the dense
+    /// model with round 3's training) rather than the pruned pool.
+    pub control: bool,
 }
 
 impl StageLabel {
@@ -31,6 +34,23 @@ impl StageLabel {
             round: None,
             name: None,
             seed: None,
+            control: false,
+        }
+    }
+
+    /// This label in the matched-compute control pool.
+    pub fn in_control(&self) -> StageLabel {
+        StageLabel {
+            control: true,
+            ..self.clone()
+        }
+    }
+
+    /// This label in the pruned pool.
+    pub fn without_control(&self) -> StageLabel {
+        StageLabel {
+            control: false,
+            ..self.clone()
         }
     }
 
@@ -112,6 +132,9 @@ impl fmt::Display for StageLabel {
             (None, Some(name)) => write!(f, "[{name}]"),
             (Some(round), Some(name)) => write!(f, "[{round},{name}]"),
         }?;
+        if self.control {
+            f.write_str("@control")?;
+        }
         match self.seed {
             Some(seed) => write!(f, "@s{seed}"),
             None => Ok(()),
@@ -127,6 +150,9 @@ impl FromStr for StageLabel {
             && let Ok(seed) = seed.parse::<u64>()
         {
             return Ok(label.parse::<StageLabel>()?.with_seed(seed));
+        }
+        if let Some(label) = text.strip_suffix("@control") {
+            return Ok(label.parse::<StageLabel>()?.in_control());
         }
         let bad = || {
             format!(
@@ -176,6 +202,8 @@ mod tests {
             "prune[3]@s1",
             "train@s0",
             "report[lost]@s12",
+            "prune[2]@control",
+            "eval[4]@control@s1",
         ] {
             let label: StageLabel = text.parse().unwrap();
             assert_eq!(label.to_string(), text);

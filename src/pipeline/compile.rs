@@ -7,6 +7,7 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 
 use super::ANALYSES;
+use super::control::{Controlled, in_control_pool};
 use super::seeded::Seeded;
 use crate::analysis::PoolPlan;
 use crate::backend::DeviceChoice;
@@ -18,7 +19,8 @@ use crate::models::params::{list_params, prunable_set};
 use crate::pool::{ModelContext, network_config};
 use crate::spec::Spec;
 use crate::stages::{
-    EvalStage, GivenWeights, ImportStage, PruneStage, ReportStage, TrainStage, given_weights,
+    ControlStage, EvalStage, GivenWeights, ImportStage, PruneStage, ReportStage, TrainStage,
+    given_weights,
 };
 use crate::verdict::{VerdictStage, metric_sources};
 
@@ -59,12 +61,17 @@ pub fn compile(spec: &Spec, spec_path: &Path) -> anyhow::Result<Pipeline> {
             rounds,
             spec_path,
         };
+        let mut analysed = Vec::new();
         for analysis in ANALYSES {
             let planned = analysis.plan(spec, &pool)?;
-            seed_stages.extend(planned.stages);
+            analysed.push(planned.stages);
             if seed == spec.experiment.training_seeds()[0] {
                 data.extend(planned.data);
             }
+        }
+        seed_stages.extend(analysed.into_iter().flatten());
+        if spec.control.matched_dense {
+            seed_stages.extend(control_stages(spec, &pool)?);
         }
         stages.extend(seed_stages.into_iter().map(|inner| -> Box<dyn Stage> {
             Box::new(Seeded {
@@ -77,12 +84,19 @@ pub fn compile(spec: &Spec, spec_path: &Path) -> anyhow::Result<Pipeline> {
         }));
     }
     if rounds > 0 {
-        let seed_zero: Vec<StageLabel> = stages.iter().map(|s| s.label().without_seed()).collect();
+        // The labels of one pool, without seed and control marks, each once.
+        let mut seed_zero: Vec<StageLabel> = stages
+            .iter()
+            .map(|s| s.label().without_seed().without_control())
+            .collect();
+        seed_zero.sort();
+        seed_zero.dedup();
         stages.push(Box::new(VerdictStage {
             experiment: spec.experiment.name.clone(),
             arch: spec.model.arch.clone(),
             seeds: spec.experiment.training_seeds(),
             multi: spec.experiment.multi_seed(),
+            control: spec.control.matched_dense,
             rounds,
             sources: metric_sources(&seed_zero),
             bootstrap: Hierarchical::default(),
@@ -167,6 +181,36 @@ fn model_context(
         prunable,
     });
     Ok((context, given, statuses))
+}
+
+/// The matched-compute control pool of one seed: per round after the dense one, a control
+/// model, its evaluation and every analysis's stages, named `...@control`.
+fn control_stages(spec: &Spec, pool: &PoolPlan<'_>) -> anyhow::Result<Vec<Box<dyn Stage>>> {
+    let mut inner: Vec<Box<dyn Stage>> = Vec::new();
+    for round in 1..=pool.rounds {
+        inner.push(Box::new(ControlStage {
+            context: pool.context.clone(),
+            round,
+        }));
+        inner.push(Box::new(EvalStage {
+            context: pool.context.clone(),
+            round,
+            batch_size: spec.eval.batch_size,
+        }));
+    }
+    for analysis in ANALYSES {
+        inner.extend(
+            analysis
+                .plan(spec, pool)?
+                .stages
+                .into_iter()
+                .filter(|stage| in_control_pool(stage.as_ref())),
+        );
+    }
+    Ok(inner
+        .into_iter()
+        .map(|inner| -> Box<dyn Stage> { Box::new(Controlled { inner }) })
+        .collect())
 }
 
 /// A few prunable parameter paths, for a message about an empty selection.

@@ -3,6 +3,7 @@
 //! [`ANALYSES`] is the one list of analyses pvr runs.
 
 mod compile;
+mod control;
 mod devices;
 mod seeded;
 

@@ -53,6 +53,26 @@ pub struct Spec {
     /// Where stages run (`pvr run --executor slurm`); never part of a stage key.
     #[serde(default)]
     pub executor: executor::ExecutorSpec,
+    /// `[control]`: reference models trained beside the pool.
+    #[serde(default, skip_serializing_if = "ControlSpec::is_off")]
+    pub control: ControlSpec,
+}
+
+/// `[control]`: reference models that separate pruning from what comes with it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ControlSpec {
+    /// Per round n, a dense model trained with the same n+1 schedules as round n (LRR's
+    /// restarts without pruning), evaluated and analysed like a pool member: the reference that
+    /// isolates pruning from extra training.
+    #[serde(default)]
+    pub matched_dense: bool,
+}
+
+impl ControlSpec {
+    pub fn is_off(&self) -> bool {
+        !self.matched_dense
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -80,6 +80,11 @@ fn validate_experiment(spec: &Spec, problems: &mut Problems) {
             "`{shown}{ellipsis}` must start with a letter or digit, use only letters, digits, `-`, `_` and `.`, and have at most {MAX_NAME_CHARS} characters (it names the report folder)"
         ),
     );
+    problems.check(
+        !spec.control.matched_dense || spec.model.pool.is_empty(),
+        "control.matched_dense",
+        "a given pool (`model.pool`) is not trained, so there is no training to match",
+    );
     let seeds = &spec.experiment.seeds;
     let distinct: std::collections::BTreeSet<_> = seeds.iter().collect();
     problems.check(

@@ -33,6 +33,8 @@ pub struct VerdictStage {
     pub seeds: Vec<u64>,
     /// Several seeds: input labels carry them (`eval[2]@s1`).
     pub multi: bool,
+    /// With the matched-compute control: every metric also against it (`reference = control`).
+    pub control: bool,
     pub rounds: usize,
     pub sources: Vec<MetricSource>,
     pub bootstrap: Hierarchical,
@@ -58,6 +60,36 @@ struct SeedPool {
     collapse: Vec<Vec<String>>,
 }
 
+impl VerdictStage {
+    /// Per metric, `[seed][round][image]` of the pruned pool, or of the control pool (round 0,
+    /// the dense model, shared).
+    fn read_values(&self, ctx: &StageContext<'_>, control: bool) -> anyhow::Result<Vec<Values>> {
+        let mut values = Vec::new();
+        for source in &self.sources {
+            let mut per_seed = Vec::new();
+            for &seed in &self.seeds {
+                let rounds = (0..=self.rounds)
+                    .map(|round| source.read(ctx, round, self.label_seed(seed), control))
+                    .collect::<anyhow::Result<Vec<_>>>()?;
+                per_seed.push(rounds);
+            }
+            values.push(per_seed);
+        }
+        Ok(values)
+    }
+}
+
+/// Per seed that collapsed at `round`, why.
+fn collapse_text(pools: &[SeedPool], seeds: &[u64], round: usize) -> String {
+    pools
+        .iter()
+        .zip(seeds)
+        .filter(|(p, _)| !p.collapse[round].is_empty())
+        .map(|(p, seed)| format!("seed {seed}: {}", p.collapse[round].join(", ")))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 impl Stage for VerdictStage {
     fn kind(&self) -> &'static str {
         "report"
@@ -74,6 +106,7 @@ impl Stage for VerdictStage {
             "arch": self.arch,
             "seeds": self.seeds,
             "rounds": self.rounds,
+            "control": self.control,
             "metrics": self.sources,
             "resamples": self.bootstrap.resamples,
             "confidence": self.bootstrap.confidence,
@@ -89,6 +122,14 @@ impl Stage for VerdictStage {
             for source in &self.sources {
                 for round in 0..=self.rounds {
                     own.extend(source.labels(round));
+                }
+            }
+            if self.control {
+                for round in 1..=self.rounds {
+                    own.push(StageLabel::eval(round).in_control());
+                    for source in &self.sources {
+                        own.extend(source.pool_labels(round, None, true));
+                    }
                 }
             }
             own.sort();
@@ -133,43 +174,39 @@ impl Stage for VerdictStage {
         let sparsity: Vec<f64> = (0..=self.rounds)
             .map(|round| pools.iter().map(|p| p.sparsity[round]).sum::<f64>() / pools.len() as f64)
             .collect();
-        let mut values: Vec<Values> = Vec::new();
-        for source in &self.sources {
-            let mut per_seed = Vec::new();
-            for &seed in &self.seeds {
-                let rounds = (0..=self.rounds)
-                    .map(|round| source.read(ctx, round, self.label_seed(seed)))
-                    .collect::<anyhow::Result<Vec<_>>>()?;
-                per_seed.push(rounds);
-            }
-            values.push(per_seed);
-        }
-        let accuracy = &values[0];
+        let values = self.read_values(ctx, false)?;
+        let control = if self.control {
+            Some(self.read_values(ctx, true)?)
+        } else {
+            None
+        };
         let mut rows = Vec::new();
-        for (source, metric) in self.sources.iter().zip(&values) {
-            let evidence = Evidence {
-                metric,
-                accuracy,
-                reference: None,
-                collapsed: &collapsed,
-            };
-            for verdict in verdicts(&evidence, &self.bootstrap) {
-                let round = verdict.round;
-                rows.push(VerdictRow {
-                    analysis: source.analysis.clone(),
-                    metric: source.metric.clone(),
-                    reference: "dense".into(),
-                    round,
-                    sparsity: sparsity[round],
-                    collapse_reason: pools
-                        .iter()
-                        .zip(&self.seeds)
-                        .filter(|(p, _)| !p.collapse[round].is_empty())
-                        .map(|(p, seed)| format!("seed {seed}: {}", p.collapse[round].join(", ")))
-                        .collect::<Vec<_>>()
-                        .join("; "),
-                    verdict,
-                });
+        for (index, source) in self.sources.iter().enumerate() {
+            let references = [
+                Some(("dense", None)),
+                control
+                    .as_ref()
+                    .map(|c| ("control", Some((&c[index], &c[0])))),
+            ];
+            for (reference, against) in references.into_iter().flatten() {
+                let evidence = Evidence {
+                    metric: &values[index],
+                    accuracy: &values[0],
+                    reference: against,
+                    collapsed: &collapsed,
+                };
+                for verdict in verdicts(&evidence, &self.bootstrap) {
+                    let round = verdict.round;
+                    rows.push(VerdictRow {
+                        analysis: source.analysis.clone(),
+                        metric: source.metric.clone(),
+                        reference: reference.into(),
+                        round,
+                        sparsity: sparsity[round],
+                        collapse_reason: collapse_text(&pools, &self.seeds, round),
+                        verdict,
+                    });
+                }
             }
         }
         let seed_column = if self.multi { -1 } else { self.seeds[0] as i64 };

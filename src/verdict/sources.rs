@@ -39,20 +39,36 @@ impl MetricSource {
             .collect()
     }
 
-    /// Its values in `round` from a stage's inputs, labelled as in the pool of `seed` (`None`
-    /// for a single-seed plan): booleans as 0/1, missing values as NaN.
+    /// Its labels in `round` of the pool of `seed` (`None` for a single-seed plan), in the
+    /// matched-compute control pool when `control` (round 0 is shared).
+    pub fn pool_labels(&self, round: usize, seed: Option<u64>, control: bool) -> Vec<StageLabel> {
+        self.labels(round)
+            .into_iter()
+            .map(|label| {
+                if control && round > 0 {
+                    label.in_control()
+                } else {
+                    label
+                }
+            })
+            .map(|label| match seed {
+                Some(seed) => label.with_seed(seed),
+                None => label,
+            })
+            .collect()
+    }
+
+    /// Its values in `round` from a stage's inputs, labelled as [`MetricSource::pool_labels`]:
+    /// booleans as 0/1, missing values as NaN.
     pub fn read(
         &self,
         ctx: &StageContext<'_>,
         round: usize,
         seed: Option<u64>,
+        control: bool,
     ) -> anyhow::Result<Vec<f64>> {
         let mut values = Vec::new();
-        for label in self.labels(round) {
-            let label = match seed {
-                Some(seed) => label.with_seed(seed),
-                None => label,
-            };
+        for label in self.pool_labels(round, seed, control) {
             let frame = read_parquet(&ctx.input(&label).path(&self.file))?;
             values.extend(
                 column_values(&frame, &self.column)
