@@ -160,3 +160,37 @@ fn the_matched_control_of_round_n_has_n_plus_one_schedules_and_is_analysed_alike
         );
     }
 }
+
+#[test]
+fn check_warns_about_a_zero_initialised_prunable_tensor_under_short_training() {
+    let vit = include_str!("../experiments/vit-small.toml");
+    let path = Path::new("experiments/vit-small.toml");
+    let warnings = |overrides: &[&str]| {
+        let overrides: Vec<Override> = overrides.iter().map(|o| o.parse().unwrap()).collect();
+        let spec = parse_spec(vit, path, &overrides).unwrap();
+        compile(&spec, path).unwrap().warnings
+    };
+    let short = warnings(&["train.epochs=2"]);
+    assert!(
+        short
+            .iter()
+            .any(|w| w.contains("head") && w.contains("starts at zero")),
+        "{short:?}"
+    );
+    assert!(warnings(&["train.epochs=30"]).is_empty());
+    // Excluding the tensors it names silences it.
+    let named: Vec<String> = short
+        .iter()
+        .map(|w| format!("\"{}\"", w.split('`').nth(1).unwrap()))
+        .collect();
+    let exclude = format!("prune.exclude=[{}]", named.join(", "));
+    assert!(warnings(&["train.epochs=2", &exclude]).is_empty());
+    // A ResNet initialises no prunable tensor to zero.
+    let spec = parse_spec(QUICKSTART, Path::new("q.toml"), &[]).unwrap();
+    assert!(
+        compile(&spec, Path::new("q.toml"))
+            .unwrap()
+            .warnings
+            .is_empty()
+    );
+}

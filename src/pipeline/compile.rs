@@ -15,7 +15,7 @@ use crate::data::open::open_datasets;
 use crate::data::root::DataStatus;
 use crate::graph::{Plan, Stage, StageLabel};
 use crate::metrics::Hierarchical;
-use crate::models::params::{list_params, prunable_set};
+use crate::models::params::{list_params, prunable_set, read_params};
 use crate::pool::{ModelContext, network_config};
 use crate::spec::Spec;
 use crate::stages::{
@@ -31,12 +31,24 @@ pub struct Pipeline {
     pub context: Arc<ModelContext>,
     /// Every dataset folder the plan reads, found or not (`pvr check`'s data table).
     pub data: Vec<DataStatus>,
+    /// What the plan may get wrong without being invalid (`pvr check` prints them).
+    pub warnings: Vec<String>,
 }
+
+/// Training this short or shorter leaves a zero-initialised tensor small enough for global
+/// magnitude pruning to remove it entirely in the first rounds (ViT-Small's head with 2 epochs
+/// was pruned to 100% in round 1).
+pub const SHORT_TRAINING_EPOCHS: usize = 10;
 
 /// Compiles `spec`; `spec_path` is used in messages and to resolve relative data paths from the
 /// working directory, as a user expects.
 pub fn compile(spec: &Spec, spec_path: &Path) -> anyhow::Result<Pipeline> {
     let (context, given, mut data) = model_context(spec, spec_path)?;
+    let warnings = if spec.model.given_weights().is_empty() && spec.prune.round_count() > 0 {
+        zero_init_warnings(&context, spec.train.epochs)
+    } else {
+        Vec::new()
+    };
     // `[model] pool` fixes the rounds (one per file); otherwise LRR makes them.
     let rounds = if spec.model.pool.is_empty() {
         spec.prune.round_count()
@@ -108,6 +120,7 @@ pub fn compile(spec: &Spec, spec_path: &Path) -> anyhow::Result<Pipeline> {
         plan,
         context,
         data,
+        warnings,
     })
 }
 
@@ -211,6 +224,29 @@ fn control_stages(spec: &Spec, pool: &PoolPlan<'_>) -> anyhow::Result<Vec<Box<dy
         .into_iter()
         .map(|inner| -> Box<dyn Stage> { Box::new(Controlled { inner }) })
         .collect())
+}
+
+/// A warning per prunable tensor the network initialises to zero, when training is short.
+fn zero_init_warnings(context: &ModelContext, epochs: usize) -> Vec<String> {
+    if epochs > SHORT_TRAINING_EPOCHS {
+        return Vec::new();
+    }
+    let network = context
+        .network
+        .init(&burn::tensor::Device::flex(), context.seed);
+    let prunable: Vec<&str> = context.prunable_paths();
+    read_params(&network, &|path| prunable.contains(&path))
+        .into_iter()
+        .filter(|(_, values)| values.iter().all(|v| *v == 0.0))
+        .map(|(path, _)| {
+            format!(
+                "`{path}` starts at zero and training is short (train.epochs = {epochs} <= \
+                 {SHORT_TRAINING_EPOCHS}): its weights may stay small enough for global magnitude \
+                 pruning to remove all of them, collapsing every later model. Exclude it \
+                 (prune.exclude = [\"{path}\"]) or train longer"
+            )
+        })
+        .collect()
 }
 
 /// A few prunable parameter paths, for a message about an empty selection.
