@@ -194,3 +194,12 @@ fn check_warns_about_a_zero_initialised_prunable_tensor_under_short_training() {
             .is_empty()
     );
 }
+
+#[test]
+fn a_layer_limit_changes_the_pruning_rounds_and_leaves_the_dense_model() {
+    let base = keys(&[]);
+    let capped = keys(&["prune.max_layer_sparsity=0.9"]);
+    assert_eq!(base["train"], capped["train"]);
+    assert_eq!(base["eval[0]"], capped["eval[0]"]);
+    assert_ne!(base["prune[1]"], capped["prune[1]"]);
+}

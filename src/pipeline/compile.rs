@@ -288,6 +288,7 @@ fn pool_stages(
             context: context.clone(),
             round,
             rate: spec.prune.rate,
+            max_layer_sparsity: spec.prune.max_layer_sparsity,
         }));
     }
     for round in 0..=rounds {

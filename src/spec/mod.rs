@@ -648,6 +648,10 @@ pub struct PruneSpec {
     pub include: Vec<String>,
     #[serde(default)]
     pub exclude: Vec<String>,
+    /// No tensor passes this sparsity (e.g. `0.95`); the rest of a round's removals go to the
+    /// other tensors' next-smallest weights. Absent: pure global magnitude pruning.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_layer_sparsity: Option<f64>,
 }
 
 fn default_prune_method() -> PruneMethod {
@@ -669,6 +673,7 @@ impl Default for PruneSpec {
             rounds: None,
             include: default_include(),
             exclude: Vec::new(),
+            max_layer_sparsity: None,
         }
     }
 }

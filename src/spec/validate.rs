@@ -336,6 +336,13 @@ fn validate_augment(train: &TrainSpec, problems: &mut Problems) {
 
 fn validate_prune(spec: &Spec, problems: &mut Problems) {
     let prune = &spec.prune;
+    if let Some(limit) = prune.max_layer_sparsity {
+        problems.check(
+            limit > 0.0 && limit < 1.0,
+            "prune.max_layer_sparsity",
+            format!("{limit} must lie strictly between 0 and 1 (a fraction of each tensor)"),
+        );
+    }
     problems.check(
         prune.rate > 0.0 && prune.rate < 1.0,
         "prune.rate",
