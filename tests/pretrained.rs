@@ -73,12 +73,24 @@ fn a_pool_of_checkpoints_is_scored_and_exported() {
     );
     ws.write_spec("pool.toml", &spec(&pool, ""));
     let check = stdout(&ws.pvr(&["check", "pool.toml"]));
-    assert!(check.contains("train        import"), "{check}");
-    assert!(check.contains("prune[1]     import"), "{check}");
+    let planned = |label: &str, kind: &str| {
+        check
+            .lines()
+            .any(|l| l.split_whitespace().take(2).eq([label, kind]))
+    };
+    assert!(planned("train", "import"), "{check}");
+    assert!(planned("prune[1]", "import"), "{check}");
     let run = ws.run_ok("pool.toml", &[]);
     assert_eq!(
         labels_with(&run, StageStatus::Ran),
-        sorted(&["train", "prune[1]", "eval[0]", "eval[1]", "report"])
+        sorted(&[
+            "train",
+            "prune[1]",
+            "eval[0]",
+            "eval[1]",
+            "report",
+            "report[verdict]"
+        ])
     );
     // Global 60% pruning by PyTorch, read from the masks and measured from the weights.
     for sparsity in sparsities(&ws) {
@@ -127,7 +139,14 @@ fn pretrained_weights_start_lrr_and_are_keyed_by_content() {
     let run = ws.run_ok("start.toml", &[]);
     assert_eq!(
         labels_with(&run, StageStatus::Ran),
-        sorted(&["train", "prune[1]", "eval[0]", "eval[1]", "report"])
+        sorted(&[
+            "train",
+            "prune[1]",
+            "eval[0]",
+            "eval[1]",
+            "report",
+            "report[verdict]"
+        ])
     );
     // Round 1 removes 20% of the 40% PyTorch left: 0.6 + 0.4 * 0.2.
     let measured = sparsities(&ws);
@@ -139,7 +158,7 @@ fn pretrained_weights_start_lrr_and_are_keyed_by_content() {
     let renamed = ws.run_ok("start.toml", &["--set", "model.pretrained=renamed.pth"]);
     assert_eq!(
         renamed.count(StageStatus::Cached),
-        5,
+        6,
         "{:?}",
         renamed.stages
     );
@@ -150,7 +169,7 @@ fn pretrained_weights_start_lrr_and_are_keyed_by_content() {
     )
     .unwrap();
     let changed = ws.run_ok("start.toml", &["--set", "model.pretrained=renamed.pth"]);
-    assert_eq!(changed.count(StageStatus::Ran), 5, "{:?}", changed.stages);
+    assert_eq!(changed.count(StageStatus::Ran), 6, "{:?}", changed.stages);
 }
 
 #[test]
