@@ -43,6 +43,22 @@ fn run_rerun_and_exact_invalidation() {
     }
     let pool = pvr::files::tables::read_parquet(&report.join("pool.parquet")).unwrap();
     assert_eq!(pool.height(), 3);
+    // Key columns lead the table; the verdict leads the summary, the pool's page follows.
+    let names: Vec<String> = pool
+        .get_column_names()
+        .iter()
+        .take(4)
+        .map(|n| n.to_string())
+        .collect();
+    assert_eq!(names, ["experiment", "arch", "seed", "round"]);
+    let summary = std::fs::read_to_string(report.join("summary.md")).unwrap();
+    assert!(
+        summary.starts_with("# tiny\n\n## Verdict") && summary.contains("## The pool"),
+        "{summary}"
+    );
+    let verdict = pvr::files::tables::read_parquet(&report.join("verdict.parquet")).unwrap();
+    // One metric (top-1, no analysis), two pruned rounds, against the dense model.
+    assert_eq!(verdict.height(), 2);
     let sparsity: Vec<f64> = pool
         .column("sparsity")
         .unwrap()

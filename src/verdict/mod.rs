@@ -226,7 +226,11 @@ impl Stage for VerdictStage {
             markdown.push_str(&summary::seed_links(&self.seeds));
         } else {
             let pool = ctx.input(&StageLabel::report(None)).path("summary.md");
-            markdown.push_str(&std::fs::read_to_string(pool)?);
+            let pool = std::fs::read_to_string(pool)?;
+            // The pool's own page follows under the verdict's title.
+            let heading = format!("# {}\n", self.experiment);
+            markdown.push_str("## The pool\n");
+            markdown.push_str(pool.strip_prefix(&heading).unwrap_or(&pool));
         }
         std::fs::write(ctx.out_dir.join("summary.md"), markdown)?;
         Ok(())
