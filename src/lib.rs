@@ -59,6 +59,10 @@ pub mod ha;
 /// LOST object discovery scored with CorLoc.
 pub mod lost;
 
+// Across analyses and seeds.
+/// The one verdict per experiment: where pruning beats the reference, per metric.
+pub mod verdict;
+
 // From a spec to a run.
 /// The command line.
 pub mod cli;

@@ -16,6 +16,7 @@ const LAYERS: &[&[&str]] = &[
     &["pool"],
     &["stages", "analysis"],
     &["attribution", "lost", "ha"],
+    &["verdict"],
     &["pipeline"],
     &["report"],
     &["cli"],

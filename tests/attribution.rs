@@ -137,6 +137,7 @@ fn attribution_stages_write_reopenable_files_and_rerun_exactly() {
         labels_with(&third, StageStatus::Ran),
         vec![
             "report[attribution]",
+            "report[verdict]",
             "score[0,ig]",
             "score[1,ig]",
             "score[2,ig]"

@@ -12,14 +12,14 @@ fn two_devices_train_every_round_and_only_the_replica_count_enters_keys() {
     ws.write_spec("tiny.toml", TINY);
     let two = ["--set", "experiment.devices=[\"cpu\", \"cpu\"]"];
     let first = ws.run_ok("tiny.toml", &two);
-    assert_eq!(first.count(StageStatus::Ran), 7, "{:?}", first.stages);
+    assert_eq!(first.count(StageStatus::Ran), 8, "{:?}", first.stages);
 
     // The worker count changes speed only.
     let workers = [two[0], two[1], "--set", "train.workers=1"];
     let again = ws.run_ok("tiny.toml", &workers);
-    assert_eq!(again.count(StageStatus::Cached), 7, "{:?}", again.stages);
+    assert_eq!(again.count(StageStatus::Cached), 8, "{:?}", again.stages);
 
     // One device: a ResNet's batch norm saw other statistics, so its models are retrained.
     let one = ws.run_ok("tiny.toml", &[]);
-    assert_eq!(one.count(StageStatus::Ran), 7, "{:?}", one.stages);
+    assert_eq!(one.count(StageStatus::Ran), 8, "{:?}", one.stages);
 }

@@ -34,8 +34,8 @@ fn embedded_analogues_run_report_and_cache_by_dataset_and_seed() {
     ws.write_spec("tiny.toml", &tiny_with_ha(""));
     let first = ws.run_ok("tiny.toml", &[]);
     let ran = labels_with(&first, StageStatus::Ran);
-    // 3 pool members x 17 datasets, plus report[ha], on top of the 7 core stages.
-    assert_eq!(ran.len(), 7 + 3 * 17 + 1, "{ran:?}");
+    // 3 pool members x 17 datasets, plus report[ha], on top of the 7 core stages and the verdict.
+    assert_eq!(ran.len(), 7 + 3 * 17 + 1 + 1, "{ran:?}");
     assert!(ran.contains(&"ha[2,eidolonIII]".to_string()));
     assert!(ran.contains(&"report[ha]".to_string()));
 
@@ -112,11 +112,11 @@ fn embedded_analogues_run_report_and_cache_by_dataset_and_seed() {
     assert_eq!(rerun, expected);
     assert!(labels_with(&reseeded, StageStatus::Ran).contains(&"report[ha]".to_string()));
 
-    // Fewer datasets: nothing to score, only the report is rebuilt.
+    // Fewer datasets: nothing to score, only the reports reading them are rebuilt.
     let fewer = ws.run_ok("tiny.toml", &["--set", r#"ha.datasets=["edge","colour"]"#]);
     assert_eq!(
         labels_with(&fewer, StageStatus::Ran),
-        vec!["report[ha]".to_string()]
+        ["report[ha]", "report[verdict]"]
     );
     // A --set run has its own report folder.
     let fewer_report = ws.path().join(&fewer.report_dir);

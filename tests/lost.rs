@@ -43,7 +43,7 @@ fn lost_stages_report_and_invalidation() {
         "sparsity",
         "image",
         "x0",
-        "seed",
+        "seed_patch",
         "expansion_size",
         "best_iou",
         "correct",
@@ -70,9 +70,15 @@ fn lost_stages_report_and_invalidation() {
         assert!((0.0..=1.0).contains(c) && l <= c, "{c} {l}");
     }
 
-    // k only concerns the LOST stages and their report.
+    // k only concerns the LOST stages, their report and the verdict that reads them.
     let second = ws.run_ok("tiny.toml", &["--set", "lost.k=5"]);
-    let mut expected = vec!["lost[0]", "lost[1]", "lost[2]", "report[lost]"];
+    let mut expected = vec![
+        "lost[0]",
+        "lost[1]",
+        "lost[2]",
+        "report[lost]",
+        "report[verdict]",
+    ];
     expected.sort();
     assert_eq!(labels_with(&second, StageStatus::Ran), expected);
     // The bootstrap only concerns the report.

@@ -21,7 +21,14 @@ fn run_rerun_and_exact_invalidation() {
     assert_eq!(
         labels_with(&first, StageStatus::Ran),
         strings(&[
-            "train", "prune[1]", "prune[2]", "eval[0]", "eval[1]", "eval[2]", "report"
+            "train",
+            "prune[1]",
+            "prune[2]",
+            "eval[0]",
+            "eval[1]",
+            "eval[2]",
+            "report",
+            "report[verdict]"
         ])
     );
     let report = ws.path().join("reports/tiny");
@@ -36,6 +43,22 @@ fn run_rerun_and_exact_invalidation() {
     }
     let pool = pvr::files::tables::read_parquet(&report.join("pool.parquet")).unwrap();
     assert_eq!(pool.height(), 3);
+    // Key columns lead the table; the verdict leads the summary, the pool's page follows.
+    let names: Vec<String> = pool
+        .get_column_names()
+        .iter()
+        .take(4)
+        .map(|n| n.to_string())
+        .collect();
+    assert_eq!(names, ["experiment", "arch", "seed", "round"]);
+    let summary = std::fs::read_to_string(report.join("summary.md")).unwrap();
+    assert!(
+        summary.starts_with("# tiny\n\n## Verdict") && summary.contains("## The pool"),
+        "{summary}"
+    );
+    let verdict = pvr::files::tables::read_parquet(&report.join("verdict.parquet")).unwrap();
+    // One metric (top-1, no analysis), two pruned rounds, against the dense model.
+    assert_eq!(verdict.height(), 2);
     let sparsity: Vec<f64> = pool
         .column("sparsity")
         .unwrap()
@@ -49,11 +72,11 @@ fn run_rerun_and_exact_invalidation() {
 
     // Nothing changed: every stage is a cache hit.
     let second = ws.run_ok("tiny.toml", &[]);
-    assert_eq!(second.count(StageStatus::Cached), 7, "{:?}", second.stages);
+    assert_eq!(second.count(StageStatus::Cached), 8, "{:?}", second.stages);
 
     // The evaluation batch size changes speed, not results: nothing reruns.
     let third = ws.run_ok("tiny.toml", &["--set", "eval.batch_size=12"]);
-    assert_eq!(third.count(StageStatus::Cached), 7, "{:?}", third.stages);
+    assert_eq!(third.count(StageStatus::Cached), 8, "{:?}", third.stages);
 
     // The pruning rate leaves the dense model and its evaluation alone.
     let status = stdout(&ws.pvr(&["status", "tiny.toml", "--set", "prune.rate=0.3"]));
@@ -73,7 +96,14 @@ fn run_rerun_and_exact_invalidation() {
     let fourth = ws.run_ok("tiny.toml", &["--set", "prune.rate=0.3"]);
     assert_eq!(
         labels_with(&fourth, StageStatus::Ran),
-        strings(&["prune[1]", "prune[2]", "eval[1]", "eval[2]", "report"])
+        strings(&[
+            "prune[1]",
+            "prune[2]",
+            "eval[1]",
+            "eval[2]",
+            "report",
+            "report[verdict]"
+        ])
     );
     assert_eq!(
         labels_with(&fourth, StageStatus::Cached),
@@ -87,7 +117,7 @@ fn run_rerun_and_exact_invalidation() {
     );
     ws.write_spec("tiny.toml", &reordered);
     let fifth = ws.run_ok("tiny.toml", &[]);
-    assert_eq!(fifth.count(StageStatus::Cached), 7, "{:?}", fifth.stages);
+    assert_eq!(fifth.count(StageStatus::Cached), 8, "{:?}", fifth.stages);
 }
 
 #[test]
@@ -138,21 +168,24 @@ fn gc_keeps_what_the_given_experiments_reach() {
     // stage is shared but the report, which is named after its experiment.
     assert_eq!(
         labels_with(&other_run, StageStatus::Ran),
-        strings(&["report"])
+        strings(&["report", "report[verdict]"])
     );
 
     // By default gc also keeps what a run reached in the last week: `other` ran just now.
     let dry = stdout(&ws.pvr(&["gc", "tiny.toml", "--dry-run"]));
     assert!(dry.contains("would remove 0 entries"), "{dry}");
     let dry = stdout(&ws.pvr(&["gc", "tiny.toml", "--dry-run", "--keep-days", "0"]));
-    assert!(dry.contains("would remove 1 entries"), "{dry}");
-    assert_eq!(ws.run_ok("other.toml", &[]).count(StageStatus::Cached), 7);
+    assert!(dry.contains("would remove 2 entries"), "{dry}");
+    assert_eq!(ws.run_ok("other.toml", &[]).count(StageStatus::Cached), 8);
 
     let removed = stdout(&ws.pvr(&["gc", "tiny.toml", "--keep-days", "0"]));
-    assert!(removed.contains("removed 1 entries"), "{removed}");
-    assert_eq!(ws.run_ok("tiny.toml", &[]).count(StageStatus::Cached), 7);
+    assert!(removed.contains("removed 2 entries"), "{removed}");
+    assert_eq!(ws.run_ok("tiny.toml", &[]).count(StageStatus::Cached), 8);
     let rerun = ws.run_ok("other.toml", &[]);
-    assert_eq!(labels_with(&rerun, StageStatus::Ran), strings(&["report"]));
+    assert_eq!(
+        labels_with(&rerun, StageStatus::Ran),
+        strings(&["report", "report[verdict]"])
+    );
 }
 
 #[test]
@@ -178,7 +211,7 @@ fn a_failing_stage_stops_its_descendants_and_the_run_exits_non_zero() {
         labels_with(&summary, StageStatus::Failed),
         strings(&["train"])
     );
-    assert_eq!(summary.count(StageStatus::Skipped), 6);
+    assert_eq!(summary.count(StageStatus::Skipped), 7);
     // Nothing of the failed stage is left looking complete.
     let status = stdout(&ws.pvr(&["status", "tiny.toml", "--set", "train.optimizer.lr=1e30"]));
     assert!(!status.contains("cached"), "{status}");

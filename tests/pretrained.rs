@@ -85,7 +85,14 @@ fn a_pool_of_checkpoints_is_scored_and_exported() {
     let run = ws.run_ok("pool.toml", &[]);
     assert_eq!(
         labels_with(&run, StageStatus::Ran),
-        sorted(&["train", "prune[1]", "eval[0]", "eval[1]", "report"])
+        sorted(&[
+            "train",
+            "prune[1]",
+            "eval[0]",
+            "eval[1]",
+            "report",
+            "report[verdict]"
+        ])
     );
     // Global 60% pruning by PyTorch, read from the masks and measured from the weights.
     for sparsity in sparsities(&ws) {
@@ -134,7 +141,14 @@ fn pretrained_weights_start_lrr_and_are_keyed_by_content() {
     let run = ws.run_ok("start.toml", &[]);
     assert_eq!(
         labels_with(&run, StageStatus::Ran),
-        sorted(&["train", "prune[1]", "eval[0]", "eval[1]", "report"])
+        sorted(&[
+            "train",
+            "prune[1]",
+            "eval[0]",
+            "eval[1]",
+            "report",
+            "report[verdict]"
+        ])
     );
     // Round 1 removes 20% of the 40% PyTorch left: 0.6 + 0.4 * 0.2.
     let measured = sparsities(&ws);
@@ -146,7 +160,7 @@ fn pretrained_weights_start_lrr_and_are_keyed_by_content() {
     let renamed = ws.run_ok("start.toml", &["--set", "model.pretrained=renamed.pth"]);
     assert_eq!(
         renamed.count(StageStatus::Cached),
-        5,
+        6,
         "{:?}",
         renamed.stages
     );
@@ -157,7 +171,7 @@ fn pretrained_weights_start_lrr_and_are_keyed_by_content() {
     )
     .unwrap();
     let changed = ws.run_ok("start.toml", &["--set", "model.pretrained=renamed.pth"]);
-    assert_eq!(changed.count(StageStatus::Ran), 5, "{:?}", changed.stages);
+    assert_eq!(changed.count(StageStatus::Ran), 6, "{:?}", changed.stages);
 }
 
 #[test]

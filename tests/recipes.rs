@@ -32,9 +32,19 @@ fn recipe_keys_train_and_change_exactly_the_training_stages() {
     let run = ws.run_ok("tiny.toml", &recipe);
     let mut ran = labels_with(&run, StageStatus::Ran);
     ran.sort();
-    assert_eq!(ran, ["eval[0]", "eval[1]", "prune[1]", "report", "train"]);
+    assert_eq!(
+        ran,
+        [
+            "eval[0]",
+            "eval[1]",
+            "prune[1]",
+            "report",
+            "report[verdict]",
+            "train"
+        ]
+    );
     let again = ws.run_ok("tiny.toml", &recipe);
-    assert_eq!(again.count(StageStatus::Cached), 5);
+    assert_eq!(again.count(StageStatus::Cached), 6);
 }
 
 #[test]

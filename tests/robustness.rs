@@ -162,6 +162,13 @@ fn two_runs_on_one_cache_do_each_stage_once() {
     ran.sort();
     assert_eq!(
         ran,
-        vec!["eval[0]", "eval[1]", "prune[1]", "report", "train"]
+        vec![
+            "eval[0]",
+            "eval[1]",
+            "prune[1]",
+            "report",
+            "report[verdict]",
+            "train"
+        ]
     );
 }

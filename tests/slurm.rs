@@ -101,7 +101,7 @@ fn a_run_through_slurm_gives_the_local_runs_keys_and_results() {
         stderr(&output)
     );
     assert!(
-        stdout(&output).contains("submitted 7 job(s)"),
+        stdout(&output).contains("submitted 8 job(s)"),
         "{}",
         stdout(&output)
     );
@@ -149,14 +149,21 @@ fn a_second_submission_reuses_queued_jobs_and_edits_do_not_reach_them() {
     let second =
         stdout(&ws.pvr(&[&["run", "tiny.toml", "--executor", "slurm"][..], &held].concat()));
     assert!(
-        second.contains("submitted 0 job(s), 7 already queued"),
+        second.contains("submitted 0 job(s), 8 already queued"),
         "{second}"
     );
 
     // Editing the file after submission changes nothing the queued jobs compute.
     ws.write_spec("tiny.toml", &TINY.replace("epochs = 2", "epochs = 3"));
     let ids: Vec<String> = [
-        "train", "eval[0]", "prune[1]", "eval[1]", "prune[2]", "eval[2]", "report",
+        "train",
+        "eval[0]",
+        "prune[1]",
+        "eval[1]",
+        "prune[2]",
+        "eval[2]",
+        "report",
+        "report[verdict]",
     ]
     .iter()
     .map(|label| job_of(&submitted, label))

@@ -50,3 +50,156 @@ fn the_training_batch_size_changes_the_models_and_everything_below() {
     let stale = base.iter().filter(|(l, k)| changed[*l] != **k).count();
     assert_eq!(stale, base.len(), "every stage reads a trained model");
 }
+
+/// Keys of the single-seed quickstart before seeds existed (short form, as `pvr check` prints
+/// them): one seed, the default, keeps every key, so a cache built before seeds is still hit.
+#[test]
+fn one_seed_keeps_the_keys_it_had_before_seeds() {
+    let base = keys(&[]);
+    for (label, short) in [
+        ("train", "997034ab2a5b"),
+        ("prune[1]", "1a81f860ec86"),
+        ("eval[0]", "e22b2c66e6ad"),
+        ("eval[5]", "427489d9bb62"),
+        ("lost[5]", "881a0e90b581"),
+        ("score[5,ig]", "99371a953b28"),
+        ("ha[5,colour]", "c9df8717ca85"),
+        ("report", "ff2c4c4b790d"),
+        ("report[lost]", "ea87c6fb6101"),
+        ("report[attribution]", "17d731ece092"),
+        ("report[ha]", "b70f01d83f15"),
+    ] {
+        assert!(base[label].starts_with(short), "{label}: {}", base[label]);
+    }
+    assert_eq!(keys(&["experiment.seeds=[0]"]), base);
+}
+
+#[test]
+fn several_seeds_give_each_pool_its_own_labels_and_keys() {
+    let base = keys(&[]);
+    let seeded = keys(&["experiment.seeds=[0, 1, 2]"]);
+    for seed in 0..3 {
+        for label in base.keys().filter(|l| *l != "report[verdict]") {
+            let own = format!("{label}@s{seed}");
+            assert!(seeded.contains_key(&own), "{own} missing");
+        }
+    }
+    // One verdict over every seed, reading each seed's pool.
+    assert!(seeded.contains_key("report[verdict]"));
+    assert_ne!(seeded["report[verdict]"], base["report[verdict]"]);
+    // Training with seed 0 is today's dense model; everything else differs by seed.
+    assert_eq!(seeded["train@s0"], base["train"]);
+    for label in ["train", "prune[3]", "eval[2]", "lost[1]", "report[ha]"] {
+        let per_seed: std::collections::BTreeSet<&String> =
+            (0..3).map(|s| &seeded[&format!("{label}@s{s}")]).collect();
+        assert_eq!(per_seed.len(), 3, "{label}: {per_seed:?}");
+    }
+}
+
+/// Training schedules behind a model stage: itself plus those of the model it starts from.
+fn schedules(plan: &BTreeMap<String, (String, Vec<String>)>, label: &str) -> usize {
+    let (kind, inputs) = &plan[label];
+    assert!(
+        ["train", "prune", "control"].contains(&kind.as_str()),
+        "{label} is a {kind}"
+    );
+    1 + inputs.first().map_or(0, |parent| schedules(plan, parent))
+}
+
+#[test]
+fn the_matched_control_of_round_n_has_n_plus_one_schedules_and_is_analysed_alike() {
+    let overrides: Vec<Override> = ["control.matched_dense=true"]
+        .iter()
+        .map(|o| o.parse().unwrap())
+        .collect();
+    let path = Path::new("experiments/quickstart.toml");
+    let spec = parse_spec(QUICKSTART, path, &overrides).unwrap();
+    let pipeline = compile(&spec, path).unwrap();
+    let plan: BTreeMap<String, (String, Vec<String>)> = pipeline
+        .plan
+        .stages()
+        .map(|s| {
+            let inputs = s.inputs.iter().map(|(l, _)| l.to_string()).collect();
+            (s.label.to_string(), (s.stage.kind().to_string(), inputs))
+        })
+        .collect();
+    for round in 1..=5 {
+        let control = format!("prune[{round}]@control");
+        assert_eq!(plan[&control].0, "control");
+        assert_eq!(schedules(&plan, &control), round + 1, "{control}");
+        assert_eq!(schedules(&plan, &format!("prune[{round}]")), round + 1);
+        for analysed in [
+            format!("eval[{round}]@control"),
+            format!("lost[{round}]@control"),
+            format!("score[{round},ig]@control"),
+            format!("ha[{round},colour]@control"),
+        ] {
+            assert!(plan.contains_key(&analysed), "{analysed} missing");
+        }
+        assert!(
+            plan["report[verdict]"]
+                .1
+                .contains(&format!("eval[{round}]@control"))
+        );
+    }
+    // The dense model is shared, and the control has no reports of its own.
+    assert!(!plan.contains_key("train@control") && !plan.contains_key("eval[0]@control"));
+    assert!(
+        !plan
+            .keys()
+            .any(|l| l.starts_with("report") && l.contains("@control"))
+    );
+    // The pruned pool keeps its keys; only the verdict, which now reads the control, changes.
+    let base = keys(&[]);
+    let with_control = keys(&["control.matched_dense=true"]);
+    for (label, key) in &base {
+        assert_eq!(
+            *key == with_control[label],
+            label != "report[verdict]",
+            "{label}"
+        );
+    }
+}
+
+#[test]
+fn check_warns_about_a_zero_initialised_prunable_tensor_under_short_training() {
+    let vit = include_str!("../experiments/vit-small.toml");
+    let path = Path::new("experiments/vit-small.toml");
+    let warnings = |overrides: &[&str]| {
+        let overrides: Vec<Override> = overrides.iter().map(|o| o.parse().unwrap()).collect();
+        let spec = parse_spec(vit, path, &overrides).unwrap();
+        compile(&spec, path).unwrap().warnings
+    };
+    let short = warnings(&["train.epochs=2"]);
+    assert!(
+        short
+            .iter()
+            .any(|w| w.contains("head") && w.contains("starts at zero")),
+        "{short:?}"
+    );
+    assert!(warnings(&["train.epochs=30"]).is_empty());
+    // Excluding the tensors it names silences it.
+    let named: Vec<String> = short
+        .iter()
+        .map(|w| format!("\"{}\"", w.split('`').nth(1).unwrap()))
+        .collect();
+    let exclude = format!("prune.exclude=[{}]", named.join(", "));
+    assert!(warnings(&["train.epochs=2", &exclude]).is_empty());
+    // A ResNet initialises no prunable tensor to zero.
+    let spec = parse_spec(QUICKSTART, Path::new("q.toml"), &[]).unwrap();
+    assert!(
+        compile(&spec, Path::new("q.toml"))
+            .unwrap()
+            .warnings
+            .is_empty()
+    );
+}
+
+#[test]
+fn a_layer_limit_changes_the_pruning_rounds_and_leaves_the_dense_model() {
+    let base = keys(&[]);
+    let capped = keys(&["prune.max_layer_sparsity=0.9"]);
+    assert_eq!(base["train"], capped["train"]);
+    assert_eq!(base["eval[0]"], capped["eval[0]"]);
+    assert_ne!(base["prune[1]"], capped["prune[1]"]);
+}

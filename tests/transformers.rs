@@ -120,7 +120,14 @@ fn a_tiny_vit_and_swin_train_prune_and_evaluate() {
         ran.sort();
         assert_eq!(
             ran,
-            ["eval[0]", "eval[1]", "prune[1]", "report", "train"],
+            [
+                "eval[0]",
+                "eval[1]",
+                "prune[1]",
+                "report",
+                "report[verdict]",
+                "train"
+            ],
             "{experiment}"
         );
         let sparsity = sparsities(&ws, experiment);
@@ -147,7 +154,7 @@ fn a_tiny_vit_and_swin_train_prune_and_evaluate() {
             );
         }
         // A second run is all cache hits.
-        assert_eq!(ws.run_ok(file, &[]).count(StageStatus::Cached), 5);
+        assert_eq!(ws.run_ok(file, &[]).count(StageStatus::Cached), 6);
     }
 }
 

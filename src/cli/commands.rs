@@ -227,6 +227,9 @@ fn check(spec: &SpecArgs) -> anyhow::Result<ExitCode> {
             "{skipped} unreadable image(s) skipped (data.on_bad_image = \"skip\"); the report lists them"
         );
     }
+    for warning in &pipeline.warnings {
+        println!("warning: {warning}");
+    }
     print!("{}", pipeline.plan.to_text());
     if !pipeline.data.is_empty() {
         println!();

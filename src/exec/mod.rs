@@ -18,7 +18,7 @@ use petgraph::Direction;
 use petgraph::graph::NodeIndex;
 
 use crate::cache::{Cache, Entry, LabelRecord, Lookup, ManifestInfo};
-use crate::graph::{Plan, PlannedStage, StageContext, StageLabel};
+use crate::graph::{Plan, PlannedStage, Stage, StageContext, StageLabel};
 use eta::Eta;
 pub use run_record::{RunSummary, StageOutcome, StageStatus};
 use ui::Ui;
@@ -286,7 +286,10 @@ impl Run<'_> {
             if self.plan.graph[*node].stage.publishes_report()
                 && let State::Done(entry) = &self.states[node]
             {
-                publish(entry, report_dir)?;
+                publish(
+                    entry,
+                    &report_target(&*self.plan.graph[*node].stage, report_dir),
+                )?;
             }
         }
         Ok(())
@@ -306,7 +309,7 @@ pub fn publish_cached_reports(
         if stage.stage.publishes_report()
             && let Lookup::Hit(entry) = cache.lookup(&stage.key)?
         {
-            publish(&entry, report_dir)?;
+            publish(&entry, &report_target(&*stage.stage, report_dir))?;
             published += 1;
         }
     }
@@ -336,7 +339,7 @@ pub fn run_one(
         .map_err(|error| anyhow::anyhow!("stage `{}` failed: {error}", stage.label))?;
     record_label(cache, plan, stage);
     if stage.stage.publishes_report() {
-        publish(&entry, report_dir)?;
+        publish(&entry, &report_target(&*stage.stage, report_dir))?;
     }
     Ok(entry)
 }
@@ -420,6 +423,14 @@ fn record_label(cache: &Cache, plan: &Plan, stage: &PlannedStage) {
 
 /// Copies the report entry's files to `reports/<experiment>/`, each through a temporary file
 /// renamed into place, so a full disk leaves the previous file rather than a truncated one.
+/// Where a report stage's files go: `report_dir`, or its folder under it.
+fn report_target(stage: &dyn Stage, report_dir: &Path) -> PathBuf {
+    match stage.report_folder() {
+        Some(folder) => report_dir.join(folder),
+        None => report_dir.to_path_buf(),
+    }
+}
+
 fn publish(entry: &Entry, report_dir: &Path) -> anyhow::Result<()> {
     for file in &entry.manifest.files {
         let target = report_dir.join(&file.path);

@@ -18,6 +18,12 @@ pub struct StageLabel {
     /// What distinguishes it from its siblings in the same round (an attribution table, an HA
     /// dataset, the analysis a report belongs to).
     pub name: Option<String>,
+    /// The training seed of the pool it belongs to, in an experiment of several seeds
+    /// (`prune[3]@s1`); `None` with one seed, so that labels (and keys) stay as they were.
+    pub seed: Option<u64>,
+    /// Whether it belongs to the matched-compute dense control (`prune[3]@control`: the dense
+    /// model with round 3's training) rather than the pruned pool.
+    pub control: bool,
 }
 
 impl StageLabel {
@@ -27,6 +33,40 @@ impl StageLabel {
             kind: kind.to_string(),
             round: None,
             name: None,
+            seed: None,
+            control: false,
+        }
+    }
+
+    /// This label in the matched-compute control pool.
+    pub fn in_control(&self) -> StageLabel {
+        StageLabel {
+            control: true,
+            ..self.clone()
+        }
+    }
+
+    /// This label in the pruned pool.
+    pub fn without_control(&self) -> StageLabel {
+        StageLabel {
+            control: false,
+            ..self.clone()
+        }
+    }
+
+    /// This label in the pool of training seed `seed`.
+    pub fn with_seed(&self, seed: u64) -> StageLabel {
+        StageLabel {
+            seed: Some(seed),
+            ..self.clone()
+        }
+    }
+
+    /// This label without its seed: the name the stage has within its own pool.
+    pub fn without_seed(&self) -> StageLabel {
+        StageLabel {
+            seed: None,
+            ..self.clone()
         }
     }
 
@@ -91,6 +131,13 @@ impl fmt::Display for StageLabel {
             (Some(round), None) => write!(f, "[{round}]"),
             (None, Some(name)) => write!(f, "[{name}]"),
             (Some(round), Some(name)) => write!(f, "[{round},{name}]"),
+        }?;
+        if self.control {
+            f.write_str("@control")?;
+        }
+        match self.seed {
+            Some(seed) => write!(f, "@s{seed}"),
+            None => Ok(()),
         }
     }
 }
@@ -99,6 +146,14 @@ impl FromStr for StageLabel {
     type Err = String;
 
     fn from_str(text: &str) -> Result<StageLabel, String> {
+        if let Some((label, seed)) = text.rsplit_once("@s")
+            && let Ok(seed) = seed.parse::<u64>()
+        {
+            return Ok(label.parse::<StageLabel>()?.with_seed(seed));
+        }
+        if let Some(label) = text.strip_suffix("@control") {
+            return Ok(label.parse::<StageLabel>()?.in_control());
+        }
         let bad = || {
             format!(
                 "`{text}` is not a stage label (expected e.g. `train`, `prune[3]`, `attribute[2,gradcam]`)"
@@ -144,6 +199,11 @@ mod tests {
             "report",
             "report[lost]",
             "score[0,ig,blur]",
+            "prune[3]@s1",
+            "train@s0",
+            "report[lost]@s12",
+            "prune[2]@control",
+            "eval[4]@control@s1",
         ] {
             let label: StageLabel = text.parse().unwrap();
             assert_eq!(label.to_string(), text);
@@ -158,12 +218,16 @@ mod tests {
         assert_eq!(StageLabel::report(Some("ha")).to_string(), "report[ha]");
         assert_eq!(StageLabel::report(None).to_string(), "report");
         assert_eq!(StageLabel::model(0).pool_round(), Some(0));
+        let seeded = StageLabel::eval(2).with_seed(7);
+        assert_eq!(seeded.to_string(), "eval[2]@s7");
+        assert_eq!(seeded.without_seed(), StageLabel::eval(2));
+        assert_eq!("eval[2]@s7".parse::<StageLabel>(), Ok(seeded));
         assert_eq!(StageLabel::report(None).pool_round(), None);
     }
 
     #[test]
     fn rejects_malformed_labels() {
-        for text in ["", "prune[", "prune[]", "[3]", "a b", "eval[1"] {
+        for text in ["", "prune[", "prune[]", "[3]", "a b", "eval[1", "eval[1]@s"] {
             assert!(text.parse::<StageLabel>().is_err(), "{text}");
         }
     }

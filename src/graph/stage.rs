@@ -35,6 +35,11 @@ pub trait Stage: Send + Sync {
     fn publishes_report(&self) -> bool {
         false
     }
+    /// The folder under `reports/<experiment>/` a report is copied to (`seed-1` for one seed's
+    /// pool in an experiment of several); `None`: the folder itself.
+    fn report_folder(&self) -> Option<String> {
+        None
+    }
     /// Why the stage cannot run, when data it reads is missing (the message says what to put
     /// where). The scheduler fails the stage with it instead of running it; every stage that
     /// does not depend on it still runs.

@@ -48,7 +48,8 @@ pub fn lost_frame(rows: &[LostRow]) -> PolarsResult<DataFrame> {
         "y0" => corner(1),
         "x1" => corner(2),
         "y1" => corner(3),
-        "seed" => column(|r| r.seed),
+        // The seed patch's index; not `seed`, the training seed's key column (docs/tables.md).
+        "seed_patch" => column(|r| r.seed),
         "seed_row" => column(|r| r.seed_row),
         "seed_col" => column(|r| r.seed_col),
         "grid_rows" => column(|r| r.grid_rows),
@@ -105,7 +106,9 @@ pub fn lost_rows(frame: &DataFrame) -> anyhow::Result<Vec<LostRow>> {
         .collect();
     let (image, width, height) = (u32s("image")?, u32s("width")?, u32s("height")?);
     let (x0, y0, x1, y1) = (f32s("x0")?, f32s("y0")?, f32s("x1")?, f32s("y1")?);
-    let (seed, seed_row, seed_col) = (u32s("seed")?, u32s("seed_row")?, u32s("seed_col")?);
+    // Entries written before the rename call the seed patch `seed`.
+    let seed = u32s("seed_patch").or_else(|_| u32s("seed"))?;
+    let (seed_row, seed_col) = (u32s("seed_row")?, u32s("seed_col")?);
     let (grid_rows, grid_cols, stride) = (u32s("grid_rows")?, u32s("grid_cols")?, u32s("stride")?);
     let (expansion, component) = (u32s("expansion_size")?, u32s("component_size")?);
     let ground_truth = u32s("ground_truth")?;

@@ -7,17 +7,22 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 
 use super::ANALYSES;
+use super::control::{Controlled, in_control_pool};
+use super::seeded::Seeded;
 use crate::analysis::PoolPlan;
 use crate::backend::DeviceChoice;
 use crate::data::open::open_datasets;
 use crate::data::root::DataStatus;
-use crate::graph::{Plan, Stage};
-use crate::models::params::{list_params, prunable_set};
+use crate::graph::{Plan, Stage, StageLabel};
+use crate::metrics::Hierarchical;
+use crate::models::params::{list_params, prunable_set, read_params};
 use crate::pool::{ModelContext, network_config};
 use crate::spec::Spec;
 use crate::stages::{
-    EvalStage, GivenWeights, ImportStage, PruneStage, ReportStage, TrainStage, given_weights,
+    ControlStage, EvalStage, GivenWeights, ImportStage, PruneStage, ReportStage, TrainStage,
+    given_weights,
 };
+use crate::verdict::{VerdictStage, metric_sources};
 
 /// A compiled experiment.
 pub struct Pipeline {
@@ -26,12 +31,24 @@ pub struct Pipeline {
     pub context: Arc<ModelContext>,
     /// Every dataset folder the plan reads, found or not (`pvr check`'s data table).
     pub data: Vec<DataStatus>,
+    /// What the plan may get wrong without being invalid (`pvr check` prints them).
+    pub warnings: Vec<String>,
 }
+
+/// Training this short or shorter leaves a zero-initialised tensor small enough for global
+/// magnitude pruning to remove it entirely in the first rounds (ViT-Small's head with 2 epochs
+/// was pruned to 100% in round 1).
+pub const SHORT_TRAINING_EPOCHS: usize = 10;
 
 /// Compiles `spec`; `spec_path` is used in messages and to resolve relative data paths from the
 /// working directory, as a user expects.
 pub fn compile(spec: &Spec, spec_path: &Path) -> anyhow::Result<Pipeline> {
     let (context, given, mut data) = model_context(spec, spec_path)?;
+    let warnings = if spec.model.given_weights().is_empty() && spec.prune.round_count() > 0 {
+        zero_init_warnings(&context, spec.train.epochs)
+    } else {
+        Vec::new()
+    };
     // `[model] pool` fixes the rounds (one per file); otherwise LRR makes them.
     let rounds = if spec.model.pool.is_empty() {
         spec.prune.round_count()
@@ -45,16 +62,57 @@ pub fn compile(spec: &Spec, spec_path: &Path) -> anyhow::Result<Pipeline> {
             prunable_examples(&context)
         );
     }
-    let mut stages = pool_stages(spec, &context, given, rounds);
-    let pool = PoolPlan {
-        context: &context,
-        rounds,
-        spec_path,
-    };
-    for analysis in ANALYSES {
-        let planned = analysis.plan(spec, &pool)?;
-        stages.extend(planned.stages);
-        data.extend(planned.data);
+    let mut stages: Vec<Box<dyn Stage>> = Vec::new();
+    let mut given = Some(given);
+    for seed in spec.experiment.training_seeds() {
+        let context = Arc::new(context.with_seed(seed));
+        // Several seeds are checked to have no given weights.
+        let mut seed_stages = pool_stages(spec, &context, given.take().unwrap_or_default(), rounds);
+        let pool = PoolPlan {
+            context: &context,
+            rounds,
+            spec_path,
+        };
+        let mut analysed = Vec::new();
+        for analysis in ANALYSES {
+            let planned = analysis.plan(spec, &pool)?;
+            analysed.push(planned.stages);
+            if seed == spec.experiment.training_seeds()[0] {
+                data.extend(planned.data);
+            }
+        }
+        seed_stages.extend(analysed.into_iter().flatten());
+        if spec.control.matched_dense {
+            seed_stages.extend(control_stages(spec, &pool)?);
+        }
+        stages.extend(seed_stages.into_iter().map(|inner| -> Box<dyn Stage> {
+            Box::new(Seeded {
+                inner,
+                seed,
+                multi: spec.experiment.multi_seed(),
+                experiment: spec.experiment.name.clone(),
+                arch: spec.model.arch.clone(),
+            })
+        }));
+    }
+    if rounds > 0 {
+        // The labels of one pool, without seed and control marks, each once.
+        let mut seed_zero: Vec<StageLabel> = stages
+            .iter()
+            .map(|s| s.label().without_seed().without_control())
+            .collect();
+        seed_zero.sort();
+        seed_zero.dedup();
+        stages.push(Box::new(VerdictStage {
+            experiment: spec.experiment.name.clone(),
+            arch: spec.model.arch.clone(),
+            seeds: spec.experiment.training_seeds(),
+            multi: spec.experiment.multi_seed(),
+            control: spec.control.matched_dense,
+            rounds,
+            sources: metric_sources(&seed_zero),
+            bootstrap: Hierarchical::default(),
+        }));
     }
     let plan = Plan::new(&spec.experiment.name, stages)?;
     Ok(Pipeline {
@@ -62,6 +120,7 @@ pub fn compile(spec: &Spec, spec_path: &Path) -> anyhow::Result<Pipeline> {
         plan,
         context,
         data,
+        warnings,
     })
 }
 
@@ -137,6 +196,59 @@ fn model_context(
     Ok((context, given, statuses))
 }
 
+/// The matched-compute control pool of one seed: per round after the dense one, a control
+/// model, its evaluation and every analysis's stages, named `...@control`.
+fn control_stages(spec: &Spec, pool: &PoolPlan<'_>) -> anyhow::Result<Vec<Box<dyn Stage>>> {
+    let mut inner: Vec<Box<dyn Stage>> = Vec::new();
+    for round in 1..=pool.rounds {
+        inner.push(Box::new(ControlStage {
+            context: pool.context.clone(),
+            round,
+        }));
+        inner.push(Box::new(EvalStage {
+            context: pool.context.clone(),
+            round,
+            batch_size: spec.eval.batch_size,
+        }));
+    }
+    for analysis in ANALYSES {
+        inner.extend(
+            analysis
+                .plan(spec, pool)?
+                .stages
+                .into_iter()
+                .filter(|stage| in_control_pool(stage.as_ref())),
+        );
+    }
+    Ok(inner
+        .into_iter()
+        .map(|inner| -> Box<dyn Stage> { Box::new(Controlled { inner }) })
+        .collect())
+}
+
+/// A warning per prunable tensor the network initialises to zero, when training is short.
+fn zero_init_warnings(context: &ModelContext, epochs: usize) -> Vec<String> {
+    if epochs > SHORT_TRAINING_EPOCHS {
+        return Vec::new();
+    }
+    let network = context
+        .network
+        .init(&burn::tensor::Device::flex(), context.seed);
+    let prunable: Vec<&str> = context.prunable_paths();
+    read_params(&network, &|path| prunable.contains(&path))
+        .into_iter()
+        .filter(|(_, values)| values.iter().all(|v| *v == 0.0))
+        .map(|(path, _)| {
+            format!(
+                "`{path}` starts at zero and training is short (train.epochs = {epochs} <= \
+                 {SHORT_TRAINING_EPOCHS}): its weights may stay small enough for global magnitude \
+                 pruning to remove all of them, collapsing every later model. Exclude it \
+                 (prune.exclude = [\"{path}\"]) or train longer"
+            )
+        })
+        .collect()
+}
+
 /// A few prunable parameter paths, for a message about an empty selection.
 fn prunable_examples(context: &ModelContext) -> String {
     let params = list_params(&context.network.init(&burn::tensor::Device::flex(), 0));
@@ -176,6 +288,7 @@ fn pool_stages(
             context: context.clone(),
             round,
             rate: spec.prune.rate,
+            max_layer_sparsity: spec.prune.max_layer_sparsity,
         }));
     }
     for round in 0..=rounds {

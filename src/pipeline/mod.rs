@@ -3,7 +3,9 @@
 //! [`ANALYSES`] is the one list of analyses pvr runs.
 
 mod compile;
+mod control;
 mod devices;
+mod seeded;
 
 pub use compile::{Pipeline, compile};
 

@@ -30,6 +30,21 @@ pub struct ModelContext {
 }
 
 impl ModelContext {
+    /// The same pool trained from training seed `seed`.
+    pub fn with_seed(&self, seed: u64) -> ModelContext {
+        ModelContext {
+            network: self.network.clone(),
+            device: self.device,
+            train_devices: self.train_devices.clone(),
+            seed,
+            recipe: self.recipe.clone(),
+            train_data: self.train_data.clone(),
+            val_data: self.val_data.clone(),
+            class_names: self.class_names.clone(),
+            prunable: self.prunable.clone(),
+        }
+    }
+
     /// Adds to a training stage's key what its devices change beyond the last digits: with
     /// batch norm, each replica normalises by the statistics of its share of the batch, so the
     /// replica count changes the trained weights; without it, data-parallel steps equal the

@@ -72,6 +72,63 @@ pub fn global_magnitude_prune(
     }
 }
 
+/// [`global_magnitude_prune`] with no tensor passing `max_layer_sparsity`: the smallest
+/// unpruned weights go in order of magnitude (same tie-breaks), skipping those of a tensor at
+/// its limit, until the round's count is removed, so the budget of a capped tensor goes to the
+/// next-smallest weights of the others. Without a limit it is exactly the uncapped rule.
+pub fn global_magnitude_prune_capped(
+    values: &BTreeMap<String, Vec<f32>>,
+    current: &Masks,
+    rate: f64,
+    max_layer_sparsity: Option<f64>,
+) -> PruneRound {
+    let Some(limit) = max_layer_sparsity else {
+        return global_magnitude_prune(values, current, rate);
+    };
+    let paths: Vec<&String> = values.keys().collect();
+    let mut candidates: Vec<(f32, u32, u32)> = Vec::new();
+    let mut zeros: Vec<usize> = Vec::with_capacity(paths.len());
+    let mut allowed: Vec<usize> = Vec::with_capacity(paths.len());
+    for (path_index, path) in paths.iter().enumerate() {
+        let weights = &values[*path];
+        let mask = current.get(path);
+        let before = candidates.len();
+        for (position, weight) in weights.iter().enumerate() {
+            if mask.is_none_or(|m| m.keep[position]) {
+                candidates.push((weight.abs(), path_index as u32, position as u32));
+            }
+        }
+        zeros.push(weights.len() - (candidates.len() - before));
+        allowed.push((limit * weights.len() as f64).floor() as usize);
+    }
+    let remaining_before = candidates.len();
+    let to_remove = ((rate * remaining_before as f64).round() as usize).min(remaining_before);
+    let mut masks = current.clone();
+    for (path, weights) in values {
+        masks.ensure(path, weights.len());
+    }
+    candidates.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+    let (mut removed, mut threshold) = (0, 0.0f32);
+    for &(magnitude, path_index, position) in &candidates {
+        if removed == to_remove {
+            break;
+        }
+        let p = path_index as usize;
+        if zeros[p] < allowed[p] {
+            zeros[p] += 1;
+            removed += 1;
+            threshold = threshold.max(magnitude);
+            masks.remove(paths[p], position as usize);
+        }
+    }
+    PruneRound {
+        masks,
+        global_magnitude_threshold: threshold,
+        removed,
+        remaining_before,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,5 +214,39 @@ mod tests {
                 "round {round}: {sparsity}"
             );
         }
+    }
+
+    #[test]
+    fn a_layer_limit_caps_a_tensor_and_hands_its_budget_to_the_others() {
+        // `a` holds the four smallest weights; 60% of 10 is 6 removals.
+        let mut values = BTreeMap::new();
+        values.insert("a.weight".to_string(), vec![0.01, 0.02, 0.03, 0.04, 0.05]);
+        values.insert("b.weight".to_string(), vec![0.9, 0.6, 0.7, 0.8, 0.5]);
+        let masks = Masks::default();
+        let free = global_magnitude_prune_capped(&values, &masks, 0.6, None);
+        assert_eq!(
+            free.masks,
+            global_magnitude_prune(&values, &masks, 0.6).masks
+        );
+        let a_zeros = |r: &PruneRound| {
+            r.masks
+                .get("a.weight")
+                .unwrap()
+                .keep
+                .iter()
+                .filter(|k| !**k)
+                .count()
+        };
+        assert_eq!(a_zeros(&free), 5, "uncapped: all of a goes");
+        let capped = global_magnitude_prune_capped(&values, &masks, 0.6, Some(0.6));
+        assert_eq!(capped.removed, 6);
+        assert_eq!(a_zeros(&capped), 3, "a stops at 60%");
+        let b = &capped.masks.get("b.weight").unwrap().keep;
+        assert_eq!(
+            b,
+            &vec![true, false, false, true, false],
+            "b gives its three smallest"
+        );
+        assert_eq!(capped.global_magnitude_threshold, 0.7);
     }
 }

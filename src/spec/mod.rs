@@ -53,6 +53,26 @@ pub struct Spec {
     /// Where stages run (`pvr run --executor slurm`); never part of a stage key.
     #[serde(default)]
     pub executor: executor::ExecutorSpec,
+    /// `[control]`: reference models trained beside the pool.
+    #[serde(default, skip_serializing_if = "ControlSpec::is_off")]
+    pub control: ControlSpec,
+}
+
+/// `[control]`: reference models that separate pruning from what comes with it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ControlSpec {
+    /// Per round n, a dense model trained with the same n+1 schedules as round n (LRR's
+    /// restarts without pruning), evaluated and analysed like a pool member: the reference that
+    /// isolates pruning from extra training.
+    #[serde(default)]
+    pub matched_dense: bool,
+}
+
+impl ControlSpec {
+    pub fn is_off(&self) -> bool {
+        !self.matched_dense
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -62,6 +82,10 @@ pub struct ExperimentSpec {
     pub name: String,
     #[serde(default)]
     pub seed: u64,
+    /// Training seeds, one pool per seed (`[0, 1, 2]`); absent: `seed` alone, with today's stage
+    /// labels and keys. The data stays that of `seed`, so every pool sees the same images.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub seeds: Vec<u64>,
     /// `cpu`, `cuda`, `cuda:N`, `vulkan`, `vulkan:N`.
     #[serde(default = "default_device")]
     pub device: String,
@@ -69,6 +93,22 @@ pub struct ExperimentSpec {
     /// `"cuda:all"`; absent: `device` alone. Evaluation and analyses stay on `device`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub devices: Option<DevicesSpec>,
+}
+
+impl ExperimentSpec {
+    /// The training seeds: `seeds`, or `seed` alone.
+    pub fn training_seeds(&self) -> Vec<u64> {
+        if self.seeds.is_empty() {
+            vec![self.seed]
+        } else {
+            self.seeds.clone()
+        }
+    }
+
+    /// Whether the experiment trains several pools (stage labels then carry their seed).
+    pub fn multi_seed(&self) -> bool {
+        self.seeds.len() > 1
+    }
 }
 
 /// `experiment.devices`: every device of a kind (`"cuda:all"`) or a list of names.
@@ -608,6 +648,10 @@ pub struct PruneSpec {
     pub include: Vec<String>,
     #[serde(default)]
     pub exclude: Vec<String>,
+    /// No tensor passes this sparsity (e.g. `0.95`); the rest of a round's removals go to the
+    /// other tensors' next-smallest weights. Absent: pure global magnitude pruning.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_layer_sparsity: Option<f64>,
 }
 
 fn default_prune_method() -> PruneMethod {
@@ -629,6 +673,7 @@ impl Default for PruneSpec {
             rounds: None,
             include: default_include(),
             exclude: Vec::new(),
+            max_layer_sparsity: None,
         }
     }
 }

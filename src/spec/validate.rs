@@ -80,6 +80,23 @@ fn validate_experiment(spec: &Spec, problems: &mut Problems) {
             "`{shown}{ellipsis}` must start with a letter or digit, use only letters, digits, `-`, `_` and `.`, and have at most {MAX_NAME_CHARS} characters (it names the report folder)"
         ),
     );
+    problems.check(
+        !spec.control.matched_dense || spec.model.pool.is_empty(),
+        "control.matched_dense",
+        "a given pool (`model.pool`) is not trained, so there is no training to match",
+    );
+    let seeds = &spec.experiment.seeds;
+    let distinct: std::collections::BTreeSet<_> = seeds.iter().collect();
+    problems.check(
+        distinct.len() == seeds.len(),
+        "experiment.seeds",
+        format!("{seeds:?} repeats a seed; each seed trains its own pool"),
+    );
+    problems.check(
+        seeds.len() <= 1 || spec.model.given_weights().is_empty(),
+        "experiment.seeds",
+        "several seeds need trained pools: `model.pretrained` and `model.pool` give the same weights to every seed".to_string(),
+    );
 }
 
 fn validate_data(spec: &Spec, problems: &mut Problems) {
@@ -319,6 +336,13 @@ fn validate_augment(train: &TrainSpec, problems: &mut Problems) {
 
 fn validate_prune(spec: &Spec, problems: &mut Problems) {
     let prune = &spec.prune;
+    if let Some(limit) = prune.max_layer_sparsity {
+        problems.check(
+            limit > 0.0 && limit < 1.0,
+            "prune.max_layer_sparsity",
+            format!("{limit} must lie strictly between 0 and 1 (a fraction of each tensor)"),
+        );
+    }
     problems.check(
         prune.rate > 0.0 && prune.rate < 1.0,
         "prune.rate",

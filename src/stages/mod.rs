@@ -2,6 +2,7 @@
 //! evaluation of every pool member, and the pool report. The `pipeline` module plans them; the
 //! analyses build on the models they leave.
 
+mod control;
 mod eval;
 mod import;
 mod prune;
@@ -9,7 +10,8 @@ mod report;
 mod round;
 mod train;
 
-pub use eval::EvalStage;
+pub use control::ControlStage;
+pub use eval::{EvalStage, PREDICTIONS_FILE};
 pub use import::{GivenWeights, ImportStage, given_weights};
 pub use prune::PruneStage;
 pub use report::ReportStage;

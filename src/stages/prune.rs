@@ -11,12 +11,14 @@ use super::round::{RoundOrigin, train_and_save};
 use crate::graph::{Stage, StageContext, StageLabel};
 use crate::models::params::read_params;
 use crate::pool::{ModelContext, load_checkpoint};
-use crate::prune::{expected_sparsity, global_magnitude_prune};
+use crate::prune::{expected_sparsity, global_magnitude_prune_capped};
 
 pub struct PruneStage {
     pub context: Arc<ModelContext>,
     pub round: usize,
     pub rate: f64,
+    /// `prune.max_layer_sparsity`: no tensor passes it.
+    pub max_layer_sparsity: Option<f64>,
 }
 
 impl Stage for PruneStage {
@@ -42,6 +44,10 @@ impl Stage for PruneStage {
             "train_data": c.train_data.fingerprint(),
         });
         c.add_replicas_to_key(&mut params);
+        // Only when set, so that every other round keeps its key.
+        if let Some(limit) = self.max_layer_sparsity {
+            params["max_layer_sparsity"] = json!(limit);
+        }
         params
     }
     fn inputs(&self) -> Vec<StageLabel> {
@@ -61,7 +67,12 @@ impl Stage for PruneStage {
         let values = read_params(&parent.network, &|path| {
             c.prunable.iter().any(|p| p.path == path)
         });
-        let pruned = global_magnitude_prune(&values, &parent.masks, self.rate);
+        let pruned = global_magnitude_prune_capped(
+            &values,
+            &parent.masks,
+            self.rate,
+            self.max_layer_sparsity,
+        );
         let masks = pruned.masks.with_shapes(&c.prunable_shapes());
         ctx.progress.note(&format!(
             "round {}: removed {} of {} remaining weights (|w| <= {:.3e})",

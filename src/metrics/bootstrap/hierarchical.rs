@@ -33,13 +33,20 @@ impl Hierarchical {
     /// finite values, one `Vec` per seed, with its interval; `count` is the images it is over.
     /// Seeds without a finite value are dropped; `None` when none is left.
     pub fn mean(&self, seeds: &[Vec<f64>]) -> Option<Interval> {
+        self.mean_with_replicates(seeds)
+            .map(|(interval, _)| interval)
+    }
+
+    /// [`Hierarchical::mean`] with the replicates it rests on, for a p-value from the same draws
+    /// as the interval ([`super::one_sided_p`]).
+    pub fn mean_with_replicates(&self, seeds: &[Vec<f64>]) -> Option<(Interval, Vec<f64>)> {
         let groups: Vec<Vec<f64>> = seeds
             .iter()
             .map(|values| values.iter().copied().filter(|v| v.is_finite()).collect())
             .filter(|values: &Vec<f64>| !values.is_empty())
             .collect();
         let replicates = self.replicates(&groups)?;
-        Some(self.interval(&groups, replicates))
+        Some((self.interval(&groups, replicates.clone()), replicates))
     }
 
     /// Paired difference `after - before` per image (the same images scored under two models of

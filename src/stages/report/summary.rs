@@ -87,7 +87,10 @@ pub fn summary_markdown(experiment: &str, rate: f64, rows: &[PoolRow], prunable:
                 "\nOne validation split, one seed: differences of a point or less may be noise. \
                  Each LRR round retrains with the full schedule on top of the previous weights, so \
                  round n has had n+1 schedules of training: part of a gain over an under-trained \
-                 dense model can be that extra training rather than pruning."
+                 dense model can be that extra training rather than pruning. `[experiment] seeds` \
+                 measures seed-to-seed variation, `[control] matched_dense = true` trains a dense \
+                 model with the same schedules per round, and the verdict (the head of the report \
+                 folder's `summary.md`) judges every metric by one rule against both."
             );
         }
     }

@@ -1,0 +1,70 @@
+//! `prune[n]@control`: the matched-compute dense control of round `n`. LRR's round `n` has had
+//! `n + 1` full schedules (the dense training, then one restart per round); its control restarts
+//! the schedule the same way from the previous control, with a fresh optimizer and the same data
+//! order as round `n`, but prunes nothing. Pruned minus control is then pruning's effect at equal
+//! training.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde_json::{Value, json};
+
+use super::round::{RoundOrigin, train_and_save};
+use crate::graph::{Stage, StageContext, StageLabel};
+use crate::pool::{ModelContext, load_checkpoint};
+use crate::prune::Masks;
+
+pub struct ControlStage {
+    pub context: Arc<ModelContext>,
+    pub round: usize,
+}
+
+impl Stage for ControlStage {
+    fn kind(&self) -> &'static str {
+        "control"
+    }
+    /// The pool member it stands beside; the pipeline marks it `@control`.
+    fn label(&self) -> StageLabel {
+        StageLabel::model(self.round)
+    }
+    fn version(&self) -> u32 {
+        1
+    }
+    fn params(&self) -> Value {
+        let c = &self.context;
+        let mut params = json!({
+            "method": "dense_restart",
+            "round": self.round,
+            "schedules": self.round + 1,
+            "recipe": c.recipe,
+            "seed": c.seed,
+            "device": c.device.family(),
+            "train_data": c.train_data.fingerprint(),
+        });
+        c.add_replicas_to_key(&mut params);
+        params
+    }
+    fn inputs(&self) -> Vec<StageLabel> {
+        vec![StageLabel::model(self.round - 1)]
+    }
+    fn exclusive_compute(&self) -> bool {
+        true
+    }
+    fn missing_data(&self) -> Option<String> {
+        self.context.train_data_missing()
+    }
+    fn run(&self, ctx: &StageContext<'_>) -> anyhow::Result<()> {
+        let c = &self.context;
+        let started = Instant::now();
+        let device = c.device.autodiff_device();
+        let parent = load_checkpoint(ctx.input(&StageLabel::model(self.round - 1)), &device)?;
+        let origin = RoundOrigin {
+            round: self.round,
+            expected_sparsity: 0.0,
+            global_magnitude_threshold: None,
+            removed_this_round: 0,
+        };
+        let masks = Masks::all_kept(&c.prunable);
+        train_and_save(ctx, c, parent.network, &masks, &device, origin, started)
+    }
+}
