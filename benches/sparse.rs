@@ -3,15 +3,21 @@
 //! 3, tensor read-back and upload included on the sparse side) and the crossover, the lowest
 //! measured sparsity from which the sparse path is faster at every higher sparsity.
 //!
-//! `cargo bench --bench sparse` runs every shape; `-- --batch N` sets the batch (default 4, the
-//! attribution bench's; LOST runs batch 1 at 500 x 375).
+//! Then whole networks pruned layer by layer (magnitude, 90% and 95%): ResNet-18 logits at
+//! 224 px and ResNet-50's dilated LOST features at 500 x 375, dense against
+//! `with_sparse_inference` (its per-shape rule).
+//!
+//! `cargo bench --bench sparse` runs all; `-- --batch N` sets the layers' batch (default 4, the
+//! attribution bench's; LOST runs batch 1); `-- layers` or `-- networks` runs one part.
 
 use std::time::Instant;
 
+use burn::module::{Module, ModuleMapper, Param};
 use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Distribution, Tensor, TensorData};
-use pvr::models::sparse::{ConvGeometry, Csr, conv};
+use pvr::models::sparse::{ConvGeometry, Csr, conv, with_sparse_inference};
+use pvr::models::{Architecture, NetworkConfig, PatchOptions, Stem};
 
 /// (name, in, out, kernel, stride, input side).
 const SHAPES: &[(&str, usize, usize, usize, usize, usize)] = &[
@@ -42,6 +48,107 @@ fn best_ms(mut f: impl FnMut()) -> f64 {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    let part = |name: &str| {
+        !args.iter().any(|a| a == "layers" || a == "networks") || args.iter().any(|a| a == name)
+    };
+    if part("layers") {
+        layers(&args);
+    }
+    if part("networks") {
+        networks();
+    }
+}
+
+/// Zeroes the `share` smallest-magnitude weights of every conv and linear weight.
+struct PruneEach {
+    share: f64,
+}
+
+impl ModuleMapper for PruneEach {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        if D < 2 {
+            return param;
+        }
+        let share = self.share;
+        param.map(|t| {
+            let mut magnitudes: Vec<f32> = t
+                .clone()
+                .into_data()
+                .try_to_vec::<f32>()
+                .unwrap()
+                .iter()
+                .map(|v| v.abs())
+                .collect();
+            magnitudes.sort_by(f32::total_cmp);
+            let threshold = magnitudes[(magnitudes.len() as f64 * share) as usize];
+            let keep = t.clone().abs().greater_elem(threshold).float();
+            t * keep
+        })
+    }
+}
+
+fn networks() {
+    let device = Device::flex();
+    println!(
+        "\n{:<34} {:>9} {:>9} {:>9} {:>8}",
+        "network", "sparsity", "dense ms", "sparse ms", "speed-up"
+    );
+    for share in [0.9, 0.95] {
+        for (name, arch, size, batch, dilate) in [
+            (
+                "resnet18 224 logits, batch 4",
+                Architecture::ResNet18,
+                (224, 224),
+                4,
+                None,
+            ),
+            (
+                "resnet50 500x375 LOST features",
+                Architecture::ResNet50,
+                (512, 384),
+                1,
+                Some(true),
+            ),
+        ] {
+            let net = NetworkConfig {
+                arch,
+                width: 64,
+                stem: Stem::Imagenet,
+                num_classes: 1000,
+            }
+            .init(&device, 0)
+            .map(&mut PruneEach { share });
+            let x = Tensor::<4>::random(
+                [batch, 3, size.1, size.0],
+                Distribution::Normal(0.0, 1.0),
+                &device,
+            );
+            let run = || match dilate {
+                None => {
+                    let _ = net.forward(x.clone()).into_data();
+                }
+                Some(dilate) => {
+                    let options = PatchOptions {
+                        dilate_last_stage: dilate,
+                    };
+                    let _ = net
+                        .patch_features_with(x.clone(), options)
+                        .features
+                        .into_data();
+                }
+            };
+            let dense = best_ms(run);
+            let sparse = with_sparse_inference(|| best_ms(run));
+            println!(
+                "{name:<34} {:>8.0}% {dense:>9.1} {sparse:>9.1} {:>7.2}x",
+                share * 100.0,
+                dense / sparse
+            );
+        }
+    }
+}
+
+fn layers(args: &[String]) {
     let batch = args
         .iter()
         .position(|a| a == "--batch")
