@@ -1,7 +1,8 @@
 //! Human-alignment throughput on this machine's CPU.
 //!
-//! `cargo bench --bench ha` runs both parts; `-- distortions` or `-- stage` runs one, and
-//! `--images N` sets the stage's images per condition (default 40, the quickstart's).
+//! `cargo bench --bench ha` runs both parts; `-- distortions` or `-- stage` runs one,
+//! `--images N` sets the stage's images per condition (default 40) and `--dataset NAME` scores
+//! one dataset's condition set instead of all 17 (`scripts/bench-vs-torch.sh` uses `contrast`).
 //!
 //! - distortions: images/s of each of the 12 parametric distortions at 224 x 224 on one
 //!   thread, cycling through the dataset's conditions (power equalisation's set spectrum is
@@ -65,7 +66,7 @@ fn distortions() {
     }
 }
 
-fn stage(images_per_condition: usize) {
+fn stage(images_per_condition: usize, only: Option<&str>) {
     let device = Device::flex();
     let network = NetworkConfig {
         arch: Architecture::ResNet18,
@@ -85,7 +86,10 @@ fn stage(images_per_condition: usize) {
     );
     let started = Instant::now();
     let mut total_images = 0;
-    for &dataset in HaDataset::ALL {
+    for &dataset in HaDataset::ALL
+        .iter()
+        .filter(|d| only.is_none_or(|name| d.name() == name))
+    {
         let scorer = HaScorer {
             dataset,
             images: HaImages::Embedded(base.clone()),
@@ -108,7 +112,7 @@ fn stage(images_per_condition: usize) {
     let seconds = started.elapsed().as_secs_f64();
     println!(
         "{:<20} {total_images:>10} {seconds:>10.2} {:>12.1}   (one pooled model)",
-        "all 17",
+        only.unwrap_or("all 17"),
         total_images as f64 / seconds
     );
 }
@@ -120,6 +124,17 @@ fn main() {
         .position(|a| a == "--images")
         .and_then(|i| args.get(i + 1))
         .map_or(40, |n| n.parse().expect("--images N"));
+    let dataset = args
+        .iter()
+        .position(|a| a == "--dataset")
+        .and_then(|i| args.get(i + 1))
+        .map(String::as_str);
+    if let Some(name) = dataset {
+        assert!(
+            HaDataset::ALL.iter().any(|d| d.name() == name),
+            "--dataset {name}: not one of the 17"
+        );
+    }
     let only = |name: &str| {
         let named: Vec<&String> = args
             .iter()
@@ -131,6 +146,6 @@ fn main() {
         distortions();
     }
     if only("stage") {
-        stage(images);
+        stage(images, dataset);
     }
 }

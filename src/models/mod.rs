@@ -14,6 +14,7 @@ pub mod memory;
 pub mod params;
 pub mod resnet;
 mod resnet_shape;
+pub mod sparse;
 pub mod swin;
 pub mod vit;
 pub mod window_attention;

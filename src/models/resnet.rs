@@ -12,6 +12,7 @@ use burn::tensor::{Device, FloatDType, Tensor};
 
 use super::arch::Stem;
 use super::guided_relu::ReluMode;
+use super::sparse::{self, ConvGeometry};
 
 /// torchvision's convolution init: Kaiming normal, fan-out, gain for ReLU.
 fn conv_init() -> Initializer {
@@ -47,9 +48,19 @@ pub enum BlockMode {
 }
 
 /// `conv` with its own weights but the given stride and dilation (padding keeps "same" geometry
-/// for odd kernels: `dilation * (kernel / 2)`).
+/// for odd kernels: `dilation * (kernel / 2)`). Sparse inside a sparse-inference scope when the
+/// weight is sparse enough ([`sparse`]).
 fn conv_as(conv: &Conv2d, x: Tensor<4>, stride: usize, dilation: usize) -> Tensor<4> {
     let pad = dilation * (conv.kernel_size[0] / 2);
+    let sparse = sparse::try_conv2d(
+        &conv.weight,
+        conv.bias.as_ref(),
+        &x,
+        geometry(conv, stride, dilation),
+    );
+    if let Some(out) = sparse {
+        return out;
+    }
     conv2d(
         x,
         conv.weight.val(),
@@ -63,10 +74,31 @@ fn conv_as(conv: &Conv2d, x: Tensor<4>, stride: usize, dilation: usize) -> Tenso
     )
 }
 
+fn geometry(conv: &Conv2d, stride: usize, dilation: usize) -> ConvGeometry {
+    let pad = dilation * (conv.kernel_size[0] / 2);
+    ConvGeometry {
+        kernel: conv.kernel_size,
+        stride: [stride, stride],
+        padding: [pad, pad],
+        dilation: [dilation, dilation],
+    }
+}
+
+/// `conv` as built (its own stride, no dilation): [`Conv2d::forward`], or the sparse path.
+fn conv_built(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+    let sparse = sparse::try_conv2d(
+        &conv.weight,
+        conv.bias.as_ref(),
+        &x,
+        geometry(conv, conv.stride[0], 1),
+    );
+    sparse.unwrap_or_else(|| conv.forward(x))
+}
+
 /// The strided convolution of a block (basic `conv1`, bottleneck `conv2`, the shortcut).
 fn strided_conv(conv: &Conv2d, x: Tensor<4>, mode: BlockMode) -> Tensor<4> {
     match mode {
-        BlockMode::AsBuilt => conv.forward(x),
+        BlockMode::AsBuilt => conv_built(conv, x),
         BlockMode::DilatedFirst => conv_as(conv, x, 1, 1),
         BlockMode::Dilated => conv_as(conv, x, 1, 2),
     }
@@ -75,7 +107,7 @@ fn strided_conv(conv: &Conv2d, x: Tensor<4>, mode: BlockMode) -> Tensor<4> {
 /// A 3x3 convolution that runs after the block's stride.
 fn later_conv(conv: &Conv2d, x: Tensor<4>, mode: BlockMode) -> Tensor<4> {
     match mode {
-        BlockMode::AsBuilt => conv.forward(x),
+        BlockMode::AsBuilt => conv_built(conv, x),
         BlockMode::DilatedFirst | BlockMode::Dilated => conv_as(conv, x, 1, 2),
     }
 }
@@ -98,7 +130,7 @@ impl Downsample {
     fn forward(&self, x: Tensor<4>, mode: BlockMode) -> Tensor<4> {
         // A 1x1 convolution: only its stride changes (dilation is meaningless for it).
         let out = match mode {
-            BlockMode::AsBuilt => self.conv.forward(x),
+            BlockMode::AsBuilt => conv_built(&self.conv, x),
             BlockMode::DilatedFirst | BlockMode::Dilated => conv_as(&self.conv, x, 1, 1),
         };
         batch_norm(&self.bn, out)
@@ -178,9 +210,9 @@ impl Bottleneck {
     fn forward(&self, x: Tensor<4>, mode: BlockMode, relu: ReluMode) -> Tensor<4> {
         let identity = shortcut(&self.downsample, &x, mode);
         // The 1x1 convolutions have stride 1 and no spatial extent: dilation leaves them alone.
-        let out = relu.apply(batch_norm(&self.bn1, self.conv1.forward(x)));
+        let out = relu.apply(batch_norm(&self.bn1, conv_built(&self.conv1, x)));
         let out = relu.apply(batch_norm(&self.bn2, strided_conv(&self.conv2, out, mode)));
-        let out = batch_norm(&self.bn3, self.conv3.forward(out));
+        let out = batch_norm(&self.bn3, conv_built(&self.conv3, out));
         relu.apply(out + identity)
     }
 }
@@ -309,7 +341,7 @@ impl ResNet {
         dilate_layer4: bool,
         relu: ReluMode,
     ) -> Tensor<4> {
-        let mut x = relu.apply(batch_norm(&self.bn1, self.conv1.forward(images)));
+        let mut x = relu.apply(batch_norm(&self.bn1, conv_built(&self.conv1, images)));
         if let Some(pool) = &self.maxpool {
             x = pool.forward(x);
         }
@@ -338,7 +370,9 @@ impl ResNet {
     /// Global average pooling and the classifier, from a `layer4` map.
     pub fn head(&self, features: Tensor<4>) -> Tensor<2> {
         let pooled = self.avgpool.forward(features);
-        self.fc.forward(pooled.flatten::<2>(1, 3))
+        let pooled = pooled.flatten::<2>(1, 3);
+        let sparse = sparse::try_linear(&self.fc.weight, self.fc.bias.as_ref(), &pooled);
+        sparse.unwrap_or_else(|| self.fc.forward(pooled))
     }
 
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
