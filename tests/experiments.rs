@@ -143,7 +143,7 @@ fn status_and_gc_without_data() {
     assert!(score.contains("waiting"), "{score}");
     assert!(line("lost[0]").contains("no data"));
     let total = out.lines().last().unwrap();
-    assert!(total.starts_with("total: 732 stages:"), "{total}");
+    assert!(total.starts_with("total: 733 stages:"), "{total}");
     let output = ws
         .command(&["gc", file.to_str().unwrap(), "--dry-run"])
         .env_remove("PVR_IMAGENET")

@@ -33,7 +33,8 @@ impl Stage for HaReportStage {
     fn version(&self) -> u32 {
         // 2: every round whose gain interval excludes zero instead of a "best pruned" maximum.
         // 3: `ha_images.parquet`, every image's decision and probabilities.
-        3
+        // 4: experiment/arch/seed key columns.
+        4
     }
     fn params(&self) -> Value {
         json!({

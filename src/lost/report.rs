@@ -35,8 +35,9 @@ impl Stage for LostReportStage {
     fn label(&self) -> StageLabel {
         StageLabel::report(Some("lost"))
     }
+    /// 2: experiment/arch/seed key columns, the seed patch as `seed_patch`.
     fn version(&self) -> u32 {
-        1
+        2
     }
     fn params(&self) -> Value {
         json!({

@@ -45,8 +45,8 @@ impl Stage for AttributionReportStage {
         StageLabel::report(Some("attribution"))
     }
     fn version(&self) -> u32 {
-        // 2: the RQ1 correlation section.
-        2
+        // 2: the RQ1 correlation section. 3: experiment/arch/seed key columns.
+        3
     }
     fn params(&self) -> Value {
         let jobs: Vec<Value> = self

@@ -31,8 +31,8 @@ impl Stage for ReportStage {
         StageLabel::report(None)
     }
     fn version(&self) -> u32 {
-        // 2: top-1 intervals, chance and collapse flags.
-        2
+        // 2: top-1 intervals, chance and collapse flags. 3: experiment/arch/seed key columns.
+        3
     }
     fn params(&self) -> Value {
         let mut params =
