@@ -226,7 +226,7 @@ fn a_cancelled_job_is_reported_and_the_next_run_finishes_only_what_is_missing() 
         stderr(&again)
     );
     assert!(
-        stdout(&again).contains("submitted 5 job(s), 0 already"),
+        stdout(&again).contains("submitted 6 job(s), 0 already"),
         "{}",
         stdout(&again)
     );
