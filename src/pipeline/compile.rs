@@ -7,8 +7,8 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 
 use super::ANALYSES;
-use super::control::{Controlled, in_control_pool};
-use super::seeded::Seeded;
+use super::control::{ControlPool, Controlled, in_control_pool};
+use super::seeded::{SeedPool, Seeded};
 use crate::analysis::PoolPlan;
 use crate::backend::DeviceChoice;
 use crate::data::open::open_datasets;
@@ -88,10 +88,12 @@ pub fn compile(spec: &Spec, spec_path: &Path) -> anyhow::Result<Pipeline> {
         stages.extend(seed_stages.into_iter().map(|inner| -> Box<dyn Stage> {
             Box::new(Seeded {
                 inner,
-                seed,
-                multi: spec.experiment.multi_seed(),
-                experiment: spec.experiment.name.clone(),
-                arch: spec.model.arch.clone(),
+                naming: SeedPool {
+                    seed,
+                    multi: spec.experiment.multi_seed(),
+                    experiment: spec.experiment.name.clone(),
+                    arch: spec.model.arch.clone(),
+                },
             })
         }));
     }
@@ -222,7 +224,12 @@ fn control_stages(spec: &Spec, pool: &PoolPlan<'_>) -> anyhow::Result<Vec<Box<dy
     }
     Ok(inner
         .into_iter()
-        .map(|inner| -> Box<dyn Stage> { Box::new(Controlled { inner }) })
+        .map(|inner| -> Box<dyn Stage> {
+            Box::new(Controlled {
+                inner,
+                naming: ControlPool,
+            })
+        })
         .collect())
 }
 

@@ -5,6 +5,7 @@
 mod compile;
 mod control;
 mod devices;
+mod relabelled;
 mod seeded;
 
 pub use compile::{Pipeline, compile};

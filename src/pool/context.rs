@@ -45,11 +45,22 @@ impl ModelContext {
         }
     }
 
+    /// A training stage's key: its own `params` (an object), then what every training of this
+    /// pool reads (recipe, seed, device family, training data) and its replicas.
+    pub fn training_key(&self, mut params: serde_json::Value) -> serde_json::Value {
+        params["recipe"] = serde_json::json!(self.recipe);
+        params["seed"] = serde_json::json!(self.seed);
+        params["device"] = serde_json::json!(self.device.family());
+        params["train_data"] = serde_json::json!(self.train_data.fingerprint());
+        self.add_replicas_to_key(&mut params);
+        params
+    }
+
     /// Adds to a training stage's key what its devices change beyond the last digits: with
     /// batch norm, each replica normalises by the statistics of its share of the batch, so the
     /// replica count changes the trained weights; without it, data-parallel steps equal the
     /// one-device step up to rounding, and the key stays that of one device.
-    pub fn add_replicas_to_key(&self, params: &mut serde_json::Value) {
+    fn add_replicas_to_key(&self, params: &mut serde_json::Value) {
         let replicas = self.train_devices.len();
         if replicas > 1 && !self.network.arch.is_transformer() {
             params["replicas"] = serde_json::json!(replicas);

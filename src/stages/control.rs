@@ -31,18 +31,11 @@ impl Stage for ControlStage {
         1
     }
     fn params(&self) -> Value {
-        let c = &self.context;
-        let mut params = json!({
+        self.context.training_key(json!({
             "method": "dense_restart",
             "round": self.round,
             "schedules": self.round + 1,
-            "recipe": c.recipe,
-            "seed": c.seed,
-            "device": c.device.family(),
-            "train_data": c.train_data.fingerprint(),
-        });
-        c.add_replicas_to_key(&mut params);
-        params
+        }))
     }
     fn inputs(&self) -> Vec<StageLabel> {
         vec![StageLabel::model(self.round - 1)]
@@ -58,13 +51,8 @@ impl Stage for ControlStage {
         let started = Instant::now();
         let device = c.device.autodiff_device();
         let parent = load_checkpoint(ctx.input(&StageLabel::model(self.round - 1)), &device)?;
-        let origin = RoundOrigin {
-            round: self.round,
-            expected_sparsity: 0.0,
-            global_magnitude_threshold: None,
-            removed_this_round: 0,
-        };
         let masks = Masks::all_kept(&c.prunable);
+        let origin = RoundOrigin::unpruned(self.round);
         train_and_save(ctx, c, parent.network, &masks, &device, origin, started)
     }
 }

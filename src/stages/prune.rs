@@ -33,17 +33,12 @@ impl Stage for PruneStage {
     }
     fn params(&self) -> Value {
         let c = &self.context;
-        let mut params = json!({
+        let mut params = c.training_key(json!({
             "method": "lrr",
             "round": self.round,
             "rate": self.rate,
             "prunable": c.prunable_paths(),
-            "recipe": c.recipe,
-            "seed": c.seed,
-            "device": c.device.family(),
-            "train_data": c.train_data.fingerprint(),
-        });
-        c.add_replicas_to_key(&mut params);
+        }));
         // Only when set, so that every other round keeps its key.
         if let Some(limit) = self.max_layer_sparsity {
             params["max_layer_sparsity"] = json!(limit);

@@ -20,6 +20,18 @@ pub struct RoundOrigin {
     pub removed_this_round: usize,
 }
 
+impl RoundOrigin {
+    /// A model of `round` that nothing was pruned from (the dense model, a control).
+    pub fn unpruned(round: usize) -> Self {
+        RoundOrigin {
+            round,
+            expected_sparsity: 0.0,
+            global_magnitude_threshold: None,
+            removed_this_round: 0,
+        }
+    }
+}
+
 /// Trains `network` (on the autodiff `device`, masks already applied) and writes the checkpoint
 /// into the stage's output folder.
 pub fn train_and_save(

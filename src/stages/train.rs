@@ -25,16 +25,8 @@ impl Stage for TrainStage {
         1
     }
     fn params(&self) -> Value {
-        let c = &self.context;
-        let mut params = json!({
-            "network": c.network,
-            "recipe": c.recipe,
-            "seed": c.seed,
-            "device": c.device.family(),
-            "train_data": c.train_data.fingerprint(),
-        });
-        c.add_replicas_to_key(&mut params);
-        params
+        self.context
+            .training_key(json!({ "network": self.context.network }))
     }
     fn inputs(&self) -> Vec<StageLabel> {
         Vec::new()
@@ -50,13 +42,15 @@ impl Stage for TrainStage {
         let started = Instant::now();
         let device = c.device.autodiff_device();
         let network = c.network.init(&device, c.seed);
-        let origin = RoundOrigin {
-            round: 0,
-            expected_sparsity: 0.0,
-            global_magnitude_threshold: None,
-            removed_this_round: 0,
-        };
         let masks = Masks::all_kept(&c.prunable);
-        train_and_save(ctx, c, network, &masks, &device, origin, started)
+        train_and_save(
+            ctx,
+            c,
+            network,
+            &masks,
+            &device,
+            RoundOrigin::unpruned(0),
+            started,
+        )
     }
 }
