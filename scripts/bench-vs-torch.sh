@@ -6,6 +6,10 @@
 #
 #   scripts/bench-vs-torch.sh [--quick] [--reps N] [--rows r18-32-train,ig,...]
 #
+# Rows: r18-32-train r18-32-infer r50-224-train vit-224-train swin-224-train gradcam guided-gradcam
+# ig lost ha-contrast quickstart-epoch, and gradcam-sparse90 guided-gradcam-sparse90 ig-sparse90
+# (pvr's sparse kernels on a ResNet-18 pruned to 90% against PyTorch's dense network).
+#
 # --quick: one repetition of the rows that take seconds, not minutes (the 32 px ones, GradCAM,
 # model-vs-human); the default is 3 repetitions of every row. PVR_BENCH_THREADS (default 2)
 # sets the threads of both sides.
@@ -25,6 +29,7 @@ while [ $# -gt 0 ]; do
     --quick) reps=1; rows=${rows:-r18-32-train,r18-32-infer,gradcam,ha-contrast,quickstart-epoch} ;;
     --reps) reps=$2; shift ;;
     --rows) rows=$2; shift ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown argument: $1 (see the head of $0)" >&2; exit 2 ;;
   esac
   shift
@@ -52,7 +57,7 @@ fi
 benches=$(mktemp -d)
 trap 'rm -rf "$benches"' EXIT
 cargo bench --no-run --message-format=json \
-  --bench throughput --bench models --bench attribution --bench lost --bench ha 2>/dev/null |
+  --bench throughput --bench models --bench attribution --bench lost --bench ha --bench sparse 2>/dev/null |
   "$py" -c '
 import json, os, sys
 for line in sys.stdin:

@@ -5,7 +5,11 @@ one JSON line per row.
 
     python scripts/bench_vs_torch.py --benches DIR [--reps N] [--rows a,b] [--python PY]
 
-DIR holds the bench executables by name (throughput, models, attribution, lost, ha).
+DIR holds the bench executables by name (throughput, models, attribution, lost, ha, sparse).
+
+The `*-sparse90` rows run pvr's analysis on a ResNet-18 globally magnitude-pruned to 90% with its
+sparse kernels (benches/sparse.rs, `PVR_SPARSE` auto) against PyTorch's dense network: PyTorch
+has no sparse convolution on the CPU, and its dense time does not depend on the zeros.
 """
 
 import argparse
@@ -40,6 +44,20 @@ def pvr_attribution(method):
     return (["attribution", "paper", method], {}, parse)
 
 
+def pvr_sparse(method):
+    """benches/sparse.rs `analysis`, the sparse side only, at 90% sparsity."""
+
+    def parse(out):
+        for line in out.splitlines():
+            if line.startswith("{"):
+                record = json.loads(line)
+                if record.get("part") == "analysis" and record.get("method") == method:
+                    return {"images_per_s": record["sparse_img_s"]}
+        raise ValueError(f"no sparse analysis line for {method}")
+
+    return (["sparse", "analysis", method, "--only", "sparse", "--sparsity", "0.9"], {}, parse)
+
+
 def pvr_lost(out):
     line = [l for l in out.splitlines() if l.startswith("resnet50-voc-dilated")][0]
     return {"images_per_s": float(line.split()[3])}
@@ -60,8 +78,18 @@ JOBS = {
     "gradcam": pvr_attribution("gradcam"),
     "guided_gradcam": pvr_attribution("guided_gradcam"),
     "ig": pvr_attribution("ig"),
+    "gradcam-sparse90": pvr_sparse("gradcam"),
+    "guided_gradcam-sparse90": pvr_sparse("guided_gradcam"),
+    "ig-sparse90": pvr_sparse("ig"),
     "lost-resnet50-voc-dilated": (["lost", "resnet50-voc-dilated"], {}, pvr_lost),
     "ha-contrast": (["ha", "stage", "--dataset", "contrast", "--images", "100"], {}, pvr_ha),
+}
+
+# pvr jobs whose PyTorch twin is another job: the dense analyses (same shapes, batch and steps).
+TORCH_JOB = {
+    "gradcam-sparse90": "gradcam",
+    "guided_gradcam-sparse90": "guided_gradcam",
+    "ig-sparse90": "ig",
 }
 
 # row -> (label, job, metric, unit); "s/epoch" rows are derived from an img/s rate (lower is
@@ -75,6 +103,9 @@ ROWS = [
     ("gradcam", "GradCAM ResNet-18 224px b4", "gradcam", "images_per_s", "img/s"),
     ("guided-gradcam", "Guided GradCAM ResNet-18 224px b4", "guided_gradcam", "images_per_s", "img/s"),
     ("ig", "IG 50 steps ResNet-18 224px", "ig", "images_per_s", "img/s"),
+    ("gradcam-sparse90", "GradCAM ResNet-18 224px b4, 90% sparse", "gradcam-sparse90", "images_per_s", "img/s"),
+    ("guided-gradcam-sparse90", "Guided GradCAM ResNet-18 224px b4, 90% sparse", "guided_gradcam-sparse90", "images_per_s", "img/s"),
+    ("ig-sparse90", "IG 50 steps ResNet-18 224px, 90% sparse", "ig-sparse90", "images_per_s", "img/s"),
     ("lost", "LOST ResNet-50 dilated 500x375", "lost-resnet50-voc-dilated", "images_per_s", "img/s"),
     ("ha-contrast", "model-vs-human contrast (8x100, r18 w8 32px)", "ha-contrast", "images_per_s", "img/s"),
     ("quickstart-epoch", "quickstart training epoch (2000 img, b64)", "quickstart", "train", "s/epoch"),
@@ -123,7 +154,7 @@ def main():
         for job in jobs:
             cmd, pvr_env, parse = JOBS[job]
             sides = [("pvr", [os.path.join(args.benches, cmd[0])] + cmd[1:], {**env, **pvr_env}),
-                     ("torch", [args.python, os.path.join(HERE, "bench_torch.py"), job], env)]
+                     ("torch", [args.python, os.path.join(HERE, "bench_torch.py"), TORCH_JOB.get(job, job)], env)]
             if rep % 2 == 1:  # alternate who goes first
                 sides.reverse()
             for side, command, side_env in sides:

@@ -54,25 +54,31 @@ fn the_training_batch_size_changes_the_models_and_everything_below() {
 /// Keys of the single-seed quickstart before seeds existed (short form, as `pvr check` prints
 /// them): one seed, the default, keeps every model and analysis key, so a cache built before
 /// seeds is still hit. The report stages' keys moved once, on purpose: their tables gained the
-/// experiment/arch/seed columns (a version bump, so no report built before is reused).
+/// experiment/arch/seed columns (a version bump, so no report built before is reused). The
+/// evaluation and analysis keys (`eval`, `lost`, `ha`, `attribute` and so `score`, and the reports
+/// over them) moved once more, on purpose: pruned convolutions run on sparse kernels
+/// (`pool::frozen_network`), so their outputs moved at float rounding (a version bump each).
 #[test]
 fn one_seed_keeps_the_keys_it_had_before_seeds() {
     let base = keys(&[]);
-    for (label, short) in [
+    let moved = [
         ("train", "997034ab2a5b"),
         ("prune[1]", "1a81f860ec86"),
-        ("eval[0]", "e22b2c66e6ad"),
-        ("eval[5]", "427489d9bb62"),
-        ("lost[5]", "881a0e90b581"),
-        ("score[5,ig]", "99371a953b28"),
-        ("ha[5,colour]", "c9df8717ca85"),
-        ("report", "cea7be19eb4f"),
-        ("report[lost]", "acaefc9e1d35"),
-        ("report[attribution]", "1cc28b150112"),
-        ("report[ha]", "ae075822fa23"),
-    ] {
-        assert!(base[label].starts_with(short), "{label}: {}", base[label]);
-    }
+        ("eval[0]", "7d495558e3b4"),
+        ("eval[5]", "03a126b3b2be"),
+        ("lost[5]", "d3c3ad1bb758"),
+        ("score[5,ig]", "9d6a5aab3fa3"),
+        ("ha[5,colour]", "1984603705a8"),
+        ("report", "d0c4fc9f2052"),
+        ("report[lost]", "f55790d7b6b5"),
+        ("report[attribution]", "ab49166e7a48"),
+        ("report[ha]", "01fec63064eb"),
+    ]
+    .into_iter()
+    .filter(|(label, short)| !base[*label].starts_with(short))
+    .map(|(label, _)| format!("{label}: {}", base[label]))
+    .collect::<Vec<_>>();
+    assert!(moved.is_empty(), "keys moved:\n{}", moved.join("\n"));
     assert_eq!(keys(&["experiment.seeds=[0]"]), base);
 }
 

@@ -27,7 +27,7 @@ use crate::data::{Dataset, ImageF32, Rng};
 use crate::files::tables::write_parquet;
 use crate::graph::{Stage, StageContext, StageLabel};
 use crate::models::Network;
-use crate::pool::{ModelContext, load_checkpoint};
+use crate::pool::{ModelContext, frozen_network, load_checkpoint};
 use crate::progress::Progress;
 
 pub const HA_FILE: &str = "ha.json";
@@ -134,9 +134,10 @@ impl Stage for HaStage {
     fn label(&self) -> StageLabel {
         ha_label(self.round, self.scorer.dataset)
     }
-    /// 2: per-image rows (`images.parquet`).
+    /// 2: per-image rows (`images.parquet`). 3: pruned convolutions on sparse kernels
+    /// (`pool::frozen_network`): logits move at float rounding.
     fn version(&self) -> u32 {
-        2
+        3
     }
     /// `eval.batch_size` is left out: each image is classified on its own, so the batch size
     /// changes speed, not the scores.
@@ -177,9 +178,10 @@ impl Stage for HaStage {
     fn run(&self, ctx: &StageContext<'_>) -> anyhow::Result<()> {
         let device = self.context.device.device();
         let model = load_checkpoint(ctx.input(&StageLabel::model(self.round)), &device)?;
-        let (record, images) =
-            self.scorer
-                .score(self.round, &model.network, &device, ctx.progress)?;
+        let network = frozen_network(model.network)?;
+        let (record, images) = self
+            .scorer
+            .score(self.round, &network, &device, ctx.progress)?;
         std::fs::write(ctx.out_dir.join(HA_FILE), serde_json::to_vec(&record)?)?;
         write_parquet(
             &mut images_frame(self.round, self.scorer.dataset.name(), &images)?,

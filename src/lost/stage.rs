@@ -17,7 +17,7 @@ use crate::data::{Dataset, Sample};
 use crate::files::tables::write_parquet;
 use crate::graph::{Stage, StageContext, StageLabel};
 use crate::metrics::corloc::{CORLOC_IOU, best_iou, corloc};
-use crate::pool::{ModelContext, load_checkpoint};
+use crate::pool::{ModelContext, frozen_network, load_checkpoint};
 
 pub const LOST_ROWS_FILE: &str = "images.parquet";
 pub const LOST_RECORD_FILE: &str = "corloc.json";
@@ -91,8 +91,10 @@ impl Stage for LostStage {
         lost_label(self.round)
     }
     /// 2: image ids in the one form of `docs/tables.md` (`val/000017`, `trainval/2008_000123`).
+    /// 3: pruned convolutions on sparse kernels (`pool::frozen_network`): features move at float
+    /// rounding.
     fn version(&self) -> u32 {
-        2
+        3
     }
     fn params(&self) -> Value {
         let mut params = self.data.params();
@@ -109,6 +111,7 @@ impl Stage for LostStage {
         let started = Instant::now();
         let device = self.context.device.device();
         let model = load_checkpoint(ctx.input(&StageLabel::model(self.round)), &device)?;
+        let network = frozen_network(model.network)?;
         let data = &self.data;
         let chunk = data.settings.batch_size.max(1);
         let indices: Vec<usize> = (0..data.images()).collect();
@@ -119,13 +122,7 @@ impl Stage for LostStage {
         for part in indices.chunks(chunk) {
             let samples = load_samples(data.dataset.get()?.as_ref(), part)?;
             let images: Vec<_> = samples.iter().map(|s| s.image.clone()).collect();
-            let found = discover_images(
-                &model.network,
-                &device,
-                &images,
-                &data.settings,
-                &mut timing,
-            )?;
+            let found = discover_images(&network, &device, &images, &data.settings, &mut timing)?;
             for ((&index, sample), found) in part.iter().zip(&samples).zip(found) {
                 let (w, h) = (sample.image.width, sample.image.height);
                 let best = found.predicted.map_or(0.0, |b| best_iou(b, &sample.boxes));

@@ -30,6 +30,7 @@ pub use arch::{Architecture, MAX_SWIN_STAGES, Stem, SwinShape, VitShape};
 pub use config::NetworkConfig;
 pub use guided_relu::ReluMode;
 use resnet::ResNet;
+use sparse::{SparsePolicy, SparseSummary};
 use swin::SwinTransformer;
 use vit::VisionTransformer;
 
@@ -102,6 +103,19 @@ impl Network {
             Network::ResNet(net) => net.forward(images),
             Network::Vit(net) => net.forward(images),
             Network::Swin(net) => net.forward(images),
+        }
+    }
+
+    /// This network with its pruned convolutions on sparse kernels where they pay under
+    /// `policy` (ResNets on the CPU; other networks and devices unchanged), and what was chosen
+    /// per layer. For frozen networks: analyses, not training. See [`sparse`].
+    pub fn with_sparse_kernels(self, policy: SparsePolicy) -> (Self, SparseSummary) {
+        match self {
+            Network::ResNet(net) => {
+                let (net, summary) = net.with_sparse_kernels(policy);
+                (Network::ResNet(net), summary)
+            }
+            other => (other, SparseSummary::default()),
         }
     }
 

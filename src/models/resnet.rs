@@ -6,13 +6,11 @@ use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Initializer, Linear, LinearConfig, PaddingConfig2d};
-use burn::tensor::module::conv2d;
-use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, FloatDType, Tensor};
 
 use super::arch::Stem;
 use super::guided_relu::ReluMode;
-use super::sparse::{self, ConvGeometry};
+use super::sparse::{SparseKernels, SparsePolicy, SparseSummary};
 
 /// torchvision's convolution init: Kaiming normal, fan-out, gain for ReLU.
 fn conv_init() -> Initializer {
@@ -47,68 +45,31 @@ pub enum BlockMode {
     Dilated,
 }
 
-/// `conv` with its own weights but the given stride and dilation (padding keeps "same" geometry
-/// for odd kernels: `dilation * (kernel / 2)`). Sparse inside a sparse-inference scope when the
-/// weight is sparse enough ([`sparse`]).
-fn conv_as(conv: &Conv2d, x: Tensor<4>, stride: usize, dilation: usize) -> Tensor<4> {
-    let pad = dilation * (conv.kernel_size[0] / 2);
-    let sparse = sparse::try_conv2d(
-        &conv.weight,
-        conv.bias.as_ref(),
-        &x,
-        geometry(conv, stride, dilation),
-    );
-    if let Some(out) = sparse {
-        return out;
-    }
-    conv2d(
-        x,
-        conv.weight.val(),
-        conv.bias.as_ref().map(|bias| bias.val()),
-        ConvOptions::new(
-            [stride, stride],
-            [pad, pad],
-            [dilation, dilation],
-            conv.groups,
-        ),
-    )
-}
-
-fn geometry(conv: &Conv2d, stride: usize, dilation: usize) -> ConvGeometry {
-    let pad = dilation * (conv.kernel_size[0] / 2);
-    ConvGeometry {
-        kernel: conv.kernel_size,
-        stride: [stride, stride],
-        padding: [pad, pad],
-        dilation: [dilation, dilation],
-    }
-}
-
-/// `conv` as built (its own stride, no dilation): [`Conv2d::forward`], or the sparse path.
-fn conv_built(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
-    let sparse = sparse::try_conv2d(
-        &conv.weight,
-        conv.bias.as_ref(),
-        &x,
-        geometry(conv, conv.stride[0], 1),
-    );
-    sparse.unwrap_or_else(|| conv.forward(x))
+/// `conv` as built: its own stride, no dilation, "same" padding (`kernel / 2`); sparse when
+/// `kernels` holds its weights.
+fn conv_built(kernels: &SparseKernels, conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+    kernels.conv(conv, x, conv.stride[0], 1)
 }
 
 /// The strided convolution of a block (basic `conv1`, bottleneck `conv2`, the shortcut).
-fn strided_conv(conv: &Conv2d, x: Tensor<4>, mode: BlockMode) -> Tensor<4> {
+fn strided_conv(
+    kernels: &SparseKernels,
+    conv: &Conv2d,
+    x: Tensor<4>,
+    mode: BlockMode,
+) -> Tensor<4> {
     match mode {
-        BlockMode::AsBuilt => conv_built(conv, x),
-        BlockMode::DilatedFirst => conv_as(conv, x, 1, 1),
-        BlockMode::Dilated => conv_as(conv, x, 1, 2),
+        BlockMode::AsBuilt => conv_built(kernels, conv, x),
+        BlockMode::DilatedFirst => kernels.conv(conv, x, 1, 1),
+        BlockMode::Dilated => kernels.conv(conv, x, 1, 2),
     }
 }
 
 /// A 3x3 convolution that runs after the block's stride.
-fn later_conv(conv: &Conv2d, x: Tensor<4>, mode: BlockMode) -> Tensor<4> {
+fn later_conv(kernels: &SparseKernels, conv: &Conv2d, x: Tensor<4>, mode: BlockMode) -> Tensor<4> {
     match mode {
-        BlockMode::AsBuilt => conv_built(conv, x),
-        BlockMode::DilatedFirst | BlockMode::Dilated => conv_as(conv, x, 1, 2),
+        BlockMode::AsBuilt => conv_built(kernels, conv, x),
+        BlockMode::DilatedFirst | BlockMode::Dilated => kernels.conv(conv, x, 1, 2),
     }
 }
 
@@ -127,20 +88,25 @@ impl Downsample {
         }
     }
 
-    fn forward(&self, x: Tensor<4>, mode: BlockMode) -> Tensor<4> {
+    fn forward(&self, x: Tensor<4>, mode: BlockMode, kernels: &SparseKernels) -> Tensor<4> {
         // A 1x1 convolution: only its stride changes (dilation is meaningless for it).
         let out = match mode {
-            BlockMode::AsBuilt => conv_built(&self.conv, x),
-            BlockMode::DilatedFirst | BlockMode::Dilated => conv_as(&self.conv, x, 1, 1),
+            BlockMode::AsBuilt => conv_built(kernels, &self.conv, x),
+            BlockMode::DilatedFirst | BlockMode::Dilated => kernels.conv(&self.conv, x, 1, 1),
         };
         batch_norm(&self.bn, out)
     }
 }
 
 /// The residual branch: `x` itself, or its projection when the block changes the shape.
-fn shortcut(downsample: &Option<Downsample>, x: &Tensor<4>, mode: BlockMode) -> Tensor<4> {
+fn shortcut(
+    downsample: &Option<Downsample>,
+    x: &Tensor<4>,
+    mode: BlockMode,
+    kernels: &SparseKernels,
+) -> Tensor<4> {
     match downsample {
-        Some(downsample) => downsample.forward(x.clone(), mode),
+        Some(downsample) => downsample.forward(x.clone(), mode, kernels),
         None => x.clone(),
     }
 }
@@ -170,10 +136,16 @@ impl BasicBlock {
         }
     }
 
-    fn forward(&self, x: Tensor<4>, mode: BlockMode, relu: ReluMode) -> Tensor<4> {
-        let identity = shortcut(&self.downsample, &x, mode);
-        let out = relu.apply(batch_norm(&self.bn1, strided_conv(&self.conv1, x, mode)));
-        let out = batch_norm(&self.bn2, later_conv(&self.conv2, out, mode));
+    fn forward(&self, x: Tensor<4>, run: BlockRun) -> Tensor<4> {
+        let BlockRun {
+            mode,
+            relu,
+            kernels,
+        } = run;
+        let identity = shortcut(&self.downsample, &x, mode, kernels);
+        let out = strided_conv(kernels, &self.conv1, x, mode);
+        let out = relu.apply(batch_norm(&self.bn1, out));
+        let out = batch_norm(&self.bn2, later_conv(kernels, &self.conv2, out, mode));
         relu.apply(out + identity)
     }
 }
@@ -207,12 +179,18 @@ impl Bottleneck {
         }
     }
 
-    fn forward(&self, x: Tensor<4>, mode: BlockMode, relu: ReluMode) -> Tensor<4> {
-        let identity = shortcut(&self.downsample, &x, mode);
+    fn forward(&self, x: Tensor<4>, run: BlockRun) -> Tensor<4> {
+        let BlockRun {
+            mode,
+            relu,
+            kernels,
+        } = run;
+        let identity = shortcut(&self.downsample, &x, mode, kernels);
         // The 1x1 convolutions have stride 1 and no spatial extent: dilation leaves them alone.
-        let out = relu.apply(batch_norm(&self.bn1, conv_built(&self.conv1, x)));
-        let out = relu.apply(batch_norm(&self.bn2, strided_conv(&self.conv2, out, mode)));
-        let out = batch_norm(&self.bn3, conv_built(&self.conv3, out));
+        let out = relu.apply(batch_norm(&self.bn1, conv_built(kernels, &self.conv1, x)));
+        let out = strided_conv(kernels, &self.conv2, out, mode);
+        let out = relu.apply(batch_norm(&self.bn2, out));
+        let out = batch_norm(&self.bn3, conv_built(kernels, &self.conv3, out));
         relu.apply(out + identity)
     }
 }
@@ -226,11 +204,36 @@ pub enum Block {
     Bottleneck(Bottleneck),
 }
 
+/// How one block runs: its mode, its ReLUs, and the network's sparse kernels.
+#[derive(Clone, Copy)]
+struct BlockRun<'a> {
+    mode: BlockMode,
+    relu: ReluMode,
+    kernels: &'a SparseKernels,
+}
+
 impl Block {
-    fn forward(&self, x: Tensor<4>, mode: BlockMode, relu: ReluMode) -> Tensor<4> {
+    fn forward(&self, x: Tensor<4>, run: BlockRun) -> Tensor<4> {
         match self {
-            Block::Basic(block) => block.forward(x, mode, relu),
-            Block::Bottleneck(block) => block.forward(x, mode, relu),
+            Block::Basic(block) => block.forward(x, run),
+            Block::Bottleneck(block) => block.forward(x, run),
+        }
+    }
+
+    /// The block's convolutions in forward order (shortcut first, as it runs first).
+    fn convs(&self) -> Vec<&Conv2d> {
+        fn shortcut(d: &Option<Downsample>) -> Option<&Conv2d> {
+            d.as_ref().map(|d| &d.conv)
+        }
+        match self {
+            Block::Basic(b) => shortcut(&b.downsample)
+                .into_iter()
+                .chain([&b.conv1, &b.conv2])
+                .collect(),
+            Block::Bottleneck(b) => shortcut(&b.downsample)
+                .into_iter()
+                .chain([&b.conv1, &b.conv2, &b.conv3])
+                .collect(),
         }
     }
 }
@@ -272,6 +275,10 @@ pub struct ResNet {
     pub layer4: Vec<Block>,
     pub avgpool: AdaptiveAvgPool2d,
     pub fc: Linear,
+    /// Sparse weights of pruned convolutions (see [`ResNet::with_sparse_kernels`]); empty when
+    /// built, not part of the parameters or the record.
+    #[module(skip)]
+    pub sparse: SparseKernels,
 }
 
 impl ResNet {
@@ -324,7 +331,33 @@ impl ResNet {
             layer4,
             avgpool: AdaptiveAvgPool2dConfig::new([1, 1]).init(),
             fc: LinearConfig::new(features, num_classes).init(device),
+            sparse: SparseKernels::default(),
         }
+    }
+
+    /// This network with every convolution that pays under `policy` running on its non-zero
+    /// weights (see [`super::sparse`]); the weights are read once, now, so call it after the
+    /// weights are final. For frozen networks (analyses).
+    /// Only the CPU (`flex`) has sparse kernels: on other devices every layer stays dense.
+    pub fn with_sparse_kernels(mut self, policy: SparsePolicy) -> (Self, SparseSummary) {
+        let on_cpu = matches!(
+            self.conv1.weight.val().device().inner().as_dispatch(),
+            burn::backend::DispatchDevice::Flex(_)
+        );
+        let policy = if on_cpu { policy } else { SparsePolicy::Off };
+        let mut kernels = SparseKernels::new(policy);
+        let mut summary = SparseSummary::default();
+        let blocks = self
+            .layer1
+            .iter()
+            .chain(&self.layer2)
+            .chain(&self.layer3)
+            .chain(&self.layer4);
+        for conv in std::iter::once(&self.conv1).chain(blocks.flat_map(Block::convs)) {
+            kernels.consider(conv, &mut summary);
+        }
+        self.sparse = kernels;
+        (self, summary)
     }
 
     /// Everything up to and including `layer4`: the map GradCAM and LOST read.
@@ -341,12 +374,21 @@ impl ResNet {
         dilate_layer4: bool,
         relu: ReluMode,
     ) -> Tensor<4> {
-        let mut x = relu.apply(batch_norm(&self.bn1, conv_built(&self.conv1, images)));
+        let kernels = &self.sparse;
+        let run = |mode| BlockRun {
+            mode,
+            relu,
+            kernels,
+        };
+        let mut x = relu.apply(batch_norm(
+            &self.bn1,
+            conv_built(kernels, &self.conv1, images),
+        ));
         if let Some(pool) = &self.maxpool {
             x = pool.forward(x);
         }
         for block in self.layer1.iter().chain(&self.layer2).chain(&self.layer3) {
-            x = block.forward(x, BlockMode::AsBuilt, relu);
+            x = block.forward(x, run(BlockMode::AsBuilt));
         }
         for (index, block) in self.layer4.iter().enumerate() {
             let mode = match (dilate_layer4, index) {
@@ -354,7 +396,7 @@ impl ResNet {
                 (true, 0) => BlockMode::DilatedFirst,
                 (true, _) => BlockMode::Dilated,
             };
-            x = block.forward(x, mode, relu);
+            x = block.forward(x, run(mode));
         }
         x
     }
@@ -370,9 +412,7 @@ impl ResNet {
     /// Global average pooling and the classifier, from a `layer4` map.
     pub fn head(&self, features: Tensor<4>) -> Tensor<2> {
         let pooled = self.avgpool.forward(features);
-        let pooled = pooled.flatten::<2>(1, 3);
-        let sparse = sparse::try_linear(&self.fc.weight, self.fc.bias.as_ref(), &pooled);
-        sparse.unwrap_or_else(|| self.fc.forward(pooled))
+        self.fc.forward(pooled.flatten::<2>(1, 3))
     }
 
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {

@@ -11,7 +11,7 @@ use crate::data::Dataset;
 use crate::files::tables::write_parquet;
 use crate::graph::{Stage, StageContext, StageLabel};
 use crate::metrics::classification::{Prediction, TOP_K};
-use crate::pool::{EVAL_FILE, EvalRecord, ModelContext, load_checkpoint};
+use crate::pool::{EVAL_FILE, EvalRecord, ModelContext, frozen_network, load_checkpoint};
 use crate::train::evaluate;
 
 pub struct EvalStage {
@@ -27,9 +27,10 @@ impl Stage for EvalStage {
     fn label(&self) -> StageLabel {
         StageLabel::eval(self.round)
     }
-    /// 2: per-image predictions (`predictions.parquet`).
+    /// 2: per-image predictions (`predictions.parquet`). 3: pruned convolutions on sparse kernels
+    /// (`pool::frozen_network`): logits move at float rounding.
     fn version(&self) -> u32 {
-        2
+        3
     }
     /// The batch size is left out: every image's logits are computed independently (batch norm
     /// is in inference mode), so it changes speed, not the metrics.
@@ -51,7 +52,7 @@ impl Stage for EvalStage {
         let model = load_checkpoint(ctx.input(&StageLabel::model(self.round)), &device)?;
         let data = self.context.val_data.get()?;
         let evaluation = evaluate(
-            &model.network,
+            &frozen_network(model.network)?,
             data.as_ref(),
             self.batch_size,
             &device,

@@ -24,7 +24,7 @@ use crate::data::augment::{IMAGENET_MEAN, IMAGENET_STD, normalize};
 use crate::files::npy::write_npy;
 use crate::files::tables::write_parquet;
 use crate::graph::{Stage, StageContext, StageLabel};
-use crate::pool::{ModelContext, load_checkpoint};
+use crate::pool::{ModelContext, frozen_network, load_checkpoint};
 use crate::spec::attribution::TargetPolicy;
 
 pub const MAPS_FILE: &str = "maps.npy";
@@ -74,9 +74,10 @@ impl Stage for AttributeStage {
     fn label(&self) -> StageLabel {
         attribute_label(self.round, &self.job.name)
     }
-    /// 2: writes `masks_binary.npy` too. 3: `logits.npy`, every image's full logits.
+    /// 2: writes `masks_binary.npy` too. 3: `logits.npy`, every image's full logits. 4: pruned
+    /// convolutions on sparse kernels (`pool::frozen_network`): maps move at float rounding.
     fn version(&self) -> u32 {
-        3
+        4
     }
     fn params(&self) -> Value {
         let job = &self.job;
@@ -105,7 +106,7 @@ impl Stage for AttributeStage {
         let job = &self.job;
         let device = self.context.device.autodiff_device();
         let model = load_checkpoint(ctx.input(&StageLabel::model(self.round)), &device)?;
-        let network = attribution_network(model.network, &device);
+        let network = frozen_network(attribution_network(model.network, &device))?;
         let classes = self.context.network.num_classes;
         let count = job.images.len();
         let indices: Vec<usize> = (0..count).collect();

@@ -1,151 +1,320 @@
-//! Convolution and linear layers on CSR weights, on host memory: im2col of a tile of output
-//! positions (the batch's positions side by side), then the CSR product ([`Csr::times`]).
+//! A convolution's weights in compressed sparse rows, and its forward pass and input gradient on
+//! host buffers (`[batch, channels, height, width]`, row-major f32).
 
 use rayon::prelude::*;
 
-use super::csr::{CHUNK, Csr};
+use super::geometry::{ConvParams, Geometry, forward_entries};
+use super::kernel::{Entry, SLACK, accumulate};
 
-/// Kernel size, stride, padding and dilation of a 2-d convolution, as (rows, columns).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ConvGeometry {
-    pub kernel: [usize; 2],
-    pub stride: [usize; 2],
-    pub padding: [usize; 2],
-    pub dilation: [usize; 2],
+/// The non-zero weights of a `[out, in, k, k]` convolution (groups 1), one row per output
+/// channel. Built once per model from its dense weights; immutable.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CsrConv {
+    pub out_channels: usize,
+    pub in_channels: usize,
+    pub kernel: usize,
+    /// `row_start[o]..row_start[o + 1]` index `taps` and `values` of output channel `o`.
+    row_start: Vec<usize>,
+    /// `(input channel, kh, kw)` of each non-zero.
+    taps: Vec<(u32, u16, u16)>,
+    values: Vec<f32>,
 }
 
-impl ConvGeometry {
-    /// The output size for an input of `[height, width]`.
-    pub fn output(&self, [h, w]: [usize; 2]) -> [usize; 2] {
-        let out = |size: usize, i: usize| {
-            (size + 2 * self.padding[i]).saturating_sub(self.dilation[i] * (self.kernel[i] - 1) + 1)
-                / self.stride[i]
-                + 1
-        };
-        [out(h, 0), out(w, 1)]
+impl CsrConv {
+    /// From dense row-major weights `[out, in, k, k]`; zeros (exactly 0.0, as pruning leaves
+    /// them) are dropped.
+    pub fn from_dense(weights: &[f32], shape: [usize; 4]) -> Self {
+        let [out_channels, in_channels, kh, kw] = shape;
+        assert_eq!(kh, kw, "square kernels only");
+        assert_eq!(
+            weights.len(),
+            shape.iter().product::<usize>(),
+            "weights and shape"
+        );
+        let mut row_start = Vec::with_capacity(out_channels + 1);
+        let mut taps = Vec::new();
+        let mut values = Vec::new();
+        row_start.push(0);
+        for row in weights.chunks(in_channels * kh * kw) {
+            for (index, &value) in row.iter().enumerate() {
+                if value != 0.0 {
+                    let c = index / (kh * kw);
+                    let tap = index % (kh * kw);
+                    taps.push((c as u32, (tap / kw) as u16, (tap % kw) as u16));
+                    values.push(value);
+                }
+            }
+            row_start.push(taps.len());
+        }
+        Self {
+            out_channels,
+            in_channels,
+            kernel: kh,
+            row_start,
+            taps,
+            values,
+        }
+    }
+
+    /// Non-zero weights.
+    pub fn nnz(&self) -> usize {
+        self.values.len()
+    }
+
+    /// Fraction of the weights that are non-zero.
+    pub fn density(&self) -> f64 {
+        self.nnz() as f64
+            / (self.out_channels * self.in_channels * self.kernel * self.kernel).max(1) as f64
+    }
+
+    /// `(input channel, kh, kw, weight)` of output channel `o`'s non-zeros.
+    fn row(&self, o: usize) -> impl Iterator<Item = (usize, usize, usize, f32)> + '_ {
+        let range = self.row_start[o]..self.row_start[o + 1];
+        self.taps[range.clone()]
+            .iter()
+            .zip(&self.values[range])
+            .map(|(&(c, kh, kw), &v)| (c as usize, kh as usize, kw as usize, v))
+    }
+
+    /// The geometry of a call on `[_, in_channels, height, width]`; an error when the input's
+    /// channels differ or the kernel does not fit.
+    pub fn geometry(&self, params: ConvParams, input: [usize; 4]) -> Result<Geometry, String> {
+        let [_, channels, height, width] = input;
+        if channels != self.in_channels {
+            return Err(format!(
+                "sparse convolution: input has {channels} channels, weights expect {}",
+                self.in_channels
+            ));
+        }
+        Geometry::new(params, self.kernel, height, width).ok_or_else(|| {
+            format!(
+                "sparse convolution: kernel {} does not fit {height}x{width}",
+                self.kernel
+            )
+        })
+    }
+
+    /// The convolution of `x` (`input` shaped), `[batch, out_channels, out_h, out_w]`.
+    pub fn forward(&self, x: &[f32], input: [usize; 4], geometry: &Geometry) -> Vec<f32> {
+        let [batch, channels, height, width] = input;
+        let image_len = channels * height * width;
+        let planes_len = channels * geometry.phase_count() * geometry.plane_len();
+        let (out_h, out_w, grid_w) = (geometry.out_h, geometry.out_w, geometry.plane_w);
+        let out_len = out_h * out_w;
+        let rows: Vec<Vec<Entry>> = (0..self.out_channels)
+            .map(|o| forward_entries(geometry, self.row(o)))
+            .collect();
+        // SLACK floats past the last plane let every row end in whole blocks.
+        let mut planes = vec![0.0; batch * planes_len + SLACK];
+        planes[..batch * planes_len]
+            .par_chunks_mut(planes_len)
+            .zip(x.par_chunks(image_len))
+            .for_each(|(planes, image)| geometry.planes(image, channels, planes));
+        let mut out = vec![0.0; batch * self.out_channels * out_len];
+        out.par_chunks_mut(out_len).enumerate().for_each_init(
+            || vec![0.0; geometry.grid_len()],
+            |grid, (index, out)| {
+                let (b, o) = (index / self.out_channels, index % self.out_channels);
+                accumulate(grid, &planes[b * planes_len..], &rows[o]);
+                for (y, out_row) in out.chunks_mut(out_w).enumerate() {
+                    out_row.copy_from_slice(&grid[y * grid_w..][..out_w]);
+                }
+            },
+        );
+        out
+    }
+
+    /// The gradient with respect to the input of [`CsrConv::forward`], from the gradient of its
+    /// output `[batch, out_channels, out_h, out_w]`.
+    pub fn input_grad(&self, grad: &[f32], input: [usize; 4], geometry: &Geometry) -> Vec<f32> {
+        let [batch, channels, height, width] = input;
+        let phases = geometry.phase_count();
+        let plane = geometry.plane_len();
+        let (out_h, out_w, grid_w) = (geometry.out_h, geometry.out_w, geometry.plane_w);
+        // Each output channel's gradient on the grid, behind a zero margin as long as the
+        // largest shift and followed by zeros up to a plane's length.
+        let margin = geometry.max_shift();
+        let row_len = margin + plane;
+        let mut padded = vec![0.0; batch * self.out_channels * row_len + SLACK];
+        padded[..batch * self.out_channels * row_len]
+            .par_chunks_mut(row_len)
+            .zip(grad.par_chunks(out_h * out_w))
+            .for_each(|(row, grad)| {
+                for (y, grad_row) in grad.chunks(out_w).enumerate() {
+                    row[margin + y * grid_w..][..out_w].copy_from_slice(grad_row);
+                }
+            });
+        // Transposed entries: per input plane, the output channels reading it.
+        let mut columns: Vec<Vec<Entry>> = vec![Vec::new(); channels * phases];
+        for o in 0..self.out_channels {
+            for (c, kh, kw, weight) in self.row(o) {
+                let (phase, shift) = geometry.tap(kh, kw);
+                columns[c * phases + phase].push(Entry {
+                    offset: o * row_len + margin - shift,
+                    weight,
+                });
+            }
+        }
+        let channel_len = height * width;
+        let grads_len = self.out_channels * row_len;
+        let mut out = vec![0.0; batch * channels * channel_len];
+        out.par_chunks_mut(channel_len).enumerate().for_each_init(
+            || vec![0.0; plane],
+            |scratch, (index, channel)| {
+                let (b, c) = (index / channels, index % channels);
+                let source = &padded[b * grads_len..];
+                for phase in 0..phases {
+                    let entries = &columns[c * phases + phase];
+                    if entries.is_empty() {
+                        continue;
+                    }
+                    accumulate(scratch, source, entries);
+                    geometry.scatter_plane(phase, scratch, channel);
+                }
+            },
+        );
+        out
     }
 }
 
-/// Output positions per tile: a few column chunks, enough tiles to keep every thread busy.
-fn tile_width(columns: usize) -> usize {
-    let threads = rayon::current_num_threads().max(1);
-    let chunks = columns.div_ceil(CHUNK);
-    let per_tile = chunks.div_ceil(2 * threads).clamp(1, 4);
-    per_tile * CHUNK
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// A convolution (no groups) of `x` (`[n, c, h, w]`, row-major) with `weight`, a CSR
-/// `out_channels x (c · kh · kw)` matrix of the row-major `[out, c, kh, kw]` kernel, plus
-/// `bias`. Returns the `[n, out, oh, ow]` output, row-major.
-pub fn conv2d(
-    x: &[f32],
-    [n, c, h, w]: [usize; 4],
-    weight: &Csr,
-    bias: Option<&[f32]>,
-    geometry: ConvGeometry,
-) -> (Vec<f32>, [usize; 4]) {
-    let [kh, kw] = geometry.kernel;
-    assert_eq!(x.len(), n * c * h * w, "input shape");
-    assert_eq!(
-        weight.cols,
-        c * kh * kw,
-        "weight columns = channels x kernel"
-    );
-    let [oh, ow] = geometry.output([h, w]);
-    let positions = oh * ow;
-    let columns = n * positions;
-    let tile = tile_width(columns);
-    let k = weight.cols;
-    let o = weight.rows;
-    // Patch rows no output reads (every weight of that input position pruned) stay zero.
-    let used = weight.used_columns();
-    let [sy, sx] = geometry.stride;
-    let [dy, dx] = geometry.dilation;
-    let [py, px] = geometry.padding;
-    let tiles: Vec<Vec<f32>> = (0..columns.div_ceil(tile))
-        .into_par_iter()
-        .map(|t| {
-            let first = t * tile;
-            let valid = tile.min(columns - first);
-            // Per column: the image's first value and the top-left input position it reads.
-            let origin: Vec<(usize, isize, isize)> = (first..first + valid)
-                .map(|g| {
-                    let (image, p) = (g / positions, g % positions);
-                    let (oy, ox) = (p / ow, p % ow);
-                    (
-                        image * c * h * w,
-                        (oy * sy) as isize - py as isize,
-                        (ox * sx) as isize - px as isize,
-                    )
-                })
-                .collect();
-            let mut patches = vec![0f32; k * tile];
-            for (row, dst) in patches.chunks_exact_mut(tile).enumerate() {
-                if !used[row] {
-                    continue;
-                }
-                let (ci, ky, kx) = (row / (kh * kw), (row / kw) % kh, row % kw);
-                let (oy, ox) = ((ky * dy) as isize, (kx * dx) as isize);
-                for (d, &(plane, y0, x0)) in dst.iter_mut().zip(&origin) {
-                    let (iy, ix) = (y0 + oy, x0 + ox);
-                    if iy >= 0 && (iy as usize) < h && ix >= 0 && (ix as usize) < w {
-                        *d = x[plane + (ci * h + iy as usize) * w + ix as usize];
+    /// The convolution by its definition, in f64.
+    fn dense_conv(
+        x: &[f32],
+        w: &[f32],
+        input: [usize; 4],
+        out_c: usize,
+        k: usize,
+        params: ConvParams,
+    ) -> (Vec<f64>, usize, usize) {
+        let [n, c_in, h, wd] = input;
+        let g = Geometry::new(params, k, h, wd).unwrap();
+        let (oh, ow) = (g.out_h, g.out_w);
+        let mut out = vec![0f64; n * out_c * oh * ow];
+        for b in 0..n {
+            for o in 0..out_c {
+                for y in 0..oh {
+                    for xx in 0..ow {
+                        let mut sum = 0f64;
+                        for c in 0..c_in {
+                            for kh in 0..k {
+                                for kw in 0..k {
+                                    let iy = (y * params.stride + kh * params.dilation) as isize
+                                        - params.padding as isize;
+                                    let ix = (xx * params.stride + kw * params.dilation) as isize
+                                        - params.padding as isize;
+                                    if iy < 0 || ix < 0 || iy >= h as isize || ix >= wd as isize {
+                                        continue;
+                                    }
+                                    sum += w[((o * c_in + c) * k + kh) * k + kw] as f64
+                                        * x[((b * c_in + c) * h + iy as usize) * wd + ix as usize]
+                                            as f64;
+                                }
+                            }
+                        }
+                        out[((b * out_c + o) * oh + y) * ow + xx] = sum;
                     }
                 }
             }
-            let mut out = vec![0f32; o * tile];
-            weight.times(0..o, &patches, tile, &mut out);
-            out
-        })
-        .collect();
-    let mut output = vec![0f32; n * o * positions];
-    for (t, out) in tiles.iter().enumerate() {
-        let first = t * tile;
-        let valid = tile.min(columns - first);
-        for r in 0..o {
-            let b = bias.map_or(0.0, |b| b[r]);
-            let src = &out[r * tile..r * tile + valid];
-            // Columns run through whole images in order: copy the run within each image.
-            let mut j = 0;
-            while j < valid {
-                let g = first + j;
-                let (image, p) = (g / positions, g % positions);
-                let run = (positions - p).min(valid - j);
-                let dst = &mut output[(image * o + r) * positions + p..][..run];
-                for (d, v) in dst.iter_mut().zip(&src[j..j + run]) {
-                    *d = v + b;
-                }
-                j += run;
-            }
         }
+        (out, oh, ow)
     }
-    (output, [n, o, oh, ow])
-}
 
-/// `x · Wᵀ + bias` for `x` `[rows, in]` (row-major) and a CSR `out x in` weight; `[rows, out]`.
-pub fn linear(x: &[f32], rows: usize, weight: &Csr, bias: Option<&[f32]>) -> Vec<f32> {
-    let k = weight.cols;
-    assert_eq!(x.len(), rows * k, "input shape");
-    // A linear layer is a 1x1 convolution of `rows` positions.
-    let geometry = ConvGeometry {
-        kernel: [1, 1],
-        stride: [1, 1],
-        padding: [0, 0],
-        dilation: [1, 1],
-    };
-    let mut planes = vec![0f32; rows * k];
-    for (r, row) in x.chunks_exact(k.max(1)).enumerate() {
-        for (i, &v) in row.iter().enumerate() {
-            planes[i * rows + r] = v;
+    fn pseudo(len: usize, seed: u64, zero_every: usize) -> Vec<f32> {
+        (0..len as u64)
+            .map(|i| {
+                let h = (i + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ seed;
+                if zero_every > 0 && !((h >> 7) as usize).is_multiple_of(zero_every) {
+                    0.0
+                } else {
+                    ((h >> 40) % 2001) as f32 / 1000.0 - 1.0
+                }
+            })
+            .collect()
+    }
+
+    fn close(a: &[f32], b: &[f64]) {
+        let scale = b.iter().fold(0f64, |m, v| m.max(v.abs())).max(1e-12);
+        for (x, y) in a.iter().zip(b) {
+            assert!(
+                (*x as f64 - y).abs() <= 1e-5 * scale,
+                "{x} vs {y} (scale {scale})"
+            );
         }
     }
-    let (out, _) = conv2d(&planes, [1, k, 1, rows], weight, bias, geometry);
-    let o = weight.rows;
-    let mut result = vec![0f32; rows * o];
-    for r in 0..o {
-        for i in 0..rows {
-            result[i * o + r] = out[r * rows + i];
+
+    const CASES: [(usize, usize, usize, usize); 6] = [
+        // (kernel, stride, padding, dilation)
+        (3, 1, 1, 1),
+        (3, 2, 1, 1),
+        (1, 1, 0, 1),
+        (1, 2, 0, 1),
+        (3, 1, 2, 2),
+        (7, 2, 3, 1),
+    ];
+
+    #[test]
+    fn forward_equals_the_dense_definition() {
+        for (k, stride, padding, dilation) in CASES {
+            let params = ConvParams {
+                stride,
+                padding,
+                dilation,
+            };
+            let input = [2, 3, 9, 8];
+            let x = pseudo(2 * 3 * 9 * 8, 1, 0);
+            let w = pseudo(4 * 3 * k * k, 2, 3);
+            let csr = CsrConv::from_dense(&w, [4, 3, k, k]);
+            assert!(csr.density() < 0.9, "the test weights are sparse");
+            let geometry = csr.geometry(params, input).unwrap();
+            let (expected, oh, ow) = dense_conv(&x, &w, input, 4, k, params);
+            assert_eq!((geometry.out_h, geometry.out_w), (oh, ow));
+            close(&csr.forward(&x, input, &geometry), &expected);
         }
     }
-    result
+
+    /// `<conv(x), g> = <x, conv^T(g)>`, and the gradient of `<conv(x), g>` with respect to each
+    /// input pixel, by the definition.
+    #[test]
+    fn input_gradient_is_the_adjoint_of_the_forward() {
+        for (k, stride, padding, dilation) in CASES {
+            let params = ConvParams {
+                stride,
+                padding,
+                dilation,
+            };
+            let input = [2, 3, 9, 8];
+            let w = pseudo(4 * 3 * k * k, 3, 2);
+            let csr = CsrConv::from_dense(&w, [4, 3, k, k]);
+            let geometry = csr.geometry(params, input).unwrap();
+            let out_len = 2 * 4 * geometry.out_h * geometry.out_w;
+            let g = pseudo(out_len, 4, 0);
+            let grad = csr.input_grad(&g, input, &geometry);
+            // Column by column: d<conv(x), g>/dx_i = <conv(e_i), g>.
+            let mut expected = vec![0f64; grad.len()];
+            for (i, e) in expected.iter_mut().enumerate() {
+                let mut basis = vec![0f32; grad.len()];
+                basis[i] = 1.0;
+                let (out, _, _) = dense_conv(&basis, &w, input, 4, k, params);
+                *e = out.iter().zip(&g).map(|(o, g)| o * *g as f64).sum();
+            }
+            close(&grad, &expected);
+        }
+    }
+
+    #[test]
+    fn a_mismatched_input_is_an_error() {
+        let csr = CsrConv::from_dense(&[1.0; 2 * 3 * 9], [2, 3, 3, 3]);
+        let params = ConvParams {
+            stride: 1,
+            padding: 0,
+            dilation: 1,
+        };
+        assert!(csr.geometry(params, [1, 4, 5, 5]).is_err());
+        assert!(csr.geometry(params, [1, 3, 2, 2]).is_err());
+        assert_eq!(csr.density(), 1.0);
+    }
 }

@@ -1,171 +1,220 @@
-//! Sparse inference for pruned networks: convolutions and linear layers whose weights are
-//! mostly exact zeros run as a CSR weight times im2col patches ([`conv::conv2d`]) instead of
-//! the dense im2col + GEMM, when the layer's measured density is below the crossover for its
-//! shape ([`sparse_is_faster`], measured by `cargo bench --bench sparse`).
+//! Sparse kernels for pruned networks: a convolution whose measured weight sparsity passes the
+//! crossover of its layer shape runs on its non-zero weights only ([`CsrConv`]), forward and
+//! input gradient, on the CPU (`flex`). The pool is 20-99% sparse and every analysis runs
+//! thousands of forward and backward passes of each member, so that is where the time goes.
 //!
-//! It is opt-in and forward-only: inside [`with_sparse_inference`], ResNet layers whose input
-//! and weight take no part in a backward pass and whose values are `f32` take the sparse path;
-//! everywhere else (training, attribution's backward passes, other precisions) the dense path is
-//! untouched. Results equal the dense path's within float rounding (1e-5 relative, tested). The
-//! CSR form of each weight is built once per scope (weights do not change during inference).
+//! A network gets its kernels from [`crate::models::Network::with_sparse_kernels`], which reads
+//! every convolution's weights once, keeps those that pay, and records them by parameter id. The
+//! network's forward pass then routes those convolutions here. Results equal the dense path up
+//! to float rounding (the sums run in another order; tested within 1e-5 relative).
+//!
+//! Frozen weights only: a convolution whose weight takes a gradient (training) always runs
+//! dense, because the sparse path gives no weight gradient. A convolution that stays dense runs
+//! exactly the code it runs without sparse kernels, so `PVR_SPARSE=off` reproduces the dense
+//! results bit for bit (tested).
+//!
+//! Only convolutions: the classifier of a ResNet is under 0.1% of its multiply-adds (ResNet-18:
+//! 0.5 M of 1.8 G per image), so a sparse linear layer would save nothing measurable.
 
 pub mod conv;
-pub mod csr;
-
+pub mod extension;
+pub mod geometry;
+pub mod kernel;
+pub mod synthetic;
 #[cfg(test)]
 mod tests;
 
-use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use burn::module::{Param, ParamId};
-use burn::tensor::{DType, Tensor, TensorData};
+use burn::module::ParamId;
+use burn::nn::conv::Conv2d;
+use burn::tensor::Tensor;
+use burn::tensor::module::conv2d;
+use burn::tensor::ops::ConvOptions;
 
-pub use conv::ConvGeometry;
-pub use csr::Csr;
+pub use conv::CsrConv;
+pub use extension::{SparseConvCall, sparse_conv2d};
+pub use geometry::ConvParams;
 
-thread_local! {
-    /// The CSR weights of the current scope (`None` outside one), keyed by parameter; `None`
-    /// for a layer whose density is above the crossover.
-    static SCOPE: RefCell<Option<Scope>> = const { RefCell::new(None) };
+/// When to run a layer sparse.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum SparsePolicy {
+    /// Every layer dense.
+    Off,
+    /// Sparse where the layer's density is below the measured crossover of its shape
+    /// ([`crossover_density`]).
+    Auto,
+    /// Sparse wherever the density is below this (for benchmarks and tests).
+    Below(f64),
 }
 
-struct Scope {
-    /// `None`: [`sparse_is_faster`] decides; `Some(d)`: sparse at densities up to `d`.
-    below: Option<f64>,
-    weights: HashMap<ParamId, Option<Arc<Csr>>>,
-}
-
-/// Runs `f` with sparse inference on for this thread, each layer sparse when
-/// [`sparse_is_faster`] (nested scopes share the outer one).
-pub fn with_sparse_inference<R>(f: impl FnOnce() -> R) -> R {
-    scoped(None, f)
-}
-
-/// [`with_sparse_inference`] with a set crossover: layers of density up to `density` run sparse
-/// (benches and tests measure and check the sparse path with it).
-pub fn with_sparse_inference_below<R>(density: f64, f: impl FnOnce() -> R) -> R {
-    scoped(Some(density), f)
-}
-
-fn scoped<R>(below: Option<f64>, f: impl FnOnce() -> R) -> R {
-    let outer = SCOPE.with(|s| s.borrow().is_some());
-    if outer {
-        return f();
+impl SparsePolicy {
+    /// The policy from `PVR_SPARSE` (`off`, `auto`, or a density such as `0.5`); `Auto` when
+    /// unset. An unreadable value is an error naming the variable.
+    pub fn from_env() -> Result<Self, String> {
+        std::env::var("PVR_SPARSE").map_or(Ok(SparsePolicy::Auto), |text| Self::parse(&text))
     }
-    SCOPE.with(|s| {
-        *s.borrow_mut() = Some(Scope {
-            below,
-            weights: HashMap::new(),
-        })
-    });
-    struct Reset;
-    impl Drop for Reset {
-        fn drop(&mut self) {
-            SCOPE.with(|s| *s.borrow_mut() = None);
+
+    /// `off`, `auto`, or a density in [0, 1].
+    pub fn parse(text: &str) -> Result<Self, String> {
+        match text.trim() {
+            "off" | "dense" => Ok(SparsePolicy::Off),
+            "auto" | "" => Ok(SparsePolicy::Auto),
+            other => other
+                .parse::<f64>()
+                .ok()
+                .filter(|d| (0.0..=1.0).contains(d))
+                .map(SparsePolicy::Below)
+                .ok_or_else(|| {
+                    format!("PVR_SPARSE=`{other}`: expected off, auto, or a density in [0, 1]")
+                }),
         }
     }
-    let _reset = Reset;
-    f()
+
+    /// Whether a layer of this density, kernel side and output size (positions per image) runs
+    /// sparse.
+    fn admits(&self, density: f64, kernel: usize, positions: usize) -> bool {
+        match *self {
+            SparsePolicy::Off => false,
+            SparsePolicy::Auto => density < crossover_density(kernel, positions),
+            SparsePolicy::Below(limit) => density < limit,
+        }
+    }
+
+    /// The highest density this policy might run sparse at any size.
+    fn ceiling(&self) -> f64 {
+        match *self {
+            SparsePolicy::Off => 0.0,
+            SparsePolicy::Auto => crossover_density(3, usize::MAX),
+            SparsePolicy::Below(limit) => limit,
+        }
+    }
 }
 
-/// Whether the sparse kernel beats flex's dense convolution for a layer with this kernel area
-/// (`kh · kw`, 1 for 1x1 convolutions and linear layers), `k` weight columns
-/// (`in_channels · kh · kw`) and this density (share of non-zero weights).
+/// The weight density under which the sparse kernel beats the dense one (forward and input
+/// gradient together) for a `kernel x kernel` convolution with `positions` output positions per
+/// image, measured on ResNet-18/50 layer shapes with `cargo bench --bench sparse -- crossover`
+/// (README, "Sparse kernels"; the table there).
 ///
-/// From `cargo bench --bench sparse` (batch 4, 2-core AMD EPYC with AVX2, shared with other
-/// jobs): 3x3 and 7x7 layers of ResNet-18 at 224 px cross over between 50% and 80% sparsity
-/// and run 1.3-3x faster at 90%; ResNet-50's 1x1 layers on 56 x 56 maps never do (the patch
-/// copy costs as much as flex's GEMM), its 2048 -> 512 1x1 from 70%. The rule takes the safe
-/// side of those measurements.
-pub fn sparse_is_faster(kernel_area: usize, k: usize, density: f64) -> bool {
-    if kernel_area > 1 {
-        density <= CROSSOVER_DENSITY
-    } else {
-        k >= 1024 && density <= CROSSOVER_DENSITY / 2.0
+/// The sparse kernel does one multiply-add per non-zero weight and output position; the dense
+/// one (im2col + packed GEMM) runs nearer the CPU's peak but builds a patch matrix nine times
+/// the input for a 3x3 kernel. A 1x1 convolution has no patch matrix to save, and small maps
+/// cost the sparse kernel most (short rows, more of the plane grid wasted), so both cross lower.
+/// The values are rounded down from the measurements: a layer near its crossover gains little
+/// either way.
+pub fn crossover_density(kernel: usize, positions: usize) -> f64 {
+    match (kernel, positions) {
+        (1, _) => 0.25,
+        (_, 0..=16) => 0.1,
+        (_, 17..=64) => 0.3,
+        (_, 65..=1024) => 0.45,
+        _ => 0.6,
     }
 }
 
-/// Spatial kernels run sparse from this density down (80% sparsity).
-pub const CROSSOVER_DENSITY: f64 = 0.2;
+/// The sparse weights of a network's convolutions, by the id of their dense weight parameter.
+/// Empty by default: everything dense.
+#[derive(Debug, Clone)]
+pub struct SparseKernels {
+    convs: HashMap<ParamId, Arc<CsrConv>>,
+    policy: SparsePolicy,
+}
 
-/// The CSR form of `weight` (viewed as `dims[0] x rest`) when the sparse path applies to it in
-/// the current scope: cached per parameter.
-fn scoped_weight<const D: usize>(weight: &Param<Tensor<D>>) -> Option<Arc<Csr>> {
-    SCOPE.with(|scope| {
-        let mut scope = scope.borrow_mut();
-        let scope = scope.as_mut()?;
-        if let Some(entry) = scope.weights.get(&weight.id) {
-            return entry.clone();
+impl Default for SparseKernels {
+    fn default() -> Self {
+        Self::new(SparsePolicy::Off)
+    }
+}
+
+/// What [`crate::models::Network::with_sparse_kernels`] did, layer by layer.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SparseSummary {
+    /// `(weight shape, density, kept sparse)` per convolution, in forward order (a kept layer
+    /// runs sparse on inputs whose output size passes its crossover).
+    pub layers: Vec<([usize; 4], f64, bool)>,
+}
+
+impl SparseSummary {
+    /// Convolutions kept sparse.
+    pub fn sparse_layers(&self) -> usize {
+        self.layers.iter().filter(|l| l.2).count()
+    }
+}
+
+impl SparseKernels {
+    pub fn is_empty(&self) -> bool {
+        self.convs.is_empty()
+    }
+
+    /// Empty kernels that will choose by `policy`.
+    pub fn new(policy: SparsePolicy) -> Self {
+        Self {
+            convs: HashMap::new(),
+            policy,
         }
-        let value = weight.val();
-        let entry = (value.dtype() == DType::F32 && !value.is_tracked())
-            .then(|| {
-                let dims = value.dims();
-                let rows = dims[0];
-                let cols = dims.iter().skip(1).product::<usize>();
-                let data = value.into_data().try_to_vec::<f32>().ok()?;
-                let csr = Csr::from_dense(&data, rows, cols);
-                let faster = match scope.below {
-                    Some(below) => csr.density() <= below,
-                    None => {
-                        let area = dims.iter().skip(2).product::<usize>();
-                        sparse_is_faster(area, cols, csr.density())
-                    }
-                };
-                faster.then(|| Arc::new(csr))
-            })
-            .flatten();
-        scope.weights.insert(weight.id, entry.clone());
-        entry
-    })
-}
-
-fn host<const D: usize>(x: Tensor<D>) -> Vec<f32> {
-    x.into_data()
-        .try_to_vec::<f32>()
-        .expect("an f32 tensor reads back as f32")
-}
-
-/// The sparse path of a convolution, or `None` when it does not apply (outside a scope, a
-/// dense-enough weight, a tracked input, a precision other than f32).
-pub fn try_conv2d(
-    weight: &Param<Tensor<4>>,
-    bias: Option<&Param<Tensor<1>>>,
-    x: &Tensor<4>,
-    geometry: ConvGeometry,
-) -> Option<Tensor<4>> {
-    if x.dtype() != DType::F32 || x.is_tracked() {
-        return None;
     }
-    let csr = scoped_weight(weight)?;
-    let device = x.device();
-    let dims = x.dims();
-    let bias = bias.map(|b| host(b.val()));
-    let (out, shape) = conv::conv2d(&host(x.clone()), dims, &csr, bias.as_deref(), geometry);
-    Some(Tensor::from_data(TensorData::new(out, shape), &device))
-}
 
-/// The sparse path of a linear layer (`x · Wᵀ + b`, burn's `[in, out]` weight layout), or
-/// `None` when it does not apply.
-pub fn try_linear(
-    weight: &Param<Tensor<2>>,
-    bias: Option<&Param<Tensor<1>>>,
-    x: &Tensor<2>,
-) -> Option<Tensor<2>> {
-    if x.dtype() != DType::F32 || x.is_tracked() || !SCOPE.with(|s| s.borrow().is_some()) {
-        return None;
+    /// Considers `conv`: measures its density and keeps its sparse weights when the policy may
+    /// run it sparse at some input size (the choice is made per call, by the output's size).
+    /// Grouped, non-square and non-f32 convolutions stay dense.
+    pub fn consider(&mut self, conv: &Conv2d, summary: &mut SparseSummary) {
+        let weight = conv.weight.val();
+        let shape = weight.dims();
+        let square = shape[2] == shape[3];
+        let Ok(values) = weight.into_data().convert::<f32>().try_into_vec::<f32>() else {
+            return;
+        };
+        let nonzero = values.iter().filter(|&&v| v != 0.0).count();
+        let density = nonzero as f64 / values.len().max(1) as f64;
+        let kept = conv.groups == 1 && square && density < self.policy.ceiling();
+        if kept {
+            self.convs.insert(
+                conv.weight.id,
+                Arc::new(CsrConv::from_dense(&values, shape)),
+            );
+        }
+        summary.layers.push((shape, density, kept));
     }
-    // burn stores linear weights as [in, out]: the CSR rows are its transpose's.
-    let transposed = Param::initialized(weight.id, weight.val().transpose());
-    let csr = scoped_weight(&transposed)?;
-    let device = x.device();
-    let [rows, _] = x.dims();
-    let bias = bias.map(|b| host(b.val()));
-    let out = conv::linear(&host(x.clone()), rows, &csr, bias.as_deref());
-    Some(Tensor::from_data(
-        TensorData::new(out, [rows, csr.rows]),
-        &device,
-    ))
+
+    /// `conv`'s convolution of `x` with the given stride and dilation ("same" padding for its odd
+    /// kernel: `dilation * (k / 2)`), sparse when this holds its weights and they are frozen.
+    pub fn conv(&self, conv: &Conv2d, x: Tensor<4>, stride: usize, dilation: usize) -> Tensor<4> {
+        let padding = dilation * (conv.kernel_size[0] / 2);
+        let [_, _, h, w] = x.dims();
+        if let Some(weights) = self.convs.get(&conv.weight.id)
+            && conv.bias.is_none()
+            && !conv.weight.val().is_require_grad()
+            && self.policy.admits(
+                weights.density(),
+                weights.kernel,
+                h.div_ceil(stride) * w.div_ceil(stride),
+            )
+        {
+            let call = SparseConvCall {
+                weights: weights.clone(),
+                params: ConvParams {
+                    stride,
+                    padding,
+                    dilation,
+                },
+            };
+            return sparse_conv2d(x, &call);
+        }
+        if stride == conv.stride[0] && dilation == 1 {
+            // As built: the layer's own forward, what the network runs without sparse kernels.
+            return conv.forward(x);
+        }
+        conv2d(
+            x,
+            conv.weight.val(),
+            conv.bias.as_ref().map(|bias| bias.val()),
+            ConvOptions::new(
+                [stride, stride],
+                [padding, padding],
+                [dilation, dilation],
+                conv.groups,
+            ),
+        )
+    }
 }

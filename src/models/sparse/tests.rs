@@ -1,191 +1,276 @@
-use burn::module::{Module, ModuleMapper, Param};
-use burn::tensor::module::conv2d as dense_conv2d;
+//! A pruned network on sparse kernels computes what it computes dense: single convolutions of
+//! every geometry (forward and input gradient, against Burn's dense convolution), logits, input
+//! gradients (plain and guided), dilated patch features; `off` is the dense path bit for bit; and
+//! weights that train never run sparse.
+
+use std::sync::Arc;
+
+use burn::module::Module;
+use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Distribution, Tensor, TensorData};
 
-use super::*;
-use crate::models::{Architecture, NetworkConfig, PatchOptions, Stem};
+use super::synthetic::{Thin, thin};
+use super::{ConvParams, CsrConv, SparseConvCall, SparsePolicy, sparse_conv2d};
+use crate::models::{Architecture, Network, NetworkConfig, PatchOptions, Stem};
 
-fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-    t.into_data().try_to_vec::<f32>().unwrap()
+fn pruned(arch: Architecture, stem: Stem, device: &Device) -> Network {
+    NetworkConfig {
+        arch,
+        width: 8,
+        stem,
+        num_classes: 7,
+    }
+    .init(device, 3)
+    .map(&mut Thin { density: 0.2 })
+    .valid()
 }
 
-/// Max |a - b| over max |b|: the relative error of a whole output.
-fn relative_error(a: &[f32], b: &[f32]) -> f32 {
+fn values<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
+    tensor
+        .into_data()
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .unwrap()
+}
+
+/// `max |a - b| <= 1e-5 * max |b|`.
+fn assert_close<const D: usize>(a: Tensor<D>, b: Tensor<D>, what: &str) {
+    let (a, b) = (values(a), values(b));
     assert_eq!(a.len(), b.len());
-    let scale = b.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-30);
-    a.iter().zip(b).fold(0f32, |m, (x, y)| m.max((x - y).abs())) / scale
+    let scale = b.iter().fold(0f32, |m, v| m.max(v.abs()));
+    assert!(scale > 0.0, "{what}: all zero");
+    let worst = a
+        .iter()
+        .zip(&b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0f32, f32::max);
+    assert!(
+        worst <= 1e-5 * scale,
+        "{what}: off by {worst} at scale {scale}"
+    );
 }
 
-/// Pseudo-random values with about `zeros` of them exactly zero.
-fn sparse_values(len: usize, zeros: f32, seed: u32) -> Vec<f32> {
-    (0..len)
-        .map(|i| {
-            let h =
-                (i as u32 ^ seed).wrapping_mul(2654435761).rotate_left(13) as f32 / u32::MAX as f32;
-            if h < zeros {
-                0.0
-            } else {
-                (i as f32 * 0.731 + seed as f32).sin()
-            }
-        })
-        .collect()
+fn images(device: &Device, size: usize) -> Tensor<4> {
+    Tensor::random([2, 3, size, size], Distribution::Normal(0.0, 1.0), device)
 }
 
+/// One convolution through the backend extension against Burn's dense `conv2d`, forward and
+/// input gradient, on odd sizes (no multiple of a register block), batch 2, with whole output
+/// channels and a whole input channel pruned.
 #[test]
-fn sparse_conv_equals_the_dense_convolution_for_every_geometry() {
-    let device = Device::flex();
-    // (in, out, kernel, stride, padding, dilation, input size): odd sizes, so output positions
-    // are no multiple of the column chunk.
+fn sparse_conv_equals_the_dense_convolution_forward_and_input_gradient() {
+    let device = Device::flex().autodiff();
+    // (in, out, kernel, stride, padding, dilation, input side)
     let cases = [
         (3, 8, 3, 1, 1, 1, 13),
         (6, 10, 3, 2, 1, 1, 15),
+        (5, 7, 1, 1, 0, 1, 9),
         (5, 7, 1, 2, 0, 1, 9),
         (4, 9, 3, 1, 2, 2, 11),
         (3, 5, 7, 2, 3, 1, 19),
     ];
-    for (case, &(cin, cout, k, s, p, d, size)) in cases.iter().enumerate() {
-        let weights = sparse_values(cout * cin * k * k, 0.8, case as u32);
-        let bias: Vec<f32> = (0..cout).map(|i| i as f32 * 0.1 - 0.3).collect();
+    for (case, (c_in, c_out, k, stride, padding, dilation, side)) in cases.into_iter().enumerate() {
+        let weight = thin(
+            Tensor::<4>::random([c_out, c_in, k, k], Distribution::Normal(0.0, 1.0), &device),
+            0.3,
+        );
+        // Output channels 0 and 2 and input channel 1 entirely pruned.
+        let mut w = values(weight);
+        let per_out = c_in * k * k;
+        for o in 0..c_out {
+            for (i, value) in w[o * per_out..(o + 1) * per_out].iter_mut().enumerate() {
+                if o == 0 || o == 2 || i / (k * k) == 1 {
+                    *value = 0.0;
+                }
+            }
+        }
+        let weights = CsrConv::from_dense(&w, [c_out, c_in, k, k]);
+        assert!(weights.density() < 0.5, "case {case}: sparse weights");
+        let call = SparseConvCall {
+            weights: Arc::new(weights),
+            params: ConvParams {
+                stride,
+                padding,
+                dilation,
+            },
+        };
+        let dense_weight = Tensor::<4>::from_data(TensorData::new(w, [c_out, c_in, k, k]), &device);
+        let options = ConvOptions::new(
+            [stride, stride],
+            [padding, padding],
+            [dilation, dilation],
+            1,
+        );
         let x = Tensor::<4>::random(
-            [2, cin, size, size + 2],
+            [2, c_in, side, side + 2],
             Distribution::Normal(0.0, 1.0),
             &device,
         );
-        let w =
-            Tensor::<4>::from_data(TensorData::new(weights.clone(), [cout, cin, k, k]), &device);
-        let b = Tensor::<1>::from_data(TensorData::new(bias.clone(), [cout]), &device);
-        let dense = dense_conv2d(
-            x.clone(),
-            w,
-            Some(b),
-            ConvOptions::new([s, s], [p, p], [d, d], 1),
+        let dense_out = conv2d(x.clone(), dense_weight.clone(), None, options.clone());
+        let sparse_out = sparse_conv2d(x.clone(), &call);
+        assert_eq!(sparse_out.dims(), dense_out.dims(), "case {case}: shape");
+        assert_close(
+            sparse_out,
+            dense_out.clone(),
+            &format!("case {case}: forward"),
         );
-        let geometry = ConvGeometry {
-            kernel: [k, k],
-            stride: [s, s],
-            padding: [p, p],
-            dilation: [d, d],
+        // The same output gradient for both: the gradient of <conv(x), g> for a fixed g.
+        let g = Tensor::<4>::random(dense_out.shape(), Distribution::Normal(0.0, 1.0), &device);
+        let gradient = |sparse: bool| {
+            let x = x.clone().detach().require_grad();
+            let out = if sparse {
+                sparse_conv2d(x.clone(), &call)
+            } else {
+                conv2d(x.clone(), dense_weight.clone(), None, options.clone())
+            };
+            let grads = (out * g.clone().detach()).sum().backward();
+            x.grad(&grads).unwrap()
         };
-        let csr = Csr::from_dense(&weights, cout, cin * k * k);
-        let (out, shape) = conv::conv2d(&values(x.clone()), x.dims(), &csr, Some(&bias), geometry);
-        assert_eq!(shape, dense.dims(), "case {case}");
-        let err = relative_error(&out, &values(dense));
-        assert!(err < 1e-5, "case {case}: relative error {err}");
+        assert_close(
+            gradient(true),
+            gradient(false),
+            &format!("case {case}: input gradient"),
+        );
     }
 }
 
+/// `off` keeps every convolution on the dense code, bit for bit; a forced sparse run differs in
+/// rounding, so the comparison can tell.
 #[test]
-fn sparse_linear_equals_the_dense_product() {
-    let (rows, input, output) = (5, 37, 11);
-    let w = sparse_values(output * input, 0.9, 7);
-    let x = sparse_values(rows * input, 0.0, 3);
-    let bias: Vec<f32> = (0..output).map(|i| i as f32).collect();
-    let got = conv::linear(&x, rows, &Csr::from_dense(&w, output, input), Some(&bias));
-    let mut want = vec![0f32; rows * output];
-    for r in 0..rows {
-        for o in 0..output {
-            want[r * output + o] = bias[o]
-                + (0..input)
-                    .map(|i| x[r * input + i] * w[o * input + i])
-                    .sum::<f32>();
-        }
-    }
-    assert!(relative_error(&got, &want) < 1e-5);
-}
-
-/// Zeroes the `share` smallest-magnitude weights of every float parameter of rank 2 or more
-/// (a stand-in for magnitude pruning, which lives in a higher layer).
-struct ZeroSmall {
-    share: f64,
-}
-
-impl ModuleMapper for ZeroSmall {
-    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
-        if D < 2 {
-            return param;
-        }
-        let share = self.share;
-        param.map(|t| {
-            let mut magnitudes: Vec<f32> = values(t.clone()).iter().map(|v| v.abs()).collect();
-            magnitudes.sort_by(f32::total_cmp);
-            let threshold =
-                magnitudes[((magnitudes.len() as f64 * share) as usize).min(magnitudes.len() - 1)];
-            let keep = t.clone().abs().greater_elem(threshold).float();
-            t * keep
-        })
-    }
-}
-
-#[test]
-fn a_pruned_resnet_runs_sparse_with_the_dense_outputs() {
+fn off_is_the_dense_path_bit_for_bit() {
     let device = Device::flex();
-    let config = NetworkConfig {
-        arch: Architecture::ResNet18,
-        width: 8,
-        stem: Stem::Small,
-        num_classes: 10,
-    };
-    let dense_net = config.init(&device, 0);
-    let images = Tensor::<4>::random([3, 3, 16, 16], Distribution::Normal(0.0, 1.0), &device);
-    // Not pruned: inside a scope every layer stays dense, bit for bit.
-    let plain = values(dense_net.forward(images.clone()));
-    let scoped = with_sparse_inference(|| values(dense_net.forward(images.clone())));
-    assert_eq!(plain, scoped);
+    let dense = pruned(Architecture::ResNet18, Stem::Imagenet, &device);
+    let x = images(&device, 40);
+    let plain = values(dense.forward(x.clone()));
+    let (off, summary) = dense.clone().with_sparse_kernels(SparsePolicy::Off);
+    assert_eq!(summary.sparse_layers(), 0);
+    assert_eq!(values(off.forward(x.clone())), plain);
+    let (forced, _) = dense.with_sparse_kernels(SparsePolicy::Below(1.0));
+    assert_ne!(values(forced.forward(x)), plain, "the sparse path ran");
+}
 
-    // Half pruned, every layer forced sparse: equal within rounding, logits and LOST features
-    // (with the dilated last stage) alike.
-    let pruned = dense_net.map(&mut ZeroSmall { share: 0.5 });
-    let density = |net: &crate::models::Network| {
-        let crate::models::Network::ResNet(r) = net else {
-            unreachable!("a ResNet")
+#[test]
+fn sparse_logits_equal_dense_for_both_block_kinds_and_stems() {
+    let device = Device::flex();
+    for (arch, stem, size) in [
+        (Architecture::ResNet18, Stem::Small, 16),
+        (Architecture::ResNet50, Stem::Small, 16),
+        (Architecture::ResNet18, Stem::Imagenet, 40),
+    ] {
+        let dense = pruned(arch, stem, &device);
+        let (sparse, summary) = dense.clone().with_sparse_kernels(SparsePolicy::Below(1.0));
+        assert_eq!(summary.sparse_layers(), summary.layers.len());
+        assert!(summary.layers.iter().all(|l| l.1 < 0.5), "pruned about 80%");
+        let x = images(&device, size);
+        assert_close(sparse.forward(x.clone()), dense.forward(x), "logits");
+    }
+}
+
+#[test]
+fn sparse_input_gradients_equal_dense_plain_and_guided() {
+    let device = Device::flex().autodiff();
+    let dense = pruned(Architecture::ResNet18, Stem::Imagenet, &device);
+    let (sparse, _) = dense.clone().with_sparse_kernels(SparsePolicy::Below(1.0));
+    let x = images(&device, 32);
+    let gradient = |net: &Network, guided: bool| {
+        let x = x.clone().detach().require_grad();
+        let logits = if guided {
+            net.forward_guided(x.clone()).unwrap()
+        } else {
+            net.forward(x.clone())
         };
-        let crate::models::resnet::Block::Basic(block) = &r.layer3[0] else {
-            unreachable!("ResNet-18 has basic blocks")
-        };
-        let w = values(block.conv1.weight.val());
-        w.iter().filter(|v| **v != 0.0).count() as f64 / w.len() as f64
+        // A target logit per image: column 1 of the first, column 4 of the second.
+        let grads = (logits.narrow(1, 1, 4)
+            * Tensor::from_floats([[1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 1.0]], &x.device()))
+        .sum()
+        .backward();
+        x.grad(&grads).unwrap()
     };
-    assert!(
-        (density(&pruned) - 0.5).abs() < 0.01,
-        "{}",
-        density(&pruned)
+    assert_close(
+        gradient(&sparse, false),
+        gradient(&dense, false),
+        "gradient",
     );
-    let dense_logits = values(pruned.forward(images.clone()));
-    let sparse_logits = with_sparse_inference_below(1.0, || values(pruned.forward(images.clone())));
-    assert_ne!(
-        dense_logits, sparse_logits,
-        "the sparse path ran (rounding differs)"
+    assert_close(
+        gradient(&sparse, true),
+        gradient(&dense, true),
+        "guided gradient",
     );
-    assert!(relative_error(&sparse_logits, &dense_logits) < 1e-5);
+}
+
+#[test]
+fn sparse_dilated_patch_features_equal_dense() {
+    let device = Device::flex();
+    let dense = pruned(Architecture::ResNet50, Stem::Imagenet, &device);
+    let (sparse, _) = dense.clone().with_sparse_kernels(SparsePolicy::Below(1.0));
     let options = PatchOptions {
         dilate_last_stage: true,
     };
-    let dense_features = values(pruned.patch_features_with(images.clone(), options).features);
-    let sparse_features = with_sparse_inference_below(1.0, || {
-        values(pruned.patch_features_with(images.clone(), options).features)
-    });
-    assert!(relative_error(&sparse_features, &dense_features) < 1e-5);
+    let x = images(&device, 64);
+    assert_close(
+        sparse.patch_features_with(x.clone(), options).features,
+        dense.patch_features_with(x, options).features,
+        "dilated features",
+    );
 }
 
 #[test]
-fn a_tracked_input_keeps_the_dense_path_and_its_gradient() {
-    let device = Device::flex().autodiff();
-    let net = NetworkConfig {
+fn policies_choose_by_density() {
+    let device = Device::flex();
+    let dense = pruned(Architecture::ResNet18, Stem::Small, &device);
+    let (_, off) = dense.clone().with_sparse_kernels(SparsePolicy::Off);
+    assert_eq!(off.sparse_layers(), 0);
+    assert_eq!(
+        off.layers.len(),
+        1 + 8 * 2 + 3,
+        "stem, 16 block convs, 3 shortcuts"
+    );
+    let (_, none) = dense.clone().with_sparse_kernels(SparsePolicy::Below(0.01));
+    assert_eq!(none.sparse_layers(), 0);
+    // The unpruned network is dense everywhere: nothing passes any crossover.
+    let unpruned = NetworkConfig {
         arch: Architecture::ResNet18,
         width: 8,
         stem: Stem::Small,
-        num_classes: 10,
+        num_classes: 7,
     }
-    .init(&device, 0)
-    .map(&mut ZeroSmall { share: 0.5 })
-    .no_grad();
-    let images =
-        Tensor::<4>::random([2, 3, 16, 16], Distribution::Normal(0.0, 1.0), &device).require_grad();
-    let grads = with_sparse_inference_below(1.0, || net.forward(images.clone()).sum().backward());
-    let grad = values(images.grad(&grads).expect("a gradient reaches the input"));
-    let outside = net.forward(images.clone()).sum().backward();
-    let want = values(images.grad(&outside).unwrap());
-    assert!(want.iter().any(|v| *v != 0.0));
-    assert_eq!(grad, want);
+    .init(&device, 3);
+    let (_, auto) = unpruned.with_sparse_kernels(SparsePolicy::Auto);
+    assert_eq!(auto.sparse_layers(), 0);
+}
+
+/// A network whose weights train keeps every convolution dense (the sparse path gives no weight
+/// gradient), so a weight still gets its gradient.
+#[test]
+fn trainable_weights_run_dense() {
+    let device = Device::flex().autodiff();
+    let net = NetworkConfig {
+        arch: Architecture::ResNet18,
+        width: 4,
+        stem: Stem::Small,
+        num_classes: 3,
+    }
+    .init(&device, 1)
+    .map(&mut Thin { density: 0.2 });
+    let (net, summary) = net.with_sparse_kernels(SparsePolicy::Below(1.0));
+    assert!(summary.sparse_layers() > 0);
+    let grads = net.forward(images(&device, 8)).sum().backward();
+    let Network::ResNet(resnet) = &net else {
+        unreachable!()
+    };
+    assert!(resnet.conv1.weight.val().grad(&grads).is_some());
+}
+
+#[test]
+fn policies_parse_from_their_names() {
+    assert_eq!(SparsePolicy::parse("off"), Ok(SparsePolicy::Off));
+    assert_eq!(SparsePolicy::parse(" auto "), Ok(SparsePolicy::Auto));
+    assert_eq!(SparsePolicy::parse("0.4"), Ok(SparsePolicy::Below(0.4)));
+    assert!(
+        SparsePolicy::parse("1.5")
+            .unwrap_err()
+            .contains("PVR_SPARSE")
+    );
+    assert!(SparsePolicy::parse("fast").is_err());
 }

@@ -1,0 +1,155 @@
+//! The sparse convolution as a Burn backend extension (the mechanism of the guided ReLU): the
+//! `flex` CPU backend runs [`CsrConv`] on the tensor's host buffer, and the autodiff backend
+//! records a backward pass that computes the input gradient with the transposed kernel.
+//!
+//! The weights travel as a plain argument, not as a tensor: the autodiff graph does not see them,
+//! so they get no gradient. That is why sparse kernels are for frozen networks only (analyses);
+//! [`super::SparseKernels`] is never attached to a network that trains.
+
+use std::sync::Arc;
+
+use burn::backend::TensorMetadata;
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind, unary};
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{Autodiff, AutodiffBackend, Backend, Dispatch, Flex, backend_extension};
+use burn::tensor::{DType, Tensor, TensorData};
+
+use super::conv::CsrConv;
+use super::geometry::ConvParams;
+
+/// One call's sparse weights and convolution parameters.
+#[derive(Debug, Clone)]
+pub struct SparseConvCall {
+    pub weights: Arc<CsrConv>,
+    pub params: ConvParams,
+}
+
+/// The convolution of `x` `[batch, in, h, w]` with `call`'s sparse weights (no bias). On an
+/// autodiff device, its backward pass gives `x` its gradient.
+pub fn sparse_conv2d(x: Tensor<4>, call: &SparseConvCall) -> Tensor<4> {
+    Tensor::from_dispatch(<Dispatch as SparseConvBackend>::sparse_conv2d(
+        x.into_dispatch(),
+        call.clone(),
+    ))
+}
+
+/// The backend operations behind [`sparse_conv2d`].
+#[backend_extension(Flex, Autodiff)]
+pub trait SparseConvBackend: Backend {
+    fn sparse_conv2d(x: FloatTensor<Self>, call: SparseConvCall) -> FloatTensor<Self>;
+
+    /// The gradient with respect to an input of shape `input` from the output's gradient.
+    fn sparse_conv2d_input_grad(
+        grad: FloatTensor<Self>,
+        call: SparseConvCall,
+        input: [usize; 4],
+    ) -> FloatTensor<Self>;
+}
+
+/// A `flex` tensor's values as contiguous f32 (a copy only when it is strided or another type).
+fn host_f32(tensor: FloatTensor<Flex>) -> (FloatTensor<Flex>, [usize; 4]) {
+    let dims = tensor.shape();
+    let shape = [dims[0], dims[1], dims[2], dims[3]];
+    let tensor = if tensor.dtype() == DType::F32 {
+        tensor.to_contiguous()
+    } else {
+        let data = tensor.into_data().convert::<f32>();
+        FloatTensor::<Flex>::from_data(data)
+    };
+    (tensor, shape)
+}
+
+fn flex_tensor(values: Vec<f32>, shape: [usize; 4]) -> FloatTensor<Flex> {
+    FloatTensor::<Flex>::from_data(TensorData::new(values, shape))
+}
+
+impl SparseConvBackend for Flex {
+    fn sparse_conv2d(x: FloatTensor<Self>, call: SparseConvCall) -> FloatTensor<Self> {
+        let (x, input) = host_f32(x);
+        let geometry = call
+            .weights
+            .geometry(call.params, input)
+            .unwrap_or_else(|message| panic!("{message}"));
+        let out = call.weights.forward(x.storage::<f32>(), input, &geometry);
+        flex_tensor(
+            out,
+            [
+                input[0],
+                call.weights.out_channels,
+                geometry.out_h,
+                geometry.out_w,
+            ],
+        )
+    }
+
+    fn sparse_conv2d_input_grad(
+        grad: FloatTensor<Self>,
+        call: SparseConvCall,
+        input: [usize; 4],
+    ) -> FloatTensor<Self> {
+        let (grad, _) = host_f32(grad);
+        let geometry = call
+            .weights
+            .geometry(call.params, input)
+            .unwrap_or_else(|message| panic!("{message}"));
+        flex_tensor(
+            call.weights
+                .input_grad(grad.storage::<f32>(), input, &geometry),
+            input,
+        )
+    }
+}
+
+impl<B: Backend + SparseConvBackend, C: CheckpointStrategy> SparseConvBackend for Autodiff<B, C> {
+    fn sparse_conv2d(x: FloatTensor<Self>, call: SparseConvCall) -> FloatTensor<Self> {
+        #[derive(Debug)]
+        struct SparseConvBackward;
+
+        impl<B: Backend + SparseConvBackend> Backward<B, 1> for SparseConvBackward {
+            /// The weights and the input's shape: the input gradient needs nothing else.
+            type State = (SparseConvCall, [usize; 4]);
+
+            fn backward(
+                self,
+                ops: Ops<Self::State, 1>,
+                grads: &mut Gradients,
+                _checkpointer: &mut Checkpointer,
+            ) {
+                let (call, input) = ops.state;
+                unary::<B, _>(ops.parents, ops.node, grads, |grad| {
+                    B::sparse_conv2d_input_grad(grad, call, input)
+                });
+            }
+        }
+
+        match SparseConvBackward
+            .prepare::<C>([x.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let dims = x.primitive().shape();
+                let input = [dims[0], dims[1], dims[2], dims[3]];
+                let output = B::sparse_conv2d(x.into_primitive(), call.clone());
+                prep.finish((call, input), output)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::sparse_conv2d(x.into_primitive(), call)),
+        }
+    }
+
+    fn sparse_conv2d_input_grad(
+        grad: FloatTensor<Self>,
+        call: SparseConvCall,
+        input: [usize; 4],
+    ) -> FloatTensor<Self> {
+        // A gradient of a gradient is never taken through these layers.
+        <Self as AutodiffBackend>::from_inner(B::sparse_conv2d_input_grad(
+            <Self as AutodiffBackend>::inner(grad),
+            call,
+            input,
+        ))
+    }
+}

@@ -1,0 +1,262 @@
+//! The one inner loop of every sparse operation: a row of output is a weighted sum of shifted
+//! windows of a source buffer,
+//!
+//! ```text
+//! out[t] = sum over entries (offset, w) of  w * src[offset + t]      for t in 0..out.len()
+//! ```
+//!
+//! A convolution whose input planes are laid out with the right padding and phase split (see
+//! [`super::geometry`]) is exactly this, one output channel per row; so is its input gradient, one
+//! input plane per row. The output is accumulated in blocks of 64 (AVX2) or 128 (AVX-512) floats that stay in
+//! vector registers while every entry of the row streams its window through them, so each
+//! multiply-add costs one load.
+//!
+//! The loop is written once and compiled three times: for AVX-512, for AVX2 with FMA, and
+//! portably; [`accumulate`] picks the widest this CPU has at run time.
+
+/// Floats accumulated in registers at once: 8 registers of AVX2 (64) or AVX-512 (128), enough
+/// independent sums to hide the multiply-add latency.
+const BLOCK_AVX2: usize = 64;
+const BLOCK_AVX512: usize = 128;
+
+/// One non-zero weight of a row and where its window starts in the source buffer.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Entry {
+    pub offset: usize,
+    pub weight: f32,
+}
+
+/// Floats a source buffer should have past its last window for the partial block at the end of
+/// a row to run at full speed (it then reads, and discards, up to this many floats more).
+pub const SLACK: usize = 64;
+
+/// `out[t] = sum_e e.weight * src[e.offset + t]`, overwriting `out`.
+///
+/// # Panics
+/// When a window `src[offset..offset + out.len()]` lies outside `src`.
+pub fn accumulate(out: &mut [f32], src: &[f32], entries: &[Entry]) {
+    let len = out.len();
+    let reach = entries.iter().map(|e| e.offset).max().unwrap_or(0);
+    assert!(
+        entries.is_empty() || reach + len <= src.len(),
+        "sparse window at {reach} + {len} outside a source of {}",
+        src.len()
+    );
+    // Whether the last partial block may read up to SLACK floats past the row.
+    let slack = reach + len + SLACK <= src.len();
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU has AVX-512F (checked above); the windows are in bounds.
+            return unsafe { accumulate_avx512(out, src, entries, slack) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            // SAFETY: the CPU has AVX2 and FMA (checked above); the windows are in bounds.
+            return unsafe { accumulate_avx2(out, src, entries, slack) };
+        }
+    }
+    accumulate_body::<false, BLOCK_AVX2>(out, src, entries, slack);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,fma")]
+unsafe fn accumulate_avx512(out: &mut [f32], src: &[f32], entries: &[Entry], slack: bool) {
+    accumulate_body::<true, BLOCK_AVX512>(out, src, entries, slack);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn accumulate_avx2(out: &mut [f32], src: &[f32], entries: &[Entry], slack: bool) {
+    accumulate_body::<true, BLOCK_AVX2>(out, src, entries, slack);
+}
+
+/// Accumulates `out[start..start + N]` in registers over every entry and returns it.
+#[inline(always)]
+fn block<const N: usize, const FMA: bool>(
+    src: &[f32],
+    entries: &[Entry],
+    start: usize,
+) -> [f32; N] {
+    let mut acc = [0f32; N];
+    for entry in entries {
+        let at = entry.offset + start;
+        let window: &[f32; N] = src[at..at + N].try_into().unwrap();
+        let w = entry.weight;
+        for (a, &s) in acc.iter_mut().zip(window) {
+            *a = if FMA { w.mul_add(s, *a) } else { *a + w * s };
+        }
+    }
+    acc
+}
+
+/// [`block`] for short blocks: entries alternate between two sets of sums, so that twice as many
+/// multiply-adds are in flight as the block has registers.
+#[inline(always)]
+fn short_block<const N: usize, const FMA: bool>(
+    src: &[f32],
+    entries: &[Entry],
+    start: usize,
+) -> [f32; N] {
+    let mut even = [0f32; N];
+    let mut odd = [0f32; N];
+    let add = |acc: &mut [f32; N], entry: &Entry| {
+        let at = entry.offset + start;
+        let window: &[f32; N] = src[at..at + N].try_into().unwrap();
+        let w = entry.weight;
+        for (a, &s) in acc.iter_mut().zip(window) {
+            *a = if FMA { w.mul_add(s, *a) } else { *a + w * s };
+        }
+    };
+    let mut pairs = entries.chunks_exact(2);
+    for pair in &mut pairs {
+        add(&mut even, &pair[0]);
+        add(&mut odd, &pair[1]);
+    }
+    if let [last] = pairs.remainder() {
+        add(&mut even, last);
+    }
+    for (e, o) in even.iter_mut().zip(odd) {
+        *e += o;
+    }
+    even
+}
+
+/// `FMA`: fuse the multiply-add (only where the CPU has the instruction: elsewhere `mul_add` is
+/// a slow library call). `BLOCK`: floats summed in registers at once. `slack`: the source has
+/// room for [`SLACK`] floats past every window, so the end of the row runs as one short block.
+#[inline(always)]
+fn accumulate_body<const FMA: bool, const BLOCK: usize>(
+    out: &mut [f32],
+    src: &[f32],
+    entries: &[Entry],
+    slack: bool,
+) {
+    let len = out.len();
+    let full = len - len % BLOCK;
+    for start in (0..full).step_by(BLOCK) {
+        out[start..start + BLOCK].copy_from_slice(&block::<BLOCK, FMA>(src, entries, start));
+    }
+    let mut start = full;
+    while start < len {
+        let rest = len - start;
+        // The shortest block that covers the rest, when the source has room for it.
+        let n = match rest {
+            _ if !slack => 0,
+            0..=16 => 16,
+            17..=32 => 32,
+            _ => 64,
+        };
+        if n > 0 {
+            let take = rest.min(n);
+            let acc: &[f32] = match n {
+                16 => &short_block::<16, FMA>(src, entries, start),
+                32 => &short_block::<32, FMA>(src, entries, start),
+                _ => &short_block::<64, FMA>(src, entries, start),
+            };
+            out[start..start + take].copy_from_slice(&acc[..take]);
+            start += take;
+        } else {
+            let tail = &mut out[start..];
+            tail.fill(0.0);
+            for entry in entries {
+                let window = &src[entry.offset + start..][..rest];
+                for (a, &s) in tail.iter_mut().zip(window) {
+                    *a = if FMA {
+                        entry.weight.mul_add(s, *a)
+                    } else {
+                        *a + entry.weight * s
+                    };
+                }
+            }
+            start = len;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The definition, one element at a time, in f64.
+    fn reference(len: usize, src: &[f32], entries: &[Entry]) -> Vec<f32> {
+        (0..len)
+            .map(|t| {
+                entries
+                    .iter()
+                    .map(|e| e.weight as f64 * src[e.offset + t] as f64)
+                    .sum::<f64>() as f32
+            })
+            .collect()
+    }
+
+    #[test]
+    fn matches_the_definition_across_blocks_and_tails() {
+        let src: Vec<f32> = (0..1000)
+            .map(|i| ((i * 37 % 101) as f32 - 50.0) / 7.0)
+            .collect();
+        let entries = [
+            Entry {
+                offset: 0,
+                weight: 0.5,
+            },
+            Entry {
+                offset: 13,
+                weight: -1.25,
+            },
+            Entry {
+                offset: 200,
+                weight: 3.0,
+            },
+        ];
+        // Lengths below, at and across the block size, so both the blocked loop and the tail run.
+        for len in [0, 1, 20, 63, 64, 65, 100, 128, 200, 700] {
+            let mut out = vec![f32::NAN; len];
+            accumulate(&mut out, &src, &entries);
+            let expected = reference(len, &src, &entries);
+            for (a, b) in out.iter().zip(&expected) {
+                assert!(
+                    (a - b).abs() <= 1e-5 * b.abs().max(1.0),
+                    "{a} vs {b} at len {len}"
+                );
+            }
+        }
+        // With room past the last window, partial blocks run whole; the same values.
+        let mut roomy = vec![0.0; 190];
+        accumulate(&mut roomy, &src[..200 + 190 + SLACK], &entries);
+        let mut tight = vec![0.0; 190];
+        accumulate(&mut tight, &src[..200 + 190], &entries);
+        for (a, b) in roomy.iter().zip(&tight) {
+            assert!((a - b).abs() <= 1e-5 * b.abs().max(1.0));
+        }
+        // Every ISA path against the portable one.
+        let mut portable = vec![0.0; 700];
+        accumulate_body::<false, BLOCK_AVX2>(&mut portable, &src, &entries, false);
+        let mut dispatched = vec![0.0; 700];
+        accumulate(&mut dispatched, &src, &entries);
+        for (a, b) in portable.iter().zip(&dispatched) {
+            assert!((a - b).abs() <= 1e-5 * b.abs().max(1.0));
+        }
+    }
+
+    #[test]
+    fn no_entries_give_zeros() {
+        let mut out = vec![f32::NAN; 70];
+        accumulate(&mut out, &[1.0; 10], &[]);
+        assert!(out.iter().all(|&v| v == 0.0));
+    }
+
+    #[test]
+    #[should_panic(expected = "outside a source")]
+    fn a_window_past_the_end_is_refused() {
+        let mut out = vec![0.0; 8];
+        accumulate(
+            &mut out,
+            &[1.0; 10],
+            &[Entry {
+                offset: 3,
+                weight: 1.0,
+            }],
+        );
+    }
+}
