@@ -238,7 +238,7 @@ fn with_kernels(network: &Network, what: &str) -> Network {
     let policy = SparsePolicy::from_env().expect("PVR_SPARSE");
     let (sparse, summary) = network.clone().with_sparse_kernels(policy);
     println!(
-        "{what}: {} of {} convolutions sparse ({policy:?}); densities {}",
+        "{what}: {} of {} convolutions kept sparse (*), each run sparse where its output size passes ({policy:?}); densities {}",
         summary.sparse_layers(),
         summary.layers.len(),
         summary

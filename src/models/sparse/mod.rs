@@ -101,14 +101,14 @@ impl SparsePolicy {
 /// one (im2col + packed GEMM) runs nearer the CPU's peak but builds a patch matrix nine times
 /// the input for a 3x3 kernel. A 1x1 convolution has no patch matrix to save, and small maps
 /// cost the sparse kernel most (short rows, more of the plane grid wasted), so both cross lower.
-/// The values are rounded down from the measurements: a layer near its crossover gains little
-/// either way.
+/// The values are rounded down from the lower of two runs on a loaded 2-core machine (+-30%):
+/// a layer near its crossover gains little either way.
 pub fn crossover_density(kernel: usize, positions: usize) -> f64 {
     match (kernel, positions) {
         (1, _) => 0.25,
         (_, 0..=16) => 0.1,
-        (_, 17..=64) => 0.3,
-        (_, 65..=1024) => 0.45,
+        (_, 17..=64) => 0.25,
+        (_, 65..=1024) => 0.4,
         _ => 0.6,
     }
 }
