@@ -244,4 +244,16 @@ fn a_pool_is_evaluated_on_a_validation_folder_alone() {
         labels_with(&run, StageStatus::Ran),
         sorted(&["train", "eval[0]", "report"])
     );
+
+    // One photo repainted, one added: `status` names them, not two hashes.
+    let photo = |class: u8, name: &str| ws.path().join(format!("imgs/val/c{class}/{name}"));
+    image::RgbImage::from_pixel(20, 18, image::Rgb([1, 2, 3]))
+        .save(photo(3, "a.png"))
+        .unwrap();
+    std::fs::copy(photo(4, "a.png"), photo(4, "b.png")).unwrap();
+    let status = stdout(&ws.pvr(&["status", "val-only.toml"]));
+    assert!(
+        status.contains("1 modified (val/c3/a.png), 1 added (val/c4/b.png)"),
+        "{status}"
+    );
 }

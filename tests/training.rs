@@ -165,3 +165,44 @@ fn an_interrupted_run_resumes_to_the_same_weights() {
         assert!(resumed[path] == *values, "{path} differs after resuming");
     }
 }
+
+/// A seed's weights are drawn when the network is built, not when a layer is first read: a
+/// network saved and loaded trains exactly as the freshly built one, and draws from the shared
+/// generator in between (another stage seeding it, say) change nothing.
+#[test]
+fn a_seeded_network_trains_the_same_fresh_or_saved_and_loaded() {
+    use burn::module::Module;
+    let _serial = serial();
+    let data = tiny_data(3, 24);
+    let recipe = recipe(1);
+    let device = DeviceChoice::Cpu.autodiff_device();
+    let masks = Masks::default().to_device(&device);
+    let train = |network: Network| {
+        let scratch = tempfile::tempdir().unwrap();
+        let request = FitRequest {
+            recipe: &recipe,
+            seed: 9,
+            dataset: &data,
+            masks: &masks,
+            devices: std::slice::from_ref(&device),
+            scratch: scratch.path(),
+            progress: &SilentProgress,
+        };
+        weights(&fit(network, &request).unwrap().0)
+    };
+    let (config, fresh) = tiny_network(5);
+    // Another draw from the generator, reseeded, before the fresh network's first forward pass.
+    device.seed(77);
+    let _ = burn::tensor::Tensor::<1>::random([16], burn::tensor::Distribution::Default, &device);
+    let dir = tempfile::tempdir().unwrap();
+    let (_, saved) = tiny_network(5);
+    saved.valid().save_file(dir.path().join("m.mpk")).unwrap();
+    let loaded = config
+        .init(&device, 0)
+        .try_load_file(dir.path().join("m.mpk"))
+        .unwrap();
+    let (from_fresh, from_loaded) = (train(fresh), train(loaded));
+    for (path, values) in &from_fresh {
+        assert!(from_loaded[path] == *values, "{path} differs");
+    }
+}

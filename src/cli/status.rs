@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use super::cluster::job_status;
 use super::spec_words::{is_fingerprint, spec_key};
 use crate::cache::{Cache, Lookup, diff_params};
+use crate::data::listing::changed_files;
 use crate::data::root::DataProblem;
 use crate::graph::{Plan, PlannedStage};
 
@@ -97,7 +98,7 @@ fn in_spec_words(stage: &PlannedStage, lines: Vec<String>) -> Vec<String> {
         let (path, change) = line.split_once(": ").unwrap_or((line.as_str(), ""));
         let key = spec_key(&label.kind, label.name.as_deref(), report, path, &params);
         let text = if is_fingerprint(path) {
-            format!("{key}: different contents")
+            format!("{key}: {}", data_change(change))
         } else {
             format!("{key}: {change}")
         };
@@ -106,6 +107,19 @@ fn in_spec_words(stage: &PlannedStage, lines: Vec<String>) -> Vec<String> {
         }
     }
     out
+}
+
+/// A fingerprint change (`"old" -> "new"`) as the files that differ, where their listings were
+/// kept.
+fn data_change(change: &str) -> String {
+    let fingerprint = |text: &str| serde_json::from_str::<String>(text.trim()).ok();
+    change
+        .split_once(" -> ")
+        .and_then(|(old, new)| changed_files(&fingerprint(old)?, &fingerprint(new)?))
+        .map_or_else(
+            || "different contents".into(),
+            |changes| changes.to_string(),
+        )
 }
 
 fn stale_reason(plan: &Plan, cache: &Cache, stage: &PlannedStage) -> anyhow::Result<String> {

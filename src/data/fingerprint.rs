@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use crate::files::atomic::write_atomic;
 
 /// Where the stat caches live unless `PVR_HASH_CACHE` says otherwise.
-fn cache_dir() -> Option<PathBuf> {
+pub(super) fn cache_dir() -> Option<PathBuf> {
     if let Some(dir) = std::env::var_os("PVR_HASH_CACHE").filter(|d| !d.is_empty()) {
         return Some(PathBuf::from(dir));
     }
@@ -122,7 +122,9 @@ pub fn tree_fingerprint(tag: &str, root: &Path, relative: &[String]) -> anyhow::
         hasher.update(hash.as_bytes());
         hasher.update(b"\0");
     }
-    Ok(hasher.finalize().to_hex().to_string())
+    let digest = hasher.finalize().to_hex().to_string();
+    super::listing::record_tree(&digest, relative, &hashes);
+    Ok(digest)
 }
 
 fn hash_file(path: &Path) -> anyhow::Result<String> {

@@ -364,7 +364,9 @@ impl Dataset for ImageFolder {
             h.update(b"skipped\0");
             h.update(skipped.as_bytes());
         }
-        h.finalize().to_hex().to_string()
+        let fingerprint = h.finalize().to_hex().to_string();
+        super::listing::record_derived(&fingerprint, &self.content);
+        fingerprint
     }
 }
 

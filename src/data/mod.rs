@@ -13,6 +13,7 @@ pub mod imagefolder;
 pub mod imagenet;
 pub mod imagenet_val;
 pub mod jpeg;
+pub mod listing;
 pub mod mat5;
 pub mod open;
 pub mod resized_crop;

@@ -286,13 +286,16 @@ impl VocBoxes {
             }
         );
         // The photos' bytes, not only their sizes: a re-encoded photo changes every box.
-        hasher.update(tree_fingerprint("voc photos", root, &photos)?.as_bytes());
+        let tree = tree_fingerprint("voc photos", root, &photos)?;
+        hasher.update(tree.as_bytes());
+        let fingerprint = hasher.finalize().to_hex().to_string();
+        super::listing::record_derived(&fingerprint, &tree);
         Ok(Self {
             root: root.to_path_buf(),
             split: split.to_string(),
             no_hard,
             images,
-            fingerprint: hasher.finalize().to_hex().to_string(),
+            fingerprint,
         })
     }
 

@@ -3,7 +3,8 @@
 
 use std::sync::Mutex;
 
-use burn::tensor::Device;
+use burn::module::{Module, ModuleVisitor, Param};
+use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
 use super::Network;
@@ -53,13 +54,25 @@ impl NetworkConfig {
     ///
     /// Burn draws initial weights from a generator shared by the whole process, so seeding and
     /// drawing happen under one lock: another thread building a network at the same moment (an
-    /// evaluation stage loading a checkpoint, say) cannot shift this one's draws.
+    /// evaluation stage loading a checkpoint, say) cannot shift this one's draws. Burn's
+    /// parameters are lazy (drawn when first read), so every one is drawn here, in the module's
+    /// order: otherwise the weights would depend on which layer the first forward pass reads
+    /// first and on whatever else drew from the generator before it, and a network saved and
+    /// loaded would not be the network the same seed trains from.
     pub fn init(&self, device: &Device, seed: u64) -> Network {
         static INIT_LOCK: Mutex<()> = Mutex::new(());
         let _guard = INIT_LOCK
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         device.seed(seed);
+        let network = self.build(device);
+        network.visit(&mut DrawNow);
+        network
+    }
+
+    /// The network's structure with its parameters not drawn yet: for listing their shapes, or
+    /// for loading weights into (nothing is allocated until a parameter is read).
+    pub fn skeleton(&self, device: &Device) -> Network {
         self.build(device)
     }
 
@@ -89,5 +102,14 @@ impl NetworkConfig {
                 device,
             )),
         }
+    }
+}
+
+/// Draws every lazy parameter of the module it visits.
+struct DrawNow;
+
+impl ModuleVisitor for DrawNow {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        let _ = param.val();
     }
 }

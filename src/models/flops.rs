@@ -30,7 +30,7 @@ pub struct ModelSummary {
 /// Builds `config` (lazily: no weights are drawn) to count its parameters, and counts its
 /// FLOPs for `image_size` px inputs.
 pub fn summarize(config: &NetworkConfig, image_size: usize) -> ModelSummary {
-    let params = list_params(&config.init(&Device::flex(), 0));
+    let params = list_params(&config.skeleton(&Device::flex()));
     ModelSummary {
         params: count_parameters(&params),
         prunable: params

@@ -160,10 +160,10 @@ fn find<'a>(params: &'a [ParamInfo], path: &str) -> &'a ParamInfo {
 fn transformer_paths_and_prunable_kinds_mirror_torchvision() {
     let device = Device::flex();
     let vit = list_params(
-        &config(Architecture::Vit(VitShape::B_32), 768, Stem::Small, 1000).init(&device, 0),
+        &config(Architecture::Vit(VitShape::B_32), 768, Stem::Small, 1000).skeleton(&device),
     );
     let swin = list_params(
-        &config(Architecture::Swin(SwinShape::V2_T), 96, Stem::Small, 1000).init(&device, 0),
+        &config(Architecture::Swin(SwinShape::V2_T), 96, Stem::Small, 1000).skeleton(&device),
     );
     let prunable = [
         (&vit, "conv_proj.weight", vec![768, 3, 32, 32]),

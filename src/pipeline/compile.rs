@@ -181,7 +181,7 @@ fn model_context(
     }
     let network = network_config(&spec.model, spec.data.image_size, data_classes)
         .map_err(|m| anyhow::anyhow!(m))?;
-    let params = list_params(&network.init(&burn::tensor::Device::flex(), 0));
+    let params = list_params(&network.skeleton(&burn::tensor::Device::flex()));
     let prunable = prunable_set(&params, &spec.prune.include, &spec.prune.exclude);
     let given = given_weights(&spec.model)?;
     let context = Arc::new(ModelContext {
@@ -258,7 +258,7 @@ fn zero_init_warnings(context: &ModelContext, epochs: usize) -> Vec<String> {
 
 /// A few prunable parameter paths, for a message about an empty selection.
 fn prunable_examples(context: &ModelContext) -> String {
-    let params = list_params(&context.network.init(&burn::tensor::Device::flex(), 0));
+    let params = list_params(&context.network.skeleton(&burn::tensor::Device::flex()));
     params
         .iter()
         .filter(|p| p.prunable)

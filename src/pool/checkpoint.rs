@@ -61,8 +61,7 @@ pub fn load_checkpoint(entry: &Entry, device: &Device) -> anyhow::Result<LoadedM
     let record: RoundRecord = entry.read_json(ROUND_FILE)?;
     let network = record
         .network
-        // The initial values are overwritten by the checkpoint; any seed will do.
-        .init(device, 0)
+        .skeleton(device)
         .try_load_file(entry.path(MODEL_FILE))
         .with_context(|| format!("loading {}", entry.path(MODEL_FILE).display()))?;
     let masks = load_masks(&entry.path(MASKS_FILE))?;

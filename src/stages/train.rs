@@ -21,8 +21,10 @@ impl Stage for TrainStage {
     fn label(&self) -> StageLabel {
         StageLabel::model(0)
     }
+    /// 2: every initial weight is drawn when the network is built (in module order), not when
+    /// the first forward pass first reads it.
     fn version(&self) -> u32 {
-        1
+        2
     }
     fn params(&self) -> Value {
         self.context
