@@ -112,6 +112,41 @@ pub struct Series {
     /// Marks every point; the shape cycles (circle, square, diamond, triangle)
     /// with the series' position so lines stay distinguishable in greyscale.
     pub markers: bool,
+    /// How strongly it is drawn: one seed's curve faintly, the across-seed mean boldly.
+    #[serde(default)]
+    pub weight: LineWeight,
+}
+
+/// A series' stroke: [`LineWeight::Faint`] is thinner and its colour mixed with white (so the
+/// legend shows it as drawn), [`LineWeight::Bold`] thicker.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LineWeight {
+    Faint,
+    #[default]
+    Normal,
+    Bold,
+}
+
+impl LineWeight {
+    /// Line width relative to the panel's normal width.
+    pub fn width_factor(self) -> f64 {
+        match self {
+            LineWeight::Faint => 0.6,
+            LineWeight::Normal => 1.0,
+            LineWeight::Bold => 1.8,
+        }
+    }
+
+    /// The colour a series of this weight is drawn in.
+    pub fn tint(self, color: [u8; 3]) -> [u8; 3] {
+        match self {
+            // 60% towards white: visible on the grid, clearly behind the mean.
+            LineWeight::Faint => {
+                color.map(|c| (f64::from(c) + 0.6 * (255.0 - f64::from(c))).round() as u8)
+            }
+            _ => color,
+        }
+    }
 }
 
 impl Series {
@@ -124,7 +159,21 @@ impl Series {
             style: LineStyle::Solid,
             color: None,
             markers: true,
+            weight: LineWeight::Normal,
         }
+    }
+
+    /// One of several curves behind a mean (one seed's): thin, light, without markers.
+    pub fn faint(mut self) -> Self {
+        self.weight = LineWeight::Faint;
+        self.markers = false;
+        self
+    }
+
+    /// The curve the faint ones are summarised by (the across-seed mean).
+    pub fn bold(mut self) -> Self {
+        self.weight = LineWeight::Bold;
+        self
     }
 
     pub fn dashed(mut self) -> Self {

@@ -16,7 +16,10 @@ fn ranges(rows: &[&VerdictRow], verdict: Verdict) -> String {
             sparsity: r.sparsity,
             accuracy_p_holm: r.verdict.accuracy_p_holm,
             metric_p_holm: r.verdict.p_holm,
-            collapsed: r.verdict.verdict == Verdict::Collapsed,
+            collapsed: matches!(
+                r.verdict.verdict,
+                Verdict::Collapsed | Verdict::ReferenceCollapsed
+            ),
             sweet: r.verdict.verdict == verdict,
         })
         .collect();
@@ -64,12 +67,22 @@ pub fn verdict_markdown(experiment: &str, seeds: &[u64], rows: &[VerdictRow]) ->
                 100.0 * r.sparsity
             )
         });
+        let mut collapsed = ranges(&own, Verdict::Collapsed);
+        if own
+            .iter()
+            .any(|r| r.verdict.verdict == Verdict::ReferenceCollapsed)
+        {
+            let _ = write!(
+                collapsed,
+                "; {reference} collapsed at {}",
+                ranges(&own, Verdict::ReferenceCollapsed)
+            );
+        }
         let _ = writeln!(
             out,
-            "| {analysis} | {metric} | {reference} | {} | {} | {} | {largest} |",
+            "| {analysis} | {metric} | {reference} | {} | {} | {collapsed} | {largest} |",
             ranges(&own, Verdict::Benefit),
             ranges(&own, Verdict::Harm),
-            ranges(&own, Verdict::Collapsed),
         );
     }
     let seeds_text = match seeds {
@@ -90,7 +103,9 @@ pub fn verdict_markdown(experiment: &str, seeds: &[u64], rows: &[VerdictRow]) ->
          in top-1 and in the metric both lie above zero after Holm's correction over the rounds \
          (family-wise {:.0}%); **harm**: the metric's loss does. Intervals are hierarchical \
          bootstrap intervals over {seeds_text}, then images. Collapsed models are never a \
-         benefit. The largest gain is descriptive: a maximum over rounds is biased upward, the \
+         benefit; a round whose reference collapsed (the dense model, or that round's matched \
+         control) is not compared at all (`reference collapsed` in `verdict.parquet`, its reason \
+         in `collapse_reason`). The largest gain is descriptive: a maximum over rounds is biased upward, the \
          verdict does not rest on it. See docs/statistics.md; every row is in `verdict.parquet`.\n",
         ALPHA * 100.0
     );
