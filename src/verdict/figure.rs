@@ -20,7 +20,7 @@ fn finite_mean(values: &[f64]) -> f64 {
 }
 
 /// One panel per metric source; `values[source][seed][round][image]`, `sparsity[seed][round]`;
-/// `rows` give the across-seed intervals of rounds `1..` (reference `dense`), round 0's is
+/// bands are the hierarchical intervals at `boot.confidence`; `rows` give the across-seed intervals of rounds `1..` (reference `dense`), round 0's is
 /// bootstrapped here.
 pub fn metrics_figure(
     experiment: &str,
@@ -100,10 +100,8 @@ pub fn metrics_figure(
                 .with_band(Band::new(name, band))
         })
         .collect();
-    Figure::grid(panels, 3).with_title(format!(
-        "{experiment}: the verdict's metrics against sparsity ({:.0}% bands over seeds, then images)",
-        boot.confidence * 100.0
-    ))
+    let columns = sources.len().clamp(1, 3);
+    Figure::grid(panels, columns).with_title(format!("{experiment}: metrics against sparsity"))
 }
 
 #[cfg(test)]
