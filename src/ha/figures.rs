@@ -178,4 +178,46 @@ mod tests {
         assert_eq!(polygons, 1);
         let _ = fig.save(&std::env::temp_dir().join("ha_shape_bias_example.png"));
     }
+
+    #[test]
+    fn the_accuracy_grid_draws_the_humans_where_their_trials_are_given() {
+        let datasets = [HaDataset::Colour, HaDataset::Edge];
+        let rows: Vec<DatasetRow> = datasets
+            .iter()
+            .flat_map(|&dataset| {
+                (0..=3).map(move |round| DatasetRow {
+                    round,
+                    sparsity: 1.0 - 0.8f64.powi(round as i32),
+                    dataset,
+                    top1: 0.4 - 0.02 * round as f64,
+                    top1_low: 0.35 - 0.02 * round as f64,
+                    top1_high: 0.45 - 0.02 * round as f64,
+                    top5: None,
+                    gain: -0.02 * round as f64,
+                    gain_low: -0.05,
+                    gain_high: 0.01,
+                    images: 100,
+                })
+            })
+            .collect();
+        let humans = BTreeMap::from([(HaDataset::Colour, 0.9)]);
+        let scene = accuracy_grid("toy", &datasets, &rows, &humans).scene();
+        let texts: Vec<&str> = scene.text_boxes().iter().map(|t| t.0).collect();
+        // Only colour has human trials: one "humans" reference, beside two "dense" ones.
+        assert_eq!(
+            texts.iter().filter(|t| **t == "humans").count(),
+            1,
+            "{texts:?}"
+        );
+        assert_eq!(
+            texts.iter().filter(|t| **t == "dense").count(),
+            2,
+            "{texts:?}"
+        );
+        assert!(
+            scene.text_layout_problems().is_empty(),
+            "{:?}",
+            scene.text_layout_problems()
+        );
+    }
 }
