@@ -445,6 +445,11 @@ fn human_trials_are_matched_to_the_benchmark_images(ws: &Workspace, samples: &Pa
         "{} vs {expected_kappa}",
         get("error_consistency")
     );
+    // The observers among themselves, on the same 20 images.
+    assert!(close(
+        get("human_error_consistency"),
+        kappa(&[true; 20], &second)
+    ));
     let squared = ((model_rate - 1.0).powi(2) + (model_rate - second_rate).powi(2)) / 2.0;
     assert!(close(get("squared_accuracy_difference"), squared));
     let datasets = read_parquet(&report.join("ha_human_datasets.parquet")).unwrap();

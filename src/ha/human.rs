@@ -45,6 +45,35 @@ pub struct ConditionConsistency {
     pub squared_accuracy_difference: f64,
     pub observed_consistency: f64,
     pub error_consistency: f64,
+    /// The humans among themselves, the ceiling the model is read against: the mean over every
+    /// pair of observers of their consistency on the images both saw (and the model was scored
+    /// on); NaN with fewer than two observers.
+    pub human_observed_consistency: f64,
+    pub human_error_consistency: f64,
+}
+
+/// Mean observed and error consistency over every pair of observers, each pair on the images
+/// both saw; NaN without a pair.
+fn between_observers(observers: &BTreeMap<&str, BTreeMap<String, bool>>) -> (f64, f64) {
+    let subjects: Vec<&BTreeMap<String, bool>> = observers.values().collect();
+    let mut pairs = Vec::new();
+    for (i, first) in subjects.iter().enumerate() {
+        for second in &subjects[i + 1..] {
+            let (a, b): (Vec<bool>, Vec<bool>) = first
+                .iter()
+                .filter_map(|(image, &hit)| Some((hit, *second.get(image)?)))
+                .unzip();
+            pairs.extend(consistency(&a, &b));
+        }
+    }
+    if pairs.is_empty() {
+        return (f64::NAN, f64::NAN);
+    }
+    let n = pairs.len() as f64;
+    (
+        pairs.iter().map(|c| c.observed).sum::<f64>() / n,
+        pairs.iter().map(|c| c.error_consistency).sum::<f64>() / n,
+    )
 }
 
 /// The key by which a model result and a human trial meet: (condition, short image name).
@@ -162,6 +191,7 @@ pub fn human_consistency(
     model_correct: &HashMap<ImageKey, bool>,
 ) -> Vec<ConditionConsistency> {
     let mut by_condition: BTreeMap<usize, BTreeMap<&str, PairedTrials>> = BTreeMap::new();
+    let mut by_image: BTreeMap<usize, BTreeMap<&str, BTreeMap<String, bool>>> = BTreeMap::new();
     let order = |c: &str| dataset.conditions().iter().position(|k| *k == c);
     for trial in trials {
         let key = (trial.condition, trial.image.clone());
@@ -173,11 +203,19 @@ pub fn human_consistency(
                 .or_default();
             humans.push(trial.correct);
             models.push(model);
+            by_image
+                .entry(position)
+                .or_default()
+                .entry(&trial.subject)
+                .or_default()
+                .insert(trial.image.clone(), trial.correct);
         }
     }
     by_condition
         .into_iter()
         .map(|(position, observers)| {
+            let (human_observed_consistency, human_error_consistency) =
+                between_observers(&by_image[&position]);
             let per_observer: Vec<Consistency> = observers
                 .values()
                 .filter_map(|(humans, models)| consistency(models, humans))
@@ -197,6 +235,8 @@ pub fn human_consistency(
                 }),
                 observed_consistency: mean(&|c| c.observed),
                 error_consistency: mean(&|c| c.error_consistency),
+                human_observed_consistency,
+                human_error_consistency,
             }
         })
         .collect()
@@ -294,6 +334,10 @@ mod tests {
         assert_eq!((cr.observers, cr.trials), (2, 2));
         assert_eq!((cr.observed_consistency, cr.error_consistency), (1.0, 1.0));
         assert_eq!(cr.squared_accuracy_difference, 0.0);
+        assert_eq!(
+            (cr.human_observed_consistency, cr.human_error_consistency),
+            (1.0, 1.0)
+        );
         // bw, model (T,T,F,T). Observer 01 (T,T,F,F): c_obs 3/4, p_m 3/4, p_h 1/2,
         // c_exp 3/8 + 1/8 = 1/2, kappa (3/4 - 1/2) / (1/2) = 1/2, difference +1/4.
         // Observer 02 (T,T,T,T): c_obs 3/4, c_exp 3/4, kappa 0, difference -1/4.
@@ -305,6 +349,10 @@ mod tests {
         assert!(close(bw.human_accuracy, 0.75) && close(bw.model_accuracy, 0.75));
         assert!(close(bw.accuracy_difference, 0.0), "{bw:?}");
         assert!(close(bw.squared_accuracy_difference, 0.0625), "{bw:?}");
+        // The observers between themselves, (T,T,F,F) vs (T,T,T,T): c_obs 1/2, p 1/2 and 1,
+        // c_exp 1/2, kappa 0.
+        assert!(close(bw.human_observed_consistency, 0.5), "{bw:?}");
+        assert!(close(bw.human_error_consistency, 0.0), "{bw:?}");
         // Without results for the model, nothing is reported.
         assert!(human_consistency(HaDataset::Colour, &trials, &HashMap::new()).is_empty());
     }

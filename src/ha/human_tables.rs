@@ -119,6 +119,8 @@ pub struct HumanDatasetRow {
     pub squared_accuracy_difference: f64,
     pub observed_consistency: f64,
     pub error_consistency: f64,
+    pub human_observed_consistency: f64,
+    pub human_error_consistency: f64,
 }
 
 /// The model's correctness per [`ImageKey`] from a stage's `images.parquet` (`image_id`,
@@ -191,6 +193,8 @@ pub fn dataset_rows(rows: &[HumanRow]) -> Vec<HumanDatasetRow> {
                 squared_accuracy_difference: mean(&|m| m.squared_accuracy_difference),
                 observed_consistency: mean(&|m| m.observed_consistency),
                 error_consistency: mean(&|m| m.error_consistency),
+                human_observed_consistency: mean(&|m| m.human_observed_consistency),
+                human_error_consistency: mean(&|m| m.human_error_consistency),
             }
         })
         .collect()
@@ -228,6 +232,8 @@ pub fn human_frame(rows: &[HumanRow]) -> PolarsResult<DataFrame> {
         "squared_accuracy_difference" => m(|c| c.squared_accuracy_difference),
         "observed_consistency" => m(|c| c.observed_consistency),
         "error_consistency" => m(|c| c.error_consistency),
+        "human_observed_consistency" => m(|c| c.human_observed_consistency),
+        "human_error_consistency" => m(|c| c.human_error_consistency),
         "aggregated" => rows.iter().map(|r| r.aggregated).collect::<Vec<_>>(),
     )
 }
@@ -245,6 +251,8 @@ pub fn human_datasets_frame(rows: &[HumanDatasetRow]) -> PolarsResult<DataFrame>
         "squared_accuracy_difference" => m(|r| r.squared_accuracy_difference),
         "observed_consistency" => m(|r| r.observed_consistency),
         "error_consistency" => m(|r| r.error_consistency),
+        "human_observed_consistency" => m(|r| r.human_observed_consistency),
+        "human_error_consistency" => m(|r| r.human_error_consistency),
     )
 }
 
@@ -295,7 +303,9 @@ mod tests {
         // The human reference for the figure is over every condition: (1 + 1/2) / 2.
         assert_eq!(human_reference(&rows)[&HaDataset::Colour], 0.75);
         assert_eq!(human_frame(&rows).unwrap().height(), 2);
-        assert_eq!(human_datasets_frame(&datasets).unwrap().width(), 10);
+        assert_eq!(human_datasets_frame(&datasets).unwrap().width(), 12);
+        // One observer: no pair to compare the humans with each other.
+        assert!(d.human_error_consistency.is_nan());
     }
 
     #[test]

@@ -130,7 +130,9 @@ fn human_section(out: &mut String, absent: &[HaDataset], rows: &[HumanDatasetRow
          `ha_human.parquet`, column `aggregated`). Accuracy difference is the benchmark's squared \
          difference (model minus human, squared; lower is more human-like); error consistency is \
          Cohen's kappa over correct/incorrect trials (1 when both are right on every trial). \
-         No intervals yet: these are point estimates.\n"
+         The last column is the humans' error consistency among themselves (every pair of \
+         observers on the same trials), the level a human-like model would reach. No intervals \
+         yet: these are point estimates.\n"
     );
     if !absent.is_empty() {
         let names: Vec<&str> = absent.iter().map(|d| d.name()).collect();
@@ -151,7 +153,7 @@ fn human_section(out: &mut String, absent: &[HaDataset], rows: &[HumanDatasetRow
     for r in rows {
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             r.dataset,
             r.round,
             percent(r.sparsity),
@@ -160,7 +162,8 @@ fn human_section(out: &mut String, absent: &[HaDataset], rows: &[HumanDatasetRow
             percent(r.model_accuracy),
             fixed(r.squared_accuracy_difference),
             fixed(r.observed_consistency),
-            fixed(r.error_consistency)
+            fixed(r.error_consistency),
+            fixed(r.human_error_consistency)
         );
     }
 }
@@ -220,6 +223,8 @@ mod tests {
             squared_accuracy_difference: 0.09,
             observed_consistency: 0.7,
             error_consistency: 0.25,
+            human_observed_consistency: 0.8,
+            human_error_consistency: 0.4,
         };
         let md = summary_markdown(
             "toy",
@@ -231,7 +236,9 @@ mod tests {
         );
         assert!(md.contains("No human trials for edge"), "{md}");
         assert!(
-            md.contains("| colour | 1 | 20.0% | 1 | 90.0% | 60.0% | 0.090 | 0.700 | 0.250 |"),
+            md.contains(
+                "| colour | 1 | 20.0% | 1 | 90.0% | 60.0% | 0.090 | 0.700 | 0.250 | 0.400 |"
+            ),
             "{md}"
         );
     }
