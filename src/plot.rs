@@ -31,6 +31,7 @@ mod raster;
 mod scene;
 mod svg;
 mod ticks;
+mod weight;
 
 use std::path::Path;
 
@@ -43,6 +44,7 @@ pub use images::{draw_box, draw_outline, heatmap_overlay, viridis};
 pub use layout::{PlotFrame, font_size};
 pub use scene::{Anchor, Item, Scene, Shape, Text, fit_text, svg_path, text_box};
 pub use ticks::{Ticks, nice_ticks};
+pub use weight::LineWeight;
 
 /// Okabe-Ito colours, ordered so the first few are the most distinct on white
 /// and for the common forms of colour blindness; yellow comes last because it
@@ -115,38 +117,6 @@ pub struct Series {
     /// How strongly it is drawn: one seed's curve faintly, the across-seed mean boldly.
     #[serde(default)]
     pub weight: LineWeight,
-}
-
-/// A series' stroke: [`LineWeight::Faint`] is thinner and its colour mixed with white (so the
-/// legend shows it as drawn), [`LineWeight::Bold`] thicker.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub enum LineWeight {
-    Faint,
-    #[default]
-    Normal,
-    Bold,
-}
-
-impl LineWeight {
-    /// Line width relative to the panel's normal width.
-    pub fn width_factor(self) -> f64 {
-        match self {
-            LineWeight::Faint => 0.6,
-            LineWeight::Normal => 1.0,
-            LineWeight::Bold => 1.8,
-        }
-    }
-
-    /// The colour a series of this weight is drawn in.
-    pub fn tint(self, color: [u8; 3]) -> [u8; 3] {
-        match self {
-            // 60% towards white: visible on the grid, clearly behind the mean.
-            LineWeight::Faint => {
-                color.map(|c| (f64::from(c) + 0.6 * (255.0 - f64::from(c))).round() as u8)
-            }
-            _ => color,
-        }
-    }
 }
 
 impl Series {
