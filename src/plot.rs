@@ -31,6 +31,7 @@ mod raster;
 mod scene;
 mod svg;
 mod ticks;
+mod weight;
 
 use std::path::Path;
 
@@ -43,6 +44,7 @@ pub use images::{draw_box, draw_outline, heatmap_overlay, viridis};
 pub use layout::{PlotFrame, font_size};
 pub use scene::{Anchor, Item, Scene, Shape, Text, fit_text, svg_path, text_box};
 pub use ticks::{Ticks, nice_ticks};
+pub use weight::LineWeight;
 
 /// Okabe-Ito colours, ordered so the first few are the most distinct on white
 /// and for the common forms of colour blindness; yellow comes last because it
@@ -112,6 +114,9 @@ pub struct Series {
     /// Marks every point; the shape cycles (circle, square, diamond, triangle)
     /// with the series' position so lines stay distinguishable in greyscale.
     pub markers: bool,
+    /// How strongly it is drawn: one seed's curve faintly, the across-seed mean boldly.
+    #[serde(default)]
+    pub weight: LineWeight,
 }
 
 impl Series {
@@ -124,7 +129,21 @@ impl Series {
             style: LineStyle::Solid,
             color: None,
             markers: true,
+            weight: LineWeight::Normal,
         }
+    }
+
+    /// One of several curves behind a mean (one seed's): thin, light, without markers.
+    pub fn faint(mut self) -> Self {
+        self.weight = LineWeight::Faint;
+        self.markers = false;
+        self
+    }
+
+    /// The curve the faint ones are summarised by (the across-seed mean).
+    pub fn bold(mut self) -> Self {
+        self.weight = LineWeight::Bold;
+        self
     }
 
     pub fn dashed(mut self) -> Self {

@@ -125,7 +125,7 @@ fn attribution_stages_write_reopenable_files_and_rerun_exactly() {
     }
     let md = std::fs::read_to_string(report.join("attribution.md")).unwrap();
     assert!(
-        md.contains("## Sweet spots") && md.contains("## gradcam"),
+        md.contains("verdict") && !md.contains("## Sweet spots") && md.contains("## gradcam"),
         "{md}"
     );
 

@@ -133,6 +133,16 @@ fn specs_that_cannot_be_scored_fail_before_running() {
     let err = stderr(&out);
     assert!(err.contains("ha.path") && err.contains("1000"), "{err}");
 
+    // Human trials are matched to the benchmark's images, not to embedded analogues.
+    ws.write_spec("humans.toml", &tiny_with_ha("human_path = \"raw\"\n"));
+    let out = ws.pvr(&["check", "humans.toml"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("ha.human_path") && err.contains("embedded analogues"),
+        "{err}"
+    );
+
     ws.write_spec(
         "folder.toml",
         &format!(
@@ -277,6 +287,9 @@ fn benchmark_layouts_are_scored_with_the_16_class_decision() {
     assert_eq!((considered, excluded), (Some(19), Some(1)));
     let summary = std::fs::read_to_string(report.join("ha.md")).unwrap();
     assert!(summary.contains("benchmark read from mvh"), "{summary}");
+    assert!(!report.join("ha_human.parquet").exists());
+
+    human_trials_are_matched_to_the_benchmark_images(&ws, &samples, &spec);
 
     // A dataset the root lacks is named with its expected path in the data table, and only
     // its stages fail: the others (cached or run) stand.
@@ -314,6 +327,144 @@ fn benchmark_layouts_are_scored_with_the_16_class_decision() {
         error.contains("model-vs-human is incomplete") && error.contains("mvh/sketch"),
         "{error}"
     );
+}
+
+/// Made-up observers for the real edge images (the benchmark's raw-data layout, its column
+/// names): subject-01 right on every trial, subject-02 only on the images numbered 1 to 5.
+fn write_edge_observers(samples: &Path, raw: &Path) {
+    let dir = raw.join("edge");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut files: Vec<(String, String)> = Vec::new();
+    for category in std::fs::read_dir(samples.join("edge")).unwrap() {
+        let category = category.unwrap().path();
+        for file in std::fs::read_dir(&category).unwrap() {
+            let name = file.unwrap().file_name().to_string_lossy().into_owned();
+            let class = category.file_name().unwrap().to_string_lossy().into_owned();
+            files.push((class, name));
+        }
+    }
+    files.sort();
+    for subject in ["01", "02"] {
+        let mut text =
+            "subj,Session,trial,rt,object_response,category,condition,imagename\n".to_string();
+        for (i, (class, name)) in files.iter().enumerate() {
+            let number: u32 = name
+                .trim_start_matches(class.as_str())
+                .trim_end_matches(".png")
+                .parse()
+                .unwrap();
+            let right = subject == "01" || number <= 5;
+            let response = if right { class.as_str() } else { "na" };
+            text += &format!(
+                "subject-{subject},1,{},0.8,{response},{class},0,{:04}_edg_s{subject}_0_{class}_{name}\n",
+                i + 1,
+                i + 1
+            );
+        }
+        std::fs::write(
+            dir.join(format!("edge_subject-{subject}_session_1.csv")),
+            text,
+        )
+        .unwrap();
+    }
+}
+
+/// Cohen's kappa of two correct/incorrect records, 1 when they agree on every trial.
+fn kappa(a: &[bool], b: &[bool]) -> f64 {
+    let n = a.len() as f64;
+    let rate = |x: &[bool]| x.iter().filter(|v| **v).count() as f64 / n;
+    let observed = a.iter().zip(b).filter(|(x, y)| x == y).count() as f64 / n;
+    let expected = rate(a) * rate(b) + (1.0 - rate(a)) * (1.0 - rate(b));
+    if observed == 1.0 {
+        1.0
+    } else {
+        (observed - expected) / (1.0 - expected)
+    }
+}
+
+fn human_trials_are_matched_to_the_benchmark_images(ws: &Workspace, samples: &Path, spec: &str) {
+    // Given but not there: a data problem in the table, and report[ha] fails saying so.
+    let missing = spec.to_string() + "human_path = \"raw\"\n";
+    ws.write_spec("inet.toml", &missing);
+    let out = stdout(&ws.pvr(&["check", "inet.toml"]));
+    assert!(
+        out.contains("model-vs-human human trials")
+            && out.contains("missing")
+            && out.contains("raw does not exist"),
+        "{out}"
+    );
+    write_edge_observers(samples, &ws.path().join("raw"));
+    let out = stdout(&ws.pvr(&["check", "inet.toml"]));
+    assert!(
+        out.contains("1 of 3 datasets (none for contrast, cue-conflict)"),
+        "{out}"
+    );
+    let run = ws.run_ok("inet.toml", &[]);
+    // Only the report reads the trials.
+    assert_eq!(labels_with(&run, StageStatus::Ran), ["report[ha]"]);
+    let report = ws.path().join("reports/inet");
+    let rows = read_parquet(&report.join("ha_human.parquet")).unwrap();
+    let images = read_parquet(&report.join("ha_images.parquet")).unwrap();
+    let rounds = rows.column("round").unwrap().u32().unwrap().len();
+    assert_eq!(rounds, 1, "one pool member, edge's one condition");
+    let get = |name: &str| rows.column(name).unwrap().f64().unwrap().get(0).unwrap();
+    assert_eq!(
+        rows.column("trials").unwrap().u32().unwrap().get(0),
+        Some(40)
+    );
+    assert_eq!(
+        rows.column("observers").unwrap().u32().unwrap().get(0),
+        Some(2)
+    );
+    // The model's 20 capped edge images, by file number: subject-02 is right on 1..=5.
+    let ids = images.column("image_id").unwrap().str().unwrap();
+    let correct = images.column("correct").unwrap().bool().unwrap();
+    let (mut model, mut second) = (Vec::new(), Vec::new());
+    for (id, hit) in ids.iter().zip(correct.iter()) {
+        let id = id.unwrap();
+        if let Some(file) = id.strip_prefix("edge/") {
+            let (class, name) = file.split_once('/').unwrap();
+            let number: u32 = name
+                .trim_start_matches(class)
+                .trim_end_matches(".png")
+                .parse()
+                .unwrap();
+            model.push(hit.unwrap());
+            second.push(number <= 5);
+        }
+    }
+    assert_eq!(model.len(), 20);
+    let model_rate = model.iter().filter(|v| **v).count() as f64 / 20.0;
+    let second_rate = second.iter().filter(|v| **v).count() as f64 / 20.0;
+    let close = |a: f64, b: f64| (a - b).abs() < 1e-9;
+    assert!(close(get("model_accuracy"), model_rate));
+    assert!(close(get("human_accuracy"), (1.0 + second_rate) / 2.0));
+    let expected_kappa = (kappa(&model, &[true; 20]) + kappa(&model, &second)) / 2.0;
+    assert!(
+        close(get("error_consistency"), expected_kappa),
+        "{} vs {expected_kappa}",
+        get("error_consistency")
+    );
+    // The observers among themselves, on the same 20 images.
+    assert!(close(
+        get("human_error_consistency"),
+        kappa(&[true; 20], &second)
+    ));
+    let squared = ((model_rate - 1.0).powi(2) + (model_rate - second_rate).powi(2)) / 2.0;
+    assert!(close(get("squared_accuracy_difference"), squared));
+    let datasets = read_parquet(&report.join("ha_human_datasets.parquet")).unwrap();
+    assert_eq!(datasets.height(), 1);
+    assert_eq!(
+        datasets.column("experiment").unwrap().str().unwrap().get(0),
+        Some("inet")
+    );
+    let summary = std::fs::read_to_string(report.join("ha.md")).unwrap();
+    assert!(
+        summary.contains("## Consistency with the human observers")
+            && summary.contains("No human trials for contrast, cue-conflict"),
+        "{summary}"
+    );
+    ws.write_spec("inet.toml", spec);
 }
 
 #[test]

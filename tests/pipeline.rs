@@ -216,3 +216,73 @@ fn a_failing_stage_stops_its_descendants_and_the_run_exits_non_zero() {
     let status = stdout(&ws.pvr(&["status", "tiny.toml", "--set", "train.optimizer.lr=1e30"]));
     assert!(!status.contains("cached"), "{status}");
 }
+
+/// The matched control on the tiny experiment (its models sit at chance level, 12 classes): the
+/// verdict reads each control's record and evaluation, names a collapsed reference in
+/// `collapse_reason`, and draws every seed faintly with the mean in `verdict.png`.
+#[test]
+fn the_verdict_checks_the_control_and_dense_models_for_collapse() {
+    let ws = Workspace::new();
+    ws.write_spec("tiny.toml", TINY);
+    let output = ws.pvr(&[
+        "run",
+        "tiny.toml",
+        "--quiet",
+        "--set",
+        "control.matched_dense=true",
+        "--set",
+        "experiment.seeds=[0, 1]",
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report = ws.report_dir(&output);
+    let verdict = pvr::files::tables::read_parquet(&report.join("verdict.parquet")).unwrap();
+    // Top-1 only, two pruned rounds, against the dense model and the control.
+    assert_eq!(verdict.height(), 4);
+    let text = |name: &str| -> Vec<String> {
+        verdict
+            .column(name)
+            .unwrap()
+            .str()
+            .unwrap()
+            .iter()
+            .map(|v| v.unwrap_or_default().to_string())
+            .collect()
+    };
+    let (references, reasons, verdicts) =
+        (text("reference"), text("collapse_reason"), text("verdict"));
+    let flags = |name: &str| -> Vec<bool> {
+        verdict
+            .column(name)
+            .unwrap()
+            .bool()
+            .unwrap()
+            .iter()
+            .map(|v| v.unwrap_or(false))
+            .collect()
+    };
+    let (collapsed, reference_collapsed) = (flags("collapsed"), flags("reference_collapsed"));
+    for i in 0..4 {
+        let whose = if references[i] == "control" {
+            "control"
+        } else {
+            "dense model"
+        };
+        // Every model of the tiny pool is at chance; the reason names the reference's too.
+        assert!(
+            reasons[i].contains(&format!("{whose}: top-1 interval")),
+            "{}: {}",
+            references[i],
+            reasons[i]
+        );
+        // The pruned model's own collapse comes first; a reference's never hides it.
+        assert!(collapsed[i] && !reference_collapsed[i]);
+        assert_eq!(verdicts[i], "collapsed");
+    }
+    assert!(report.join("verdict.png").is_file());
+    let summary = std::fs::read_to_string(report.join("summary.md")).unwrap();
+    assert!(summary.contains("](verdict.png)"), "{summary}");
+}

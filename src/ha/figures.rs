@@ -1,27 +1,26 @@
 //! The human-alignment figures (accuracy against sparsity, one panel per dataset, as the
-//! study's Figure 6; shape bias against sparsity) and the Markdown summary of sweet spots.
+//! study's Figure 6; shape bias against sparsity) and the Markdown summary.
 //!
-//! As in the core report, a pruned model that beats the dense one is ringed (a "sweet spot");
-//! here its label carries a `*` when the paired bootstrap interval of the gain excludes zero.
+//! Neither marks sweet spots: those are judged once, for every analysis, by `report[verdict]`
+//! (Holm over the rounds, accuracy and metric both above the reference); per-round intervals
+//! here are descriptive.
 
-use std::fmt::Write as _;
+use std::collections::BTreeMap;
 
 use super::datasets::HaDataset;
 use super::mapping::CATEGORIES;
 use super::summary::{DatasetRow, LEVEL, ShapeBiasRow};
-use crate::plot::{Axes, Band, Figure, Highlight, Series, TickFormat};
-
-fn sweet_spot_label(round: usize, gain_low: f64) -> String {
-    if gain_low > 0.0 {
-        format!("round {round}*")
-    } else {
-        format!("round {round}")
-    }
-}
+use crate::plot::{Axes, Band, Figure, Series, TickFormat};
 
 /// One panel per dataset: top-1 (and top-5 for sketch and stylized) against sparsity, with the
-/// bootstrap band, the dense model's top-1 as a reference line and sweet spots ringed.
-pub fn accuracy_grid(experiment: &str, datasets: &[HaDataset], rows: &[DatasetRow]) -> Figure {
+/// bootstrap band, the dense model's top-1 and, when the human trials are given, the humans'
+/// accuracy on the same images (`humans`, per dataset) as reference lines.
+pub fn accuracy_grid(
+    experiment: &str,
+    datasets: &[HaDataset],
+    rows: &[DatasetRow],
+    humans: &BTreeMap<HaDataset, f64>,
+) -> Figure {
     let panels = datasets
         .iter()
         .map(|&dataset| {
@@ -55,6 +54,7 @@ pub fn accuracy_grid(experiment: &str, datasets: &[HaDataset], rows: &[DatasetRo
                     Some(r.top1),
                     r.top5,
                     Some(chance),
+                    humans.get(&dataset).copied(),
                 ]
                 .into_iter()
                 .flatten()
@@ -64,12 +64,9 @@ pub fn accuracy_grid(experiment: &str, datasets: &[HaDataset], rows: &[DatasetRo
                 .with_chance_line(chance, format!("chance (1/{})", CATEGORIES.len()));
             if let Some(dense) = rows.iter().find(|r| r.round == 0) {
                 axes = axes.with_reference_line(dense.top1, "dense");
-                for row in rows.iter().filter(|r| r.round > 0 && r.gain > 0.0) {
-                    axes = axes.with_highlight(
-                        Highlight::new(row.sparsity, row.top1)
-                            .labeled(sweet_spot_label(row.round, row.gain_low)),
-                    );
-                }
+            }
+            if let Some(&human) = humans.get(&dataset) {
+                axes = axes.with_reference_line(human, "humans");
             }
             axes
         })
@@ -130,158 +127,13 @@ pub fn shape_bias_figure(experiment: &str, rows: &[ShapeBiasRow]) -> Figure {
         .and_then(|r| r.shape_bias)
     {
         axes = axes.with_reference_line(dense, "dense");
-        for row in rows.iter().filter(|r| r.round > 0 && r.gain > 0.0) {
-            if let Some(value) = row.shape_bias {
-                axes = axes.with_highlight(
-                    Highlight::new(row.sparsity, value)
-                        .labeled(sweet_spot_label(row.round, row.gain_low)),
-                );
-            }
-        }
     }
     Figure::single(axes)
-}
-
-fn percent(v: f64) -> String {
-    if v.is_finite() {
-        format!("{:.1}%", 100.0 * v)
-    } else {
-        "n/a".into()
-    }
-}
-
-fn signed_points(v: f64) -> String {
-    if v.is_finite() {
-        format!("{:+.1}", 100.0 * v)
-    } else {
-        "n/a".into()
-    }
-}
-
-/// `ha.md`: per dataset, the dense model's accuracy and every pruned round whose gain interval
-/// excludes zero (no maximum over rounds).
-pub fn summary_markdown(
-    experiment: &str,
-    source: &str,
-    datasets: &[HaDataset],
-    rows: &[DatasetRow],
-    shape_bias: &[ShapeBiasRow],
-) -> String {
-    let mut out = String::new();
-    let _ = writeln!(out, "# {experiment}: human alignment (model-vs-human)\n");
-    let _ = writeln!(
-        out,
-        "Images: {source}. Accuracy is the mean over a dataset's conditions; intervals are {:.0}% \
-         bootstrap intervals over images (resampled within each condition), gains over the dense \
-         model use the same resamples for both models. Every pruned round whose gain interval lies \
-         above (below) zero is listed; there is no \"best round\", since the largest of several \
-         noisy gains overstates the gain. The intervals are per round, not corrected for testing \
-         every round.\n",
-        LEVEL * 100.0
-    );
-    let _ = writeln!(
-        out,
-        "| dataset | dense top-1 | pruned rounds above dense | pruned rounds below dense |"
-    );
-    let _ = writeln!(out, "| --- | --- | --- | --- |");
-    for &dataset in datasets {
-        let of: Vec<&DatasetRow> = rows.iter().filter(|r| r.dataset == dataset).collect();
-        let dense_text = of
-            .iter()
-            .find(|r| r.round == 0)
-            .map_or("n/a".into(), |d| percent(d.top1));
-        let listed = |keep: &dyn Fn(&DatasetRow) -> bool| {
-            let cells: Vec<String> = of
-                .iter()
-                .filter(|r| r.round > 0 && keep(r))
-                .map(|r| {
-                    format!(
-                        "round {} ({}, {} [{}, {}])",
-                        r.round,
-                        percent(r.sparsity),
-                        signed_points(r.gain),
-                        signed_points(r.gain_low),
-                        signed_points(r.gain_high)
-                    )
-                })
-                .collect();
-            if cells.is_empty() {
-                "none".to_string()
-            } else {
-                cells.join("; ")
-            }
-        };
-        let _ = writeln!(
-            out,
-            "| {dataset} | {dense_text} | {} | {} |",
-            listed(&|r| r.gain_low > 0.0),
-            listed(&|r| r.gain_high < 0.0)
-        );
-    }
-    if !shape_bias.is_empty() {
-        let _ = writeln!(out, "\n## Shape bias (cue-conflict)\n");
-        let _ = writeln!(
-            out,
-            "| round | sparsity | shape bias | interval | gain (points) | gain interval | shape / texture / other decisions |"
-        );
-        let _ = writeln!(out, "| --- | --- | --- | --- | --- | --- | --- |");
-        for r in shape_bias {
-            let other = r.tally.considered - r.tally.shape_hits - r.tally.texture_hits;
-            let _ = writeln!(
-                out,
-                "| {} | {} | {} | [{}, {}] | {} | [{}, {}] | {} / {} / {} |",
-                r.round,
-                percent(r.sparsity),
-                r.shape_bias.map_or("n/a".into(), percent),
-                percent(r.low),
-                percent(r.high),
-                signed_points(r.gain),
-                signed_points(r.gain_low),
-                signed_points(r.gain_high),
-                r.tally.shape_hits,
-                r.tally.texture_hits,
-                other
-            );
-        }
-    }
-    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn row(round: usize, gain: f64, gain_low: f64, gain_high: f64) -> DatasetRow {
-        DatasetRow {
-            round,
-            sparsity: 0.2 * round as f64,
-            dataset: HaDataset::ALL[0],
-            top1: 0.5 + gain,
-            top1_low: 0.4,
-            top1_high: 0.6,
-            top5: None,
-            gain,
-            gain_low,
-            gain_high,
-            images: 100,
-        }
-    }
-
-    #[test]
-    fn every_round_outside_the_noise_is_listed_and_no_maximum_is_picked() {
-        let rows = [
-            row(0, 0.0, 0.0, 0.0),
-            row(1, 0.05, 0.01, 0.09),
-            row(2, 0.08, -0.01, 0.17), // the largest gain, inside the noise: not listed
-            row(3, -0.06, -0.1, -0.02),
-        ];
-        let md = summary_markdown("toy", "embedded", &[HaDataset::ALL[0]], &rows, &[]);
-        assert!(md.contains("| 50.0% | round 1 (20.0%, +5.0 [+1.0, +9.0]) | round 3 (60.0%, -6.0 [-10.0, -2.0]) |"), "{md}");
-        assert!(
-            !md.contains("round 2") && !md.contains("best pruned"),
-            "{md}"
-        );
-    }
 
     fn shape_rows() -> Vec<ShapeBiasRow> {
         (0..=10)
@@ -325,5 +177,47 @@ mod tests {
             .count();
         assert_eq!(polygons, 1);
         let _ = fig.save(&std::env::temp_dir().join("ha_shape_bias_example.png"));
+    }
+
+    #[test]
+    fn the_accuracy_grid_draws_the_humans_where_their_trials_are_given() {
+        let datasets = [HaDataset::Colour, HaDataset::Edge];
+        let rows: Vec<DatasetRow> = datasets
+            .iter()
+            .flat_map(|&dataset| {
+                (0..=3).map(move |round| DatasetRow {
+                    round,
+                    sparsity: 1.0 - 0.8f64.powi(round as i32),
+                    dataset,
+                    top1: 0.4 - 0.02 * round as f64,
+                    top1_low: 0.35 - 0.02 * round as f64,
+                    top1_high: 0.45 - 0.02 * round as f64,
+                    top5: None,
+                    gain: -0.02 * round as f64,
+                    gain_low: -0.05,
+                    gain_high: 0.01,
+                    images: 100,
+                })
+            })
+            .collect();
+        let humans = BTreeMap::from([(HaDataset::Colour, 0.9)]);
+        let scene = accuracy_grid("toy", &datasets, &rows, &humans).scene();
+        let texts: Vec<&str> = scene.text_boxes().iter().map(|t| t.0).collect();
+        // Only colour has human trials: one "humans" reference, beside two "dense" ones.
+        assert_eq!(
+            texts.iter().filter(|t| **t == "humans").count(),
+            1,
+            "{texts:?}"
+        );
+        assert_eq!(
+            texts.iter().filter(|t| **t == "dense").count(),
+            2,
+            "{texts:?}"
+        );
+        assert!(
+            scene.text_layout_problems().is_empty(),
+            "{:?}",
+            scene.text_layout_problems()
+        );
     }
 }

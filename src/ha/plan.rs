@@ -7,6 +7,7 @@ use std::sync::Arc;
 use anyhow::bail;
 
 use super::datasets::HaDataset;
+use super::human_tables::HumanTrials;
 use super::mapping::IMAGENET_CLASSES;
 use super::reader::BenchmarkSet;
 use super::report::HaReportStage;
@@ -27,6 +28,50 @@ pub fn benchmark_root(ha: &HaSpec) -> DataRoot {
         path: ha.path.as_ref().map(Into::into),
         layout: "the benchmark's `datasets` folder: `<dataset>/dnn/session-1/*.png` for the 12 parametric sets, sketch and stylized, `<dataset>/<category>/*.png` for edge, silhouette and cue-conflict".into(),
     }
+}
+
+/// The benchmark's human trials `[ha]` reads when `ha.human_path` is given.
+pub fn human_root(ha: &HaSpec) -> DataRoot {
+    DataRoot {
+        dataset: "model-vs-human human trials".into(),
+        key: "ha.human_path".into(),
+        env: ha.human_path_env.clone(),
+        path: ha.human_path.as_ref().map(Into::into),
+        layout: "the benchmark's `raw-data` folder: `<dataset>/<dataset>_subject-NN_session_1.csv`, one file per observer (columns subj, object_response, category, condition, imagename)".into(),
+    }
+}
+
+/// Where the report's human metrics come from.
+#[derive(Clone)]
+pub enum HumanSource {
+    Ready(Arc<HumanTrials>),
+    /// Given but not readable: `report[ha]` fails with this.
+    Missing(Arc<DataProblem>),
+}
+
+/// The human trials when `ha.human_path` is given (`None`: no human metrics, not an error).
+fn human_source(
+    ha: &HaSpec,
+    embedded: bool,
+    spec_path: &std::path::Path,
+) -> anyhow::Result<Option<HumanSource>> {
+    if ha.human_path.is_none() {
+        return Ok(None);
+    }
+    if embedded {
+        bail!(
+            "{}: ha.human_path: the human trials are matched to the benchmark's own images, but \
+             this model is scored on pvr's embedded analogues (no ha.path); give ha.path, or \
+             leave ha.human_path out",
+            spec_path.display()
+        );
+    }
+    Ok(Some(
+        match human_root(ha).open(|path| HumanTrials::open(path, &ha.datasets)) {
+            Opened::Ready(trials) => HumanSource::Ready(Arc::new(trials)),
+            Opened::Missing(problem) => HumanSource::Missing(problem),
+        },
+    ))
 }
 
 /// Images per condition generated for `shapes` models when the spec does not say.
@@ -101,6 +146,10 @@ pub fn plan(spec: &Spec, pool: &PoolPlan<'_>) -> anyhow::Result<AnalysisPlan> {
             format!("the model-vs-human benchmark read from {place}"),
         )
     };
+    let embedded = images
+        .iter()
+        .all(|(_, i)| matches!(i, HaImages::Embedded(_)));
+    let humans = human_source(ha, embedded, spec_path)?;
     let mut stages: Vec<Box<dyn Stage>> = Vec::new();
     for round in 0..=rounds {
         for (dataset, images) in &images {
@@ -124,8 +173,10 @@ pub fn plan(spec: &Spec, pool: &PoolPlan<'_>) -> anyhow::Result<AnalysisPlan> {
         source,
         bootstrap_samples: ha.bootstrap_samples,
         seed,
+        humans: humans.clone(),
     }));
-    let data = benchmark_status(ha, &images).into_iter().collect();
+    let mut data: Vec<DataStatus> = benchmark_status(ha, &images).into_iter().collect();
+    data.extend(humans.map(|h| human_status(ha, &h)));
     Ok(AnalysisPlan { stages, data })
 }
 
@@ -169,4 +220,35 @@ fn benchmark_status(ha: &HaSpec, images: &[(HaDataset, HaImages)]) -> Option<Dat
             ),
         },
     })
+}
+
+/// The data table's row for the human trials: the datasets found, or why none can be read.
+fn human_status(ha: &HaSpec, humans: &HumanSource) -> DataStatus {
+    let root = human_root(ha);
+    match humans {
+        HumanSource::Ready(trials) => DataStatus {
+            root,
+            state: DataState::Found,
+            detail: if trials.absent.is_empty() {
+                format!("{} of {} datasets", trials.trials.len(), ha.datasets.len())
+            } else {
+                format!(
+                    "{} of {} datasets (none for {})",
+                    trials.trials.len(),
+                    ha.datasets.len(),
+                    trials
+                        .absent
+                        .iter()
+                        .map(|d| d.name())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            },
+        },
+        HumanSource::Missing(problem) => DataStatus {
+            root,
+            state: problem.state,
+            detail: problem.detail.clone(),
+        },
+    }
 }

@@ -8,8 +8,8 @@ use super::summary::CorLocSummary;
 use super::table::LostRow;
 use crate::data::Dataset;
 use crate::plot::{
-    Anchor, Axes, Band, Figure, GridCell, Highlight, PixelRect, Scene, SecondaryAxis, Series,
-    TickFormat, draw_box, font_size, image_grid, text_box,
+    Anchor, Axes, Band, Figure, GridCell, PixelRect, Scene, SecondaryAxis, Series, TickFormat,
+    draw_box, font_size, image_grid, text_box,
 };
 
 /// Ground-truth boxes in the examples (bluish green) and LOST's (vermillion), from the palette.
@@ -17,7 +17,7 @@ pub const TRUTH_COLOR: [u8; 3] = [0, 158, 115];
 pub const PREDICTED_COLOR: [u8; 3] = [213, 94, 0];
 
 /// CorLoc with its bootstrap band against measured sparsity, top-1 on the right axis, the dense
-/// model's CorLoc as the reference line, chance as a dashed line, sweet spots ringed.
+/// model's CorLoc as the reference line, chance as a dashed line (sweet spots are the verdict's).
 pub fn corloc_figure(experiment: &str, dataset: &str, rows: &[CorLocSummary]) -> Figure {
     let corloc = Series::new("CorLoc", rows.iter().map(|r| (r.sparsity, r.corloc)));
     let band = Band::new(
@@ -52,13 +52,6 @@ pub fn corloc_figure(experiment: &str, dataset: &str, rows: &[CorLocSummary]) ->
     );
     if let Some(dense) = rows.iter().find(|r| r.round == 0) {
         axes = axes.with_reference_line(dense.corloc, "dense CorLoc");
-    }
-    for r in rows.iter().filter(|r| r.sweet_spot) {
-        axes = axes.with_highlight(Highlight::new(r.sparsity, r.corloc).labeled(format!(
-            "round {}: {:+.1} pp",
-            r.round,
-            100.0 * r.gain
-        )));
     }
     Figure::single(axes)
 }

@@ -1,5 +1,5 @@
 //! `report[lost]`: every pool member's LOST results in one table, CorLoc per model with
-//! bootstrap intervals and sweet spots, the CorLoc-vs-sparsity figure and example boxes. The
+//! bootstrap intervals and paired gains, the CorLoc-vs-sparsity figure and example boxes. The
 //! scheduler copies its files to `reports/<experiment>/`.
 
 use std::sync::Arc;
@@ -36,8 +36,9 @@ impl Stage for LostReportStage {
         StageLabel::report(Some("lost"))
     }
     /// 2: experiment/arch/seed key columns, the seed patch as `seed_patch`.
+    /// 3: no `sweet_spot` column or marks of its own (the verdict's rule decides).
     fn version(&self) -> u32 {
-        2
+        3
     }
     fn params(&self) -> Value {
         json!({

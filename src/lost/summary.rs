@@ -1,5 +1,6 @@
-//! Per-model CorLoc with bootstrap confidence intervals over images, and the sweet spots:
-//! pruned models that localise objects better than the dense one.
+//! Per-model CorLoc with bootstrap confidence intervals over images and each pruned model's
+//! paired gain over the dense one. Which rounds are sweet spots is not decided here but by
+//! `report[verdict]`'s one rule (accuracy and CorLoc both above the reference, Holm over rounds).
 
 use anyhow::ensure;
 use polars::prelude::*;
@@ -29,10 +30,9 @@ pub struct CorLocSummary {
     pub chance: f64,
     /// CorLoc minus the dense model's, on the same images.
     pub gain: f64,
-    /// Paired bootstrap CI of `gain` (the same resampled images for both models).
+    /// Paired bootstrap CI of `gain` (the same resampled images for both models), per round:
+    /// descriptive, not corrected for testing every round.
     pub gain_ci: Interval,
-    /// A pruned model whose gain's CI lies above zero.
-    pub sweet_spot: bool,
 }
 
 fn as_unit(rows: &[LostRow]) -> Vec<f64> {
@@ -70,7 +70,7 @@ pub fn summarise(
             let n = correct.len().max(1) as f64;
             let corloc = correct.iter().sum::<f64>() / n;
             let gain = corloc - dense_correct.iter().sum::<f64>() / n;
-            // No images leave no interval: NaN bounds, never a sweet spot.
+            // No images leave no interval: NaN bounds.
             let unknown = Interval {
                 estimate: f64::NAN,
                 low: f64::NAN,
@@ -90,7 +90,6 @@ pub fn summarise(
                 chance: model.rows.iter().map(|r| r.chance).sum::<f64>() / n,
                 gain,
                 gain_ci,
-                sweet_spot: model.round > 0 && gain_ci.low > 0.0,
             })
         })
         .collect()
@@ -110,7 +109,6 @@ pub fn corloc_frame(rows: &[CorLocSummary]) -> PolarsResult<DataFrame> {
         "gain" => f(|r| r.gain),
         "gain_low" => f(|r| r.gain_ci.low),
         "gain_high" => f(|r| r.gain_ci.high),
-        "sweet_spot" => rows.iter().map(|r| r.sweet_spot).collect::<Vec<_>>(),
     )
 }
 
@@ -127,16 +125,18 @@ pub fn corloc_markdown(
          Images: {dataset}, {images} of them. CorLoc = share of images whose LOST box has IoU >= 0.5 with a \
          ground-truth box; [low, high] = {:.0}% bootstrap interval over images; gain = CorLoc \
          minus the dense model's on the same images (paired bootstrap); chance = a uniformly \
-         random box of whole patches. A sweet spot is a pruned model whose gain interval lies \
-         above 0.\n\n\
-         | round | sparsity | top-1 | CorLoc % | interval | gain (pp) | gain interval | chance % | sweet spot |\n\
-         | ---: | ---: | ---: | ---: | --- | ---: | --- | ---: | :---: |\n",
+         random box of whole patches. The gain intervals are per round and describe it; which rounds \
+         are sweet spots is decided once for every analysis by the verdict (`summary.md`, \
+         `verdict.parquet`, metric `corloc`), with Holm's correction over the rounds and the \
+         accuracy condition.\n\n\
+         | round | sparsity | top-1 | CorLoc % | interval | gain (pp) | gain interval | chance % |\n\
+         | ---: | ---: | ---: | ---: | --- | ---: | --- | ---: |\n",
         100.0 * confidence,
         images = rows.first().map_or(0, |r| r.images),
     );
     for r in rows {
         out.push_str(&format!(
-            "| {} | {} % | {} % | {} | [{}, {}] | {:+.1} | [{:+.1}, {:+.1}] | {} | {} |\n",
+            "| {} | {} % | {} % | {} | [{}, {}] | {:+.1} | [{:+.1}, {:+.1}] | {} |\n",
             r.round,
             pct(r.sparsity),
             pct(r.top1),
@@ -147,7 +147,6 @@ pub fn corloc_markdown(
             100.0 * r.gain_ci.low,
             100.0 * r.gain_ci.high,
             pct(r.chance),
-            if r.sweet_spot { "yes" } else { "" },
         ));
     }
     out
@@ -184,7 +183,7 @@ mod tests {
     }
 
     #[test]
-    fn a_clear_gain_is_a_sweet_spot_and_a_tie_is_not() {
+    fn a_clear_gain_has_an_interval_above_zero_and_a_tie_does_not() {
         let bootstrap = Bootstrap {
             resamples: 500,
             confidence: 0.95,
@@ -207,10 +206,15 @@ mod tests {
         )
         .unwrap();
         assert!((summary[1].gain - 0.1).abs() < 1e-12);
-        assert!(summary[1].sweet_spot, "{:?}", summary[1].gain_ci);
+        assert!(summary[1].gain_ci.low > 0.0, "{:?}", summary[1].gain_ci);
         assert_eq!(summary[2].gain, 0.0);
-        assert!(!summary[2].sweet_spot);
-        assert!(!summary[0].sweet_spot);
+        assert!(summary[2].gain_ci.low < 0.0 && summary[2].gain_ci.high > 0.0);
+        assert_eq!(summary[0].gain, 0.0);
+        let md = corloc_markdown("toy", "voc", &summary, 0.95);
+        assert!(
+            md.contains("verdict") && !md.contains("sweet spot |"),
+            "{md}"
+        );
         assert!(summary[0].corloc_ci.contains(1.0 / 3.0));
         let frame = corloc_frame(&summary).unwrap();
         assert_eq!(frame.height(), 3);

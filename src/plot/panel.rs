@@ -32,9 +32,11 @@ fn resolve<'a>(axes: &'a Axes, frame: &PlotFrame) -> Vec<Resolved<'a>> {
     all_series(axes)
         .enumerate()
         .map(|(i, (series, secondary))| {
-            let color = series
-                .color
-                .unwrap_or_else(|| next_color(&mut palette_next));
+            let color = series.weight.tint(
+                series
+                    .color
+                    .unwrap_or_else(|| next_color(&mut palette_next)),
+            );
             let mut runs = vec![Vec::new()];
             for &(x, y) in &series.points {
                 if x.is_finite() && y.is_finite() {
@@ -201,7 +203,7 @@ fn draw_data(
             }
             shapes.push(Shape::Polyline {
                 points: run.clone(),
-                width: m.line_width(),
+                width: m.line_width() * r.series.weight.width_factor(),
                 dash: r.series.style.dash(m),
             });
             obstacles.add_polyline(run, 1.0);

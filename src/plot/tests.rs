@@ -410,3 +410,84 @@ fn example_figures_render() {
     img.save(std::env::temp_dir().join("plot_panels.png"))
         .unwrap();
 }
+
+#[test]
+fn seeds_are_drawn_faintly_and_their_mean_boldly() {
+    // Three seeds' curves and their mean, as the verdict's figure draws them.
+    let mut axes = Axes::new("title", "x", "y")
+        .with_x_range(0.0, 1.0)
+        .with_y_range(0.0, 10.0);
+    for seed in 0..3 {
+        let shift = seed as f64;
+        axes = axes.with_series(
+            Series::new(
+                if seed == 0 { "each seed" } else { "" },
+                vec![(0.0, 2.0 + shift), (0.5, 4.0 + shift), (1.0, 3.0 + shift)],
+            )
+            .with_color(RED)
+            .faint(),
+        );
+    }
+    axes = axes.with_series(
+        Series::new(
+            "mean over 3 seeds",
+            vec![(0.0, 3.0), (0.5, 5.0), (1.0, 4.0)],
+        )
+        .with_color(RED)
+        .bold(),
+    );
+    let scene = axes.scene(800, 520, 2);
+    let lines: Vec<([u8; 3], f64)> = scene
+        .items
+        .iter()
+        .filter_map(|item| match item {
+            Item::Shapes { shapes, color, .. } => shapes.iter().find_map(|s| match s {
+                Shape::Polyline { points, width, .. } if points.len() == 3 => {
+                    Some((*color, *width))
+                }
+                _ => None,
+            }),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(lines.len(), 4, "{lines:?}");
+    let light = LineWeight::Faint.tint(RED);
+    assert!(
+        light.iter().zip(RED).all(|(l, r)| *l > r || r == 255),
+        "{light:?}"
+    );
+    let (faint, bold) = (&lines[..3], lines[3]);
+    assert!(faint.iter().all(|&(color, _)| color == light), "{lines:?}");
+    assert_eq!(bold.0, RED);
+    // The mean is three times as thick as each seed's line.
+    assert!((bold.1 / faint[0].1 - 3.0).abs() < 1e-9, "{lines:?}");
+    // Faint lines carry no markers; the mean does; the legend names both once.
+    let markers = scene
+        .items
+        .iter()
+        .filter(|item| {
+            matches!(item, Item::Shapes { shapes, .. }
+            if shapes.iter().all(|s| !matches!(s, Shape::Polyline { .. })) && shapes.len() == 3)
+        })
+        .count();
+    assert!(markers >= 1);
+    let texts: Vec<&str> = scene.text_boxes().iter().map(|t| t.0).collect();
+    assert!(
+        texts.contains(&"each seed") && texts.contains(&"mean over 3 seeds"),
+        "{texts:?}"
+    );
+    assert!(
+        scene.text_layout_problems().is_empty(),
+        "{:?}",
+        scene.text_layout_problems()
+    );
+    // Rendered, a faint line's pixels are the light tint, the mean's the full colour.
+    let frame = axes.frame(800, 520, 2);
+    let img = axes.render(800, 520, 2);
+    assert_eq!(px(&img, frame.to_pixel(0.25, 4.0)), RED);
+    let faint_px = px(&img, frame.to_pixel(0.75, 5.5));
+    assert!(
+        faint_px != RED && faint_px.iter().zip(light).all(|(p, l)| p.abs_diff(l) < 25),
+        "{faint_px:?} vs {light:?}"
+    );
+}

@@ -44,6 +44,14 @@ pub struct HaSpec {
     /// An environment variable holding `path` when it is not given (the paper files: `PVR_MVH`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path_env: Option<String>,
+    /// The benchmark's human trials (its `raw-data` folder: `<dataset>/<dataset>_subject-NN_
+    /// session_1.csv`); with it the report gives accuracy difference, observed and error
+    /// consistency to the human observers. Without it they are left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub human_path: Option<String>,
+    /// An environment variable holding `human_path` when it is not given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub human_path_env: Option<String>,
     /// Seed of the random distortions and analogues; defaults to the experiment seed.
     #[serde(default)]
     pub seed: Option<u64>,

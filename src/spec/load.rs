@@ -242,6 +242,7 @@ fn fill_paths_from_env(spec: &mut Spec) {
     }
     if let Some(ha) = &mut spec.ha {
         fill(&mut ha.path, ha.path_env.as_ref());
+        fill(&mut ha.human_path, ha.human_path_env.as_ref());
     }
     for entry in &mut spec.attribution {
         fill(&mut entry.voc_path, entry.voc_path_env.as_ref());

@@ -3,8 +3,10 @@
 //! [`crate::metrics::sweet_spot`] (paired per-image gains over the reference in accuracy and in the
 //! metric, both above zero after Holm over the rounds; collapsed models never qualify), with
 //! across-seed means and hierarchical-bootstrap intervals (seeds, then images). Writes
-//! `verdict.parquet` and `summary.md`, whose verdict leads the pool's summary.
+//! `verdict.parquet`, `verdict.png` (every metric against sparsity, each seed faintly, the mean
+//! boldly) and `summary.md`, whose verdict leads the pool's summary.
 
+mod figure;
 mod rule;
 mod sources;
 mod summary;
@@ -22,10 +24,12 @@ use crate::graph::{Stage, StageContext, StageLabel};
 use crate::metrics::Hierarchical;
 use crate::metrics::sweet_spot::ALPHA;
 use crate::pool::collapse::collapse_reasons;
-use crate::pool::{pool_inputs, read_pool_members};
+use crate::pool::{EVAL_FILE, ROUND_FILE, pool_inputs, read_pool_members};
 use table::{VerdictRow, verdict_frame};
 
 pub const VERDICT_FILE: &str = "verdict.parquet";
+/// Every metric against sparsity, each seed faintly and the mean boldly.
+pub const FIGURE_FILE: &str = "verdict.png";
 
 pub struct VerdictStage {
     pub experiment: String,
@@ -54,10 +58,12 @@ impl VerdictStage {
     }
 }
 
-/// Per round of one seed: measured sparsity and why it collapsed (empty when it did not).
+/// Per round of one seed: measured sparsity and why it collapsed (empty when it did not), and
+/// why its matched control collapsed (empty without a control, and for round 0).
 struct SeedPool {
     sparsity: Vec<f64>,
     collapse: Vec<Vec<String>>,
+    control_collapse: Vec<Vec<String>>,
 }
 
 impl VerdictStage {
@@ -79,15 +85,37 @@ impl VerdictStage {
     }
 }
 
-/// Per seed that collapsed at `round`, why.
-fn collapse_text(pools: &[SeedPool], seeds: &[u64], round: usize) -> String {
-    pools
+/// Per seed whose model at `round` collapsed, why; with `reference`, also why the reference
+/// did (`dense`: round 0; `control`: that round's control).
+fn collapse_text(pools: &[SeedPool], seeds: &[u64], round: usize, reference: &str) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for (pool, seed) in pools.iter().zip(seeds) {
+        if !pool.collapse[round].is_empty() {
+            parts.push(format!("seed {seed}: {}", pool.collapse[round].join(", ")));
+        }
+        let (whose, reasons) = match reference {
+            "control" => ("control", &pool.control_collapse[round]),
+            _ => ("dense model", &pool.collapse[0]),
+        };
+        if !reasons.is_empty() && round > 0 {
+            parts.push(format!("seed {seed} {whose}: {}", reasons.join(", ")));
+        }
+    }
+    parts.join("; ")
+}
+
+/// Why a model `label` (a control, `prune[n]@control`) collapsed, from its record and eval.
+fn member_collapse(ctx: &StageContext<'_>, round: usize) -> anyhow::Result<Vec<String>> {
+    let record = ctx
+        .input(&StageLabel::model(round).in_control())
+        .read_json(ROUND_FILE)?;
+    let eval = ctx
+        .input(&StageLabel::eval(round).in_control())
+        .read_json(EVAL_FILE)?;
+    Ok(collapse_reasons(&record, &eval)
         .iter()
-        .zip(seeds)
-        .filter(|(p, _)| !p.collapse[round].is_empty())
-        .map(|(p, seed)| format!("seed {seed}: {}", p.collapse[round].join(", ")))
-        .collect::<Vec<_>>()
-        .join("; ")
+        .map(ToString::to_string)
+        .collect())
 }
 
 impl Stage for VerdictStage {
@@ -98,7 +126,8 @@ impl Stage for VerdictStage {
         StageLabel::report(Some("verdict"))
     }
     fn version(&self) -> u32 {
-        1
+        // 2: a collapsed reference (dense model or matched control) withholds the comparison.
+        2
     }
     fn params(&self) -> Value {
         json!({
@@ -126,6 +155,7 @@ impl Stage for VerdictStage {
             }
             if self.control {
                 for round in 1..=self.rounds {
+                    own.push(StageLabel::model(round).in_control());
                     own.push(StageLabel::eval(round).in_control());
                     for source in &self.sources {
                         own.extend(source.pool_labels(round, None, true));
@@ -155,7 +185,14 @@ impl Stage for VerdictStage {
                 ..*ctx
             };
             let members = read_pool_members(&seed_ctx, self.rounds)?;
+            let mut control_collapse = vec![Vec::new(); self.rounds + 1];
+            if self.control {
+                for (round, reasons) in control_collapse.iter_mut().enumerate().skip(1) {
+                    *reasons = member_collapse(&seed_ctx, round)?;
+                }
+            }
             pools.push(SeedPool {
+                control_collapse,
                 sparsity: members.iter().map(|m| m.record.measured.sparsity).collect(),
                 collapse: members
                     .iter()
@@ -170,6 +207,10 @@ impl Stage for VerdictStage {
         }
         let collapsed: Vec<bool> = (0..=self.rounds)
             .map(|round| pools.iter().any(|p| !p.collapse[round].is_empty()))
+            .collect();
+        let dense_collapsed = collapsed[0];
+        let control_collapsed: Vec<bool> = (0..=self.rounds)
+            .map(|round| pools.iter().any(|p| !p.control_collapse[round].is_empty()))
             .collect();
         let sparsity: Vec<f64> = (0..=self.rounds)
             .map(|round| pools.iter().map(|p| p.sparsity[round]).sum::<f64>() / pools.len() as f64)
@@ -189,11 +230,19 @@ impl Stage for VerdictStage {
                     .map(|c| ("control", Some((&c[index], &c[0])))),
             ];
             for (reference, against) in references.into_iter().flatten() {
+                // The control of round n replaces the dense model as round n's reference, so a
+                // collapsed dense model only voids comparisons against itself.
+                let reference_collapsed: Vec<bool> = if against.is_some() {
+                    control_collapsed.clone()
+                } else {
+                    vec![dense_collapsed; self.rounds + 1]
+                };
                 let evidence = Evidence {
                     metric: &values[index],
                     accuracy: &values[0],
                     reference: against,
                     collapsed: &collapsed,
+                    reference_collapsed: &reference_collapsed,
                 };
                 for verdict in verdicts(&evidence, &self.bootstrap) {
                     let round = verdict.round;
@@ -203,12 +252,22 @@ impl Stage for VerdictStage {
                         reference: reference.into(),
                         round,
                         sparsity: sparsity[round],
-                        collapse_reason: collapse_text(&pools, &self.seeds, round),
+                        collapse_reason: collapse_text(&pools, &self.seeds, round, reference),
                         verdict,
                     });
                 }
             }
         }
+        let sparsity_per_seed: Vec<Vec<f64>> = pools.iter().map(|p| p.sparsity.clone()).collect();
+        figure::metrics_figure(
+            &self.experiment,
+            &self.sources,
+            &values,
+            &sparsity_per_seed,
+            &rows,
+            &self.bootstrap,
+        )
+        .save(&ctx.out_dir.join(FIGURE_FILE))?;
         let seed_column = if self.multi { -1 } else { self.seeds[0] as i64 };
         write_parquet(
             &mut verdict_frame(
@@ -222,6 +281,9 @@ impl Stage for VerdictStage {
             &ctx.out_dir.join(VERDICT_FILE),
         )?;
         let mut markdown = summary::verdict_markdown(&self.experiment, &self.seeds, &rows);
+        markdown.push_str(&format!(
+            "![Every metric against sparsity: each seed faint, the across-seed mean bold]({FIGURE_FILE})\n\n"
+        ));
         if self.multi {
             markdown.push_str(&summary::seed_links(&self.seeds));
         } else {

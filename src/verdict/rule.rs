@@ -23,6 +23,10 @@ pub struct Evidence<'a> {
     pub reference: Option<(&'a Values, &'a Values)>,
     /// Per round (index 0 is the dense model): whether it collapsed in any seed.
     pub collapsed: &'a [bool],
+    /// Per round: whether the model it is compared with collapsed in any seed (the dense model
+    /// for every round, or that round's matched control). Such a comparison says nothing: the
+    /// round is judged `reference collapsed`, never a benefit or harm.
+    pub reference_collapsed: &'a [bool],
 }
 
 /// The verdict on one round.
@@ -47,6 +51,8 @@ pub enum Verdict {
     Harm,
     NoEffect,
     Collapsed,
+    /// The reference (dense model or matched control) collapsed: no comparison.
+    ReferenceCollapsed,
 }
 
 impl Verdict {
@@ -56,6 +62,7 @@ impl Verdict {
             Self::Harm => "harm",
             Self::NoEffect => "no effect",
             Self::Collapsed => "collapsed",
+            Self::ReferenceCollapsed => "reference collapsed",
         }
     }
 }
@@ -114,7 +121,8 @@ pub fn verdicts(evidence: &Evidence<'_>, boot: &Hierarchical) -> Vec<RoundVerdic
             sparsity: 0.0,
             accuracy_p: a.1,
             metric_p: m.1,
-            collapsed: evidence.collapsed.get(i + 1).copied().unwrap_or(false),
+            collapsed: evidence.collapsed.get(i + 1).copied().unwrap_or(false)
+                || reference_collapsed(evidence, i + 1),
         })
         .collect();
     let sweet = sweet_spots(&rounds, ALPHA);
@@ -127,8 +135,10 @@ pub fn verdicts(evidence: &Evidence<'_>, boot: &Hierarchical) -> Vec<RoundVerdic
             let round = spot.round;
             let per_seed: Vec<Vec<f64>> =
                 evidence.metric.iter().map(|v| v[round].clone()).collect();
-            let verdict = if spot.collapsed {
+            let verdict = if evidence.collapsed.get(round).copied().unwrap_or(false) {
                 Verdict::Collapsed
+            } else if reference_collapsed(evidence, round) {
+                Verdict::ReferenceCollapsed
             } else if spot.sweet {
                 Verdict::Benefit
             } else if harm_p < ALPHA {
@@ -147,6 +157,14 @@ pub fn verdicts(evidence: &Evidence<'_>, boot: &Hierarchical) -> Vec<RoundVerdic
             }
         })
         .collect()
+}
+
+fn reference_collapsed(evidence: &Evidence<'_>, round: usize) -> bool {
+    evidence
+        .reference_collapsed
+        .get(round)
+        .copied()
+        .unwrap_or(false)
 }
 
 #[cfg(test)]
@@ -191,6 +209,7 @@ mod tests {
             accuracy: &accuracy,
             reference: None,
             collapsed: &[false; 4],
+            reference_collapsed: &[false; 4],
         };
         let verdicts = verdicts(&evidence, &boot());
         let names: Vec<&str> = verdicts.iter().map(|v| v.verdict.name()).collect();
@@ -203,6 +222,26 @@ mod tests {
             ..evidence
         };
         assert_eq!(verdicts_of(&collapsed)[0], Verdict::Collapsed);
+        // A round whose reference collapsed is not compared: the clear benefit of round 1 and
+        // the clear harm of round 3 are both withheld; round 2 is untouched.
+        let reference = Evidence {
+            reference_collapsed: &[false, true, false, true],
+            ..evidence
+        };
+        assert_eq!(
+            verdicts_of(&reference),
+            [
+                Verdict::ReferenceCollapsed,
+                Verdict::NoEffect,
+                Verdict::ReferenceCollapsed
+            ]
+        );
+        // The pruned model's own collapse is named first.
+        let both = Evidence {
+            collapsed: &[false, true, false, false],
+            ..reference
+        };
+        assert_eq!(verdicts_of(&both)[0], Verdict::Collapsed);
     }
 
     fn verdicts_of(evidence: &Evidence<'_>) -> Vec<Verdict> {
@@ -221,6 +260,7 @@ mod tests {
             accuracy: &flat,
             reference: None,
             collapsed: &[false; 2],
+            reference_collapsed: &[false; 2],
         };
         assert_eq!(verdicts_of(&evidence), [Verdict::NoEffect]);
         // Against a control that already gains as much, the pruned model gains nothing.
@@ -231,6 +271,7 @@ mod tests {
             accuracy: &accuracy,
             reference: None,
             collapsed: &[false; 2],
+            reference_collapsed: &[false; 2],
         };
         assert_eq!(verdicts_of(&against_dense), [Verdict::Benefit]);
         let against_control = Evidence {
@@ -259,6 +300,7 @@ mod tests {
                     accuracy: &accuracy,
                     reference: None,
                     collapsed: &[false; 2],
+                    reference_collapsed: &[false; 2],
                 },
                 &boot(),
             );

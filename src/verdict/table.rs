@@ -14,7 +14,7 @@ pub struct VerdictRow {
     pub round: usize,
     /// Measured sparsity, averaged over the seeds.
     pub sparsity: f64,
-    /// Per seed that collapsed at this round, why; empty when none did.
+    /// Per seed that collapsed at this round, why, and why the reference did; empty when none did.
     pub collapse_reason: String,
     pub verdict: RoundVerdict,
 }
@@ -52,6 +52,7 @@ pub fn verdict_frame(
         "p_holm" => f(|r| r.verdict.p_holm),
         "accuracy_p_holm" => f(|r| r.verdict.accuracy_p_holm),
         "collapsed" => rows.iter().map(|r| r.verdict.verdict == super::Verdict::Collapsed).collect::<Vec<_>>(),
+        "reference_collapsed" => rows.iter().map(|r| r.verdict.verdict == super::Verdict::ReferenceCollapsed).collect::<Vec<_>>(),
         "collapse_reason" => s(|r| &r.collapse_reason),
         "verdict" => rows.iter().map(|r| r.verdict.verdict.name()).collect::<Vec<_>>(),
     )

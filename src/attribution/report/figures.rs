@@ -1,9 +1,9 @@
 //! The study's Figure 3: mean RMA and RRA against sparsity per method, with bootstrap bands and
-//! top-1 accuracy on a right-hand axis; sweet spots (outside the noise) ringed.
+//! top-1 accuracy on a right-hand axis. Sweet spots are the verdict's, not marked here.
 
 use super::summary::MetricRow;
 use super::{AttributionResults, Metric};
-use crate::plot::{Axes, Band, Figure, Highlight, PALETTE, SecondaryAxis, Series, TickFormat};
+use crate::plot::{Axes, Band, Figure, PALETTE, SecondaryAxis, Series, TickFormat};
 
 /// One panel per metric.
 pub fn metrics_figure(
@@ -24,7 +24,7 @@ pub fn metrics_figure(
 
 fn metric_panel(metric: Metric, results: &AttributionResults, rows: &[MetricRow]) -> Axes {
     let mut axes = Axes::new(
-        format!("mean {} (band: 95% CI; ringed: sweet spots)", metric.name()),
+        format!("mean {} (band: 95% CI)", metric.name()),
         "sparsity",
         metric.name(),
     )
@@ -50,15 +50,6 @@ fn metric_panel(metric: Metric, results: &AttributionResults, rows: &[MetricRow]
                 )
                 .with_color(color),
             );
-        // Only sweet spots outside the noise are ringed; attribution.md lists the others.
-        for row in of_method
-            .iter()
-            .filter(|r| r.is_sweet_spot() && !r.inside_noise())
-        {
-            if let Some(mean) = row.mean {
-                axes = axes.with_highlight(Highlight::new(row.sparsity, mean.estimate));
-            }
-        }
     }
     let accuracy = Series::new("top-1", results.rounds.iter().map(|r| (r.sparsity, r.top1)))
         .with_color([0, 0, 0])

@@ -1,5 +1,6 @@
-//! Means with bootstrap intervals, differences against the dense model, sweet spots, and the
-//! Markdown summary of the attribution report.
+//! Means with bootstrap intervals, differences against the dense model, and the Markdown
+//! summary of the attribution report. Sweet spots are not decided here: `report[verdict]`
+//! applies the one rule (accuracy and metric both above the reference, Holm over rounds).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -26,18 +27,6 @@ pub struct MetricRow {
     pub top1_gain: f64,
     /// Undefined scores by reason (`empty-mask`, `zero-map`, `non-finite-map`).
     pub undefined: BTreeMap<String, usize>,
-}
-
-impl MetricRow {
-    /// Accuracy and the metric both above the dense model's.
-    pub fn is_sweet_spot(&self) -> bool {
-        self.round > 0 && self.top1_gain > 0.0 && self.gain.is_some_and(|g| g.estimate > 0.0)
-    }
-
-    /// A sweet spot whose metric gain interval reaches zero: not distinguishable from noise.
-    pub fn inside_noise(&self) -> bool {
-        self.gain.is_some_and(|g| g.contains(0.0))
-    }
 }
 
 /// Every (method, metric, round) row, in method, metric, round order.
@@ -99,8 +88,6 @@ pub fn summary_frame(rows: &[MetricRow]) -> PolarsResult<DataFrame> {
         "gain_low" => field(|i| i.low, |r| r.gain),
         "gain_high" => field(|i| i.high, |r| r.gain),
         "top1_gain" => rows.iter().map(|r| r.top1_gain).collect::<Vec<_>>(),
-        "sweet_spot" => rows.iter().map(|r| r.is_sweet_spot()).collect::<Vec<_>>(),
-        "inside_noise" => rows.iter().map(|r| r.is_sweet_spot() && r.inside_noise()).collect::<Vec<_>>(),
     )
 }
 
@@ -148,44 +135,13 @@ pub fn summary_markdown(rows: &[MetricRow], context: &SummaryContext<'_>) -> Str
     for line in &context.method_lines {
         let _ = writeln!(md, "- {line}");
     }
-    let _ = writeln!(md, "\n## Sweet spots\n");
     let _ = writeln!(
         md,
-        "Rounds where top-1 accuracy and the metric both beat the dense model's. A sweet spot whose \
-         gain interval reaches zero is **inside the noise**: these images do not distinguish it \
-         from no gain.\n"
+        "\nThe gain intervals are per round and describe it. Which rounds are sweet spots \
+         (top-1 and the metric both above the reference) is decided once for every analysis by \
+         the verdict (`summary.md`, `verdict.parquet`, metrics `rma_<method>`/`rra_<method>`), \
+         with Holm's correction over the rounds; there is no \"best round\".\n"
     );
-    let spots: Vec<&MetricRow> = rows.iter().filter(|r| r.is_sweet_spot()).collect();
-    if spots.is_empty() {
-        let _ = writeln!(
-            md,
-            "None: no pruned model beats the dense one on accuracy and a metric together.\n"
-        );
-    } else {
-        let _ = writeln!(
-            md,
-            "| method | metric | round | sparsity | top-1 gain | metric gain [{confidence:.0}% CI] | verdict |"
-        );
-        let _ = writeln!(md, "| --- | --- | ---: | ---: | ---: | --- | --- |");
-        for r in spots {
-            let verdict = if r.inside_noise() {
-                "inside the noise"
-            } else {
-                "sweet spot"
-            };
-            let _ = writeln!(
-                md,
-                "| {} | {} | {} | {:.1}% | {:+.2} pt | {} | {verdict} |",
-                r.method,
-                r.metric.name(),
-                r.round,
-                100.0 * r.sparsity,
-                100.0 * r.top1_gain,
-                signed(&r.gain)
-            );
-        }
-        let _ = writeln!(md);
-    }
     let mut methods: Vec<&str> = rows.iter().map(|r| r.method.as_str()).collect();
     methods.dedup();
     for method in methods {
@@ -298,22 +254,16 @@ mod tests {
     }
 
     #[test]
-    fn sweet_spots_need_both_gains_and_noise_is_labelled() {
+    fn gains_are_paired_and_sweet_spots_are_left_to_the_verdict() {
         let rows = metric_rows(&results(), &Bootstrap::default());
         let rma = |round| {
             rows.iter()
                 .find(|r| r.metric == Metric::Rma && r.round == round)
                 .unwrap()
         };
-        assert!(!rma(0).is_sweet_spot());
-        assert!(rma(1).is_sweet_spot() && !rma(1).inside_noise());
+        assert!(rma(0).gain.is_none());
         assert!((rma(1).gain.unwrap().estimate - 0.1).abs() < 1e-12);
-        assert!(
-            rma(2).is_sweet_spot() && rma(2).inside_noise(),
-            "{:?}",
-            rma(2).gain
-        );
-        assert!(!rma(3).is_sweet_spot(), "accuracy fell");
+        assert!(rma(2).gain.unwrap().contains(0.0), "{:?}", rma(2).gain);
         let md = summary_markdown(
             &rows,
             &SummaryContext {
@@ -324,16 +274,12 @@ mod tests {
             },
         );
         assert!(
-            md.contains(
-                "| gradcam | RMA | 1 | 20.0% | +2.00 pt | +0.100 [+0.100, +0.100] | sweet spot |"
-            ),
+            md.contains("verdict") && !md.contains("## Sweet spots"),
             "{md}"
         );
-        assert!(
-            md.contains("| gradcam | RMA | 2 | 36.0% |") && md.contains("inside the noise"),
-            "{md}"
-        );
-        assert_eq!(summary_frame(&rows).unwrap().height(), 8);
+        let frame = summary_frame(&rows).unwrap();
+        assert_eq!(frame.height(), 8);
+        assert!(frame.column("sweet_spot").is_err());
     }
 
     #[test]

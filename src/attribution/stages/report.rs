@@ -46,7 +46,8 @@ impl Stage for AttributionReportStage {
     }
     fn version(&self) -> u32 {
         // 2: the RQ1 correlation section. 3: experiment/arch/seed key columns.
-        3
+        // 4: no sweet-spot section or columns of its own (the verdict's rule decides).
+        4
     }
     fn params(&self) -> Value {
         let jobs: Vec<Value> = self

@@ -4,7 +4,8 @@ use super::pool::PoolRow;
 use crate::plot::{Axes, Figure, Highlight, Series, TickFormat};
 
 /// Top-1 and top-5 against measured sparsity, the dense model's top-1 as a reference line, chance
-/// as a dotted grey line, pruned models that beat the dense one ringed and collapsed ones ringed as such.
+/// as a dotted grey line, collapsed models ringed as such. Which rounds benefit is the verdict's
+/// call (one rule for every metric), so no point estimate is ringed as a win here.
 pub fn accuracy_figure(experiment: &str, rows: &[PoolRow]) -> Figure {
     let top1 = Series::new("top-1", rows.iter().map(|r| (r.sparsity, r.top1))).with_markers(true);
     let top5 = Series::new("top-5", rows.iter().map(|r| (r.sparsity, r.top5)))
@@ -24,14 +25,6 @@ pub fn accuracy_figure(experiment: &str, rows: &[PoolRow]) -> Figure {
     }
     if let Some(dense) = rows.iter().find(|r| r.round == 0) {
         axes = axes.with_reference_line(dense.top1, "dense top-1");
-        for row in rows
-            .iter()
-            .filter(|r| r.round > 0 && r.top1 > dense.top1 && !r.collapsed())
-        {
-            axes = axes.with_highlight(
-                Highlight::new(row.sparsity, row.top1).labeled(format!("round {}", row.round)),
-            );
-        }
     }
     for row in rows.iter().filter(|r| r.collapsed()) {
         axes = axes.with_highlight(

@@ -32,7 +32,8 @@ impl Stage for ReportStage {
     }
     fn version(&self) -> u32 {
         // 2: top-1 intervals, chance and collapse flags. 3: experiment/arch/seed key columns.
-        3
+        // 4: no point-estimate "beats the dense model" list or rings (the verdict decides).
+        4
     }
     fn params(&self) -> Value {
         let mut params =
