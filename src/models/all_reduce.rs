@@ -18,7 +18,10 @@
 //! Every replica must make the same sequence of calls: the networks are the same, so their
 //! forward passes reach their batch norms in the same order, and Burn runs each backward pass in
 //! an order fixed by the graph's structure (depth, then discovery order), the same for every
-//! replica. A replica that fails aborts the group, so the others stop instead of waiting.
+//! replica. Each call carries a [`ReduceTag`] (the layer, which statistic, forward or
+//! backward) that must agree across the replicas of a round: passes that diverged fail loudly
+//! rather than add up unrelated tensors. A replica that fails aborts the group, so the others
+//! stop instead of waiting.
 
 use std::cell::RefCell;
 use std::sync::{Arc, Condvar, Mutex};
@@ -38,10 +41,23 @@ pub struct ReplicaGroup {
     changed: Condvar,
 }
 
+/// What an all-reduce reduces: the same on every replica of a round.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReduceTag {
+    /// The layer (its first parameter's id).
+    pub layer: u64,
+    /// Which of the layer's reductions.
+    pub slot: u8,
+    /// The backward pass's reduction of the forward one's gradients.
+    pub backward: bool,
+}
+
 /// One all-reduce in progress.
 #[derive(Default)]
 struct Exchange {
     contributions: Vec<Option<Vec<f32>>>,
+    /// The tag of the round's first contribution.
+    tag: Option<ReduceTag>,
     arrived: usize,
     /// The sum of the finished round, until every replica has taken it.
     result: Option<Arc<Vec<f32>>>,
@@ -69,7 +85,12 @@ impl ReplicaGroup {
 
     /// Contributes replica `index`'s values and waits for the element-wise sum over every
     /// replica (in replica order, accumulated in f64).
-    pub fn sum(&self, index: usize, values: Vec<f32>) -> Result<Arc<Vec<f32>>, String> {
+    pub fn sum(
+        &self,
+        index: usize,
+        tag: ReduceTag,
+        values: Vec<f32>,
+    ) -> Result<Arc<Vec<f32>>, String> {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         // The previous round's result must reach every replica before a new round starts.
         while state.result.is_some() && state.aborted.is_none() {
@@ -83,6 +104,17 @@ impl ReplicaGroup {
                 "replica {index} contributed twice to one all-reduce"
             ));
         }
+        match state.tag {
+            Some(first) if first != tag => {
+                let why = format!(
+                    "replica {index} reached {tag:?} while another reached {first:?}: the replicas' passes diverged"
+                );
+                state.aborted = Some(why.clone());
+                self.changed.notify_all();
+                return Err(why);
+            }
+            _ => state.tag = Some(tag),
+        }
         state.contributions[index] = Some(values);
         state.arrived += 1;
         if state.arrived == self.size {
@@ -92,6 +124,7 @@ impl ReplicaGroup {
                 .flat_map(Option::take)
                 .collect();
             state.arrived = 0;
+            state.tag = None;
             let len = parts[0].len();
             if parts.iter().any(|part| part.len() != len) {
                 let lens: Vec<usize> = parts.iter().map(Vec::len).collect();
@@ -151,7 +184,7 @@ impl std::fmt::Debug for ReplicaLink {
 
 impl ReplicaLink {
     /// The sum over the group of every replica's `data`, in `data`'s shape and format.
-    fn sum_data(&self, data: TensorData) -> TensorData {
+    fn sum_data(&self, tag: ReduceTag, data: TensorData) -> TensorData {
         let (shape, dtype) = (data.shape().clone(), data.dtype());
         let values = data
             .convert::<f32>()
@@ -159,7 +192,7 @@ impl ReplicaLink {
             .expect("f32 values after conversion");
         let sum = self
             .group
-            .sum(self.index, values)
+            .sum(self.index, tag, values)
             .unwrap_or_else(|why| panic!("all-reduce across replicas stopped: {why}"));
         let out = TensorData::new(sum.as_ref().clone(), shape);
         if dtype == DType::F32 {
@@ -196,11 +229,16 @@ pub fn current_replica() -> Option<ReplicaLink> {
 }
 
 /// The sum of `x` over every replica of `link`'s group, on `x`'s device; gradients flow back to
-/// every replica's `x` (see the module documentation).
-pub fn all_reduce_sum<const D: usize>(x: Tensor<D>, link: &ReplicaLink) -> Tensor<D> {
+/// every replica's `x` (see the module documentation). Every replica passes the same `tag`.
+pub fn all_reduce_sum<const D: usize>(
+    x: Tensor<D>,
+    link: &ReplicaLink,
+    tag: ReduceTag,
+) -> Tensor<D> {
     Tensor::from_dispatch(<Dispatch as AllReduceBackend>::all_reduce_sum(
         x.into_dispatch(),
         link.clone(),
+        tag,
     ))
 }
 
@@ -212,11 +250,15 @@ pub fn all_reduce_sum<const D: usize>(x: Tensor<D>, link: &ReplicaLink) -> Tenso
     Cube: cfg(any(feature = "cuda", feature = "vulkan"))
 )]
 pub trait AllReduceBackend: Backend {
-    fn all_reduce_sum(x: FloatTensor<Self>, link: ReplicaLink) -> FloatTensor<Self> {
+    fn all_reduce_sum(
+        x: FloatTensor<Self>,
+        link: ReplicaLink,
+        tag: ReduceTag,
+    ) -> FloatTensor<Self> {
         let device = x.device();
         let data = read_sync(Self::float_into_data(x))
             .unwrap_or_else(|e| panic!("reading a tensor for an all-reduce: {e:?}"));
-        Self::float_from_data(link.sum_data(data), &device)
+        Self::float_from_data(link.sum_data(tag, data), &device)
     }
 }
 
@@ -226,12 +268,16 @@ impl AllReduceBackend for Flex {}
 impl AllReduceBackend for burn::backend::Cube {}
 
 impl<B: Backend + AllReduceBackend, C: CheckpointStrategy> AllReduceBackend for Autodiff<B, C> {
-    fn all_reduce_sum(x: FloatTensor<Self>, link: ReplicaLink) -> FloatTensor<Self> {
+    fn all_reduce_sum(
+        x: FloatTensor<Self>,
+        link: ReplicaLink,
+        tag: ReduceTag,
+    ) -> FloatTensor<Self> {
         #[derive(Debug)]
         struct AllReduceSumBackward;
 
         impl<B: Backend + AllReduceBackend> Backward<B, 1> for AllReduceSumBackward {
-            type State = ReplicaLink;
+            type State = (ReplicaLink, ReduceTag);
 
             fn backward(
                 self,
@@ -239,9 +285,13 @@ impl<B: Backend + AllReduceBackend, C: CheckpointStrategy> AllReduceBackend for 
                 grads: &mut Gradients,
                 _checkpointer: &mut Checkpointer,
             ) {
-                let link = ops.state;
+                let (link, tag) = ops.state;
+                let tag = ReduceTag {
+                    backward: true,
+                    ..tag
+                };
                 unary::<B, _>(ops.parents, ops.node, grads, |grad| {
-                    B::all_reduce_sum(grad, link)
+                    B::all_reduce_sum(grad, link, tag)
                 });
             }
         }
@@ -252,10 +302,12 @@ impl<B: Backend + AllReduceBackend, C: CheckpointStrategy> AllReduceBackend for 
             .stateful()
         {
             OpsKind::Tracked(prep) => {
-                let output = B::all_reduce_sum(x.primitive().clone(), link.clone());
-                prep.finish(link, output)
+                let output = B::all_reduce_sum(x.primitive().clone(), link.clone(), tag);
+                prep.finish((link, tag), output)
             }
-            OpsKind::UnTracked(prep) => prep.finish(B::all_reduce_sum(x.into_primitive(), link)),
+            OpsKind::UnTracked(prep) => {
+                prep.finish(B::all_reduce_sum(x.into_primitive(), link, tag))
+            }
         }
     }
 }
@@ -272,6 +324,12 @@ mod tests {
             .try_into_vec::<f32>()
             .unwrap()
     }
+
+    const TAG: ReduceTag = ReduceTag {
+        layer: 1,
+        slot: 0,
+        backward: false,
+    };
 
     /// Three replicas, `y_i = all_reduce_sum(x_i)` and `L_i = c_i * sum(y_i^2)`: every `y_i` is
     /// `S = x_0 + x_1 + x_2`, and the gradient of `L = sum_i L_i` for every `x_j` is
@@ -293,7 +351,7 @@ mod tests {
                             global_images: 3,
                         };
                         let x = Tensor::<1>::from_floats(inputs[index], &device).require_grad();
-                        let y = all_reduce_sum(x.clone(), &link);
+                        let y = all_reduce_sum(x.clone(), &link, TAG);
                         let loss = y.clone().square().sum().mul_scalar(weights[index]);
                         let grads = loss.backward();
                         (values(y), values(x.grad(&grads).unwrap()))
@@ -315,12 +373,12 @@ mod tests {
         let group = ReplicaGroup::new(2);
         std::thread::scope(|scope| {
             let other = scope.spawn(|| {
-                let first = group.sum(1, vec![1.0, 2.0]).unwrap();
-                let second = group.sum(1, vec![10.0]).unwrap();
+                let first = group.sum(1, TAG, vec![1.0, 2.0]).unwrap();
+                let second = group.sum(1, TAG, vec![10.0]).unwrap();
                 (first, second)
             });
-            assert_eq!(*group.sum(0, vec![0.5, 0.5]).unwrap(), vec![1.5, 2.5]);
-            assert_eq!(*group.sum(0, vec![-4.0]).unwrap(), vec![6.0]);
+            assert_eq!(*group.sum(0, TAG, vec![0.5, 0.5]).unwrap(), vec![1.5, 2.5]);
+            assert_eq!(*group.sum(0, TAG, vec![-4.0]).unwrap(), vec![6.0]);
             let (first, second) = other.join().unwrap();
             assert_eq!(
                 (first.as_slice(), second.as_slice()),
@@ -330,21 +388,30 @@ mod tests {
         // Different sizes: both replicas get the reason, neither waits forever.
         let group = ReplicaGroup::new(2);
         std::thread::scope(|scope| {
-            let other = scope.spawn(|| group.sum(1, vec![1.0]));
-            let mine = group.sum(0, vec![1.0, 2.0]);
+            let other = scope.spawn(|| group.sum(1, TAG, vec![1.0]));
+            let mine = group.sum(0, TAG, vec![1.0, 2.0]);
             let theirs = other.join().unwrap();
             assert!(mine.is_err() && theirs.is_err());
             assert!(mine.unwrap_err().contains("different sizes"));
         });
+        // Replicas at different reductions: an error, not a sum of unrelated tensors.
+        let group = ReplicaGroup::new(2);
+        std::thread::scope(|scope| {
+            let other = scope.spawn(|| group.sum(1, ReduceTag { slot: 1, ..TAG }, vec![1.0]));
+            let mine = group.sum(0, TAG, vec![1.0]);
+            let theirs = other.join().unwrap();
+            let why = mine.err().or(theirs.err()).unwrap();
+            assert!(why.contains("diverged"), "{why}");
+        });
         // A replica that fails releases the one waiting for it.
         let group = ReplicaGroup::new(2);
         std::thread::scope(|scope| {
-            let waiting = scope.spawn(|| group.sum(0, vec![1.0]));
+            let waiting = scope.spawn(|| group.sum(0, TAG, vec![1.0]));
             std::thread::sleep(std::time::Duration::from_millis(20));
             group.abort("replica 1 failed: out of memory");
             let why = waiting.join().unwrap().unwrap_err();
             assert!(why.contains("out of memory"), "{why}");
-            assert!(group.sum(1, vec![1.0]).is_err());
+            assert!(group.sum(1, TAG, vec![1.0]).is_err());
         });
     }
 }

@@ -21,7 +21,7 @@
 use burn::nn::BatchNorm;
 use burn::tensor::Tensor;
 
-use super::all_reduce::{ReplicaLink, all_reduce_sum, current_replica};
+use super::all_reduce::{ReduceTag, ReplicaLink, all_reduce_sum, current_replica};
 
 /// `bn` applied to `x` (`[batch, channels, h, w]`, f32): with the global batch's statistics when
 /// the current thread is one of several replicas of a training step ([`super::all_reduce::as_replica`])
@@ -43,9 +43,15 @@ pub fn sync_batch_norm(bn: &BatchNorm, x: Tensor<4>, link: &ReplicaLink) -> Tens
     let count = (link.global_images * h * w) as f64;
     debug_assert!(n <= link.global_images);
     let per_channel = |t: Tensor<4>| t.sum_dims(&[0, 2, 3]);
-    let mean = all_reduce_sum(per_channel(x.clone()), link).div_scalar(count);
+    let tag = |slot| ReduceTag {
+        layer: bn.gamma.id.val(),
+        slot,
+        backward: false,
+    };
+    let mean = all_reduce_sum(per_channel(x.clone()), link, tag(0)).div_scalar(count);
     let centered = x - mean.clone();
-    let var = all_reduce_sum(per_channel(centered.clone().square()), link).div_scalar(count);
+    let var =
+        all_reduce_sum(per_channel(centered.clone().square()), link, tag(1)).div_scalar(count);
     let inv_std = var.clone().add_scalar(bn.epsilon).sqrt().recip();
     let gamma = bn.gamma.val().reshape([1, channels, 1, 1]);
     let beta = bn.beta.val().reshape([1, channels, 1, 1]);
