@@ -18,9 +18,11 @@
 #
 #   scripts/gpu-smoke.sh            # every backend that builds
 #   PVR_SMOKE_BACKENDS=vulkan scripts/gpu-smoke.sh
+#   PVR_SMOKE_BACKENDS= scripts/gpu-smoke.sh   # the CPU part only
 set -uo pipefail
 cd "$(dirname "$0")/.."
-backends=${PVR_SMOKE_BACKENDS:-"vulkan cuda"}
+# Set but empty (`PVR_SMOKE_BACKENDS=`): the CPU part alone.
+backends=${PVR_SMOKE_BACKENDS-"vulkan cuda"}
 work=${PVR_SMOKE_DIR:-target/gpu-smoke}
 mkdir -p "$work"
 started=$SECONDS
