@@ -112,6 +112,7 @@ fn train_rate(
                 classes: 1000,
                 dtype: step_dtype(precision),
                 loss_scale: 1.0,
+                sync_bn: false,
             };
             let shards = split_batch(batch, None, step_devices.count());
             let current = network.take().expect("network");

@@ -5,7 +5,10 @@
 #   2. runs scripts/gpu-smoke.toml (dense ResNet-18 width 8 and one LRR round on 512 shapes
 #      images, 2 epochs each) on the CPU and on each GPU backend that built, and compares the
 #      metrics of every round with the CPU's;
-#   3. prints training and inference throughput of ResNet-18 and ViT-B/32 at 224 px
+#   3. runs it again on two replicas with synchronised batch norm (`train.sync_bn = true`,
+#      `devices = ["cpu", "cpu"]` and `["<backend>:0", "<backend>:0"]`: the all-reduce through
+#      host reads of the GPU's tensors) and compares the GPU's run with the CPU's;
+#   4. prints training and inference throughput of ResNet-18 and ViT-B/32 at 224 px
 #      (batch 64, f32 and bf16) through pvr's training step.
 #
 # Tolerance: GPU kernels sum in other orders than the CPU's, and 16 SGD steps of a tiny network
@@ -15,29 +18,44 @@
 #
 #   scripts/gpu-smoke.sh            # every backend that builds
 #   PVR_SMOKE_BACKENDS=vulkan scripts/gpu-smoke.sh
+#   PVR_SMOKE_BACKENDS= scripts/gpu-smoke.sh   # the CPU part only
 set -uo pipefail
 cd "$(dirname "$0")/.."
-backends=${PVR_SMOKE_BACKENDS:-"vulkan cuda"}
+# Set but empty (`PVR_SMOKE_BACKENDS=`): the CPU part alone.
+backends=${PVR_SMOKE_BACKENDS-"vulkan cuda"}
 work=${PVR_SMOKE_DIR:-target/gpu-smoke}
 mkdir -p "$work"
 started=$SECONDS
 failed=0
 
-run_smoke() { # feature device
-  local feature=$1 device=$2
-  cargo run --release -q ${feature:+--features "$feature"} -- --cache-dir "$work/cache-$device" \
-    run scripts/gpu-smoke.toml --reports-dir "$work/reports-$device" --quiet \
-    --set "experiment.device=$device" >"$work/run-$device.log" 2>&1 || {
-    echo "FAIL: the smoke experiment on $device failed:"; tail -20 "$work/run-$device.log"; return 1; }
-  # round, top-1 (%), loss from the report's table
-  awk -F'|' '/^\| [0-9]+ \|/ { gsub(/[% ]/, "", $5); gsub(/ /, "", $7); print $2+0, $5, $7 }' \
-    "$work/reports-$device/gpu-smoke/summary.md" >"$work/metrics-$device.txt"
+run_smoke() { # feature device tag [--set key=value ...]
+  local feature=$1 device=$2 tag=$3
+  shift 3
+  cargo run --release -q ${feature:+--features "$feature"} -- --cache-dir "$work/cache-$tag" \
+    run scripts/gpu-smoke.toml --reports-dir "$work/reports-$tag" --report-name gpu-smoke --quiet \
+    --set "experiment.device=$device" "$@" >"$work/run-$tag.log" 2>&1 || {
+    echo "FAIL: the smoke experiment $tag failed:"; tail -20 "$work/run-$tag.log"; return 1; }
+  # round, top-1 (%, its interval dropped), loss from the report's pool table
+  awk -F'|' '/^\| [0-9]+ \|/ { sub(/\[.*\]/, "", $5); gsub(/[% ]/, "", $5); gsub(/ /, "", $7); print $2+0, $5, $7 }' \
+    "$work/reports-$tag/gpu-smoke/summary.md" >"$work/metrics-$tag.txt"
+}
+
+compare() { # reference-tag tag: top-1 within 5 points and loss within 5% per round
+  paste "$work/metrics-$1.txt" "$work/metrics-$2.txt" | awk -v a="$1" -v b="$2" '
+    { dtop = $5 - $2; dloss = ($6 - $3) / $3; if (dtop < 0) dtop = -dtop; if (dloss < 0) dloss = -dloss
+      ok = (dtop <= 5 && dloss <= 0.05)
+      printf "round %d: top-1 %s %.2f%% %s %.2f%% · loss %s %.4f %s %.4f · %s\n", $1, a, $2, b, $5, a, $3, b, $6, ok ? "ok" : "OUT OF TOLERANCE"
+      if (!ok) bad = 1 }
+    END { exit bad }'
 }
 
 echo "== CPU reference (flex)"
 cargo build --release -q || { echo "FAIL: the CPU build failed"; exit 1; }
-run_smoke "" cpu || exit 1
+run_smoke "" cpu cpu || exit 1
 cat "$work/metrics-cpu.txt"
+# Two replicas of a device, batch norm synchronised.
+sync2=(--set train.sync_bn=true --set)
+run_smoke "" cpu cpu-sync2 "${sync2[@]}" 'experiment.devices=["cpu", "cpu"]' || exit 1
 
 for backend in $backends; do
   echo "== $backend: build"
@@ -47,13 +65,15 @@ for backend in $backends; do
     continue
   fi
   echo "== $backend: smoke experiment"
-  if ! run_smoke "$backend" "$backend:0"; then failed=1; continue; fi
-  paste "$work/metrics-cpu.txt" "$work/metrics-$backend:0.txt" | awk -v b="$backend" '
-    { dtop = $5 - $2; dloss = ($6 - $3) / $3; if (dtop < 0) dtop = -dtop; if (dloss < 0) dloss = -dloss
-      ok = (dtop <= 5 && dloss <= 0.05)
-      printf "round %d: top-1 cpu %.2f%% %s %.2f%% · loss cpu %.4f %s %.4f · %s\n", $1, $2, b, $5, $3, b, $6, ok ? "ok" : "OUT OF TOLERANCE"
-      if (!ok) bad = 1 }
-    END { exit bad }' || failed=1
+  if ! run_smoke "$backend" "$backend:0" "$backend:0"; then failed=1; continue; fi
+  compare cpu "$backend:0" || failed=1
+  echo "== $backend: two replicas with synchronised batch norm"
+  if run_smoke "$backend" "$backend:0" "$backend-sync2" "${sync2[@]}" \
+    "experiment.devices=[\"$backend:0\", \"$backend:0\"]"; then
+    compare cpu-sync2 "$backend-sync2" || failed=1
+  else
+    failed=1
+  fi
   echo "== $backend: throughput (pvr's training step, 224 px, batch 64)"
   for precision in f32 bf16; do
     cargo bench -q --features "$backend" --bench device_throughput -- "$backend:0" "$precision" 64 10 ||

@@ -214,3 +214,37 @@ fn a_layer_limit_changes_the_pruning_rounds_and_leaves_the_dense_model() {
     assert_eq!(base["eval[0]"], capped["eval[0]"]);
     assert_ne!(base["prune[1]"], capped["prune[1]"]);
 }
+
+/// Synchronised batch norm trains what one device trains: two devices with `train.sync_bn` keep
+/// the one-device keys, where per-device batch norm has keys of its own. Where it does nothing
+/// (one device, no batch norm), `check` says so and the keys stay.
+#[test]
+fn sync_bn_keeps_the_one_device_keys_and_warns_where_it_does_nothing() {
+    let two = "experiment.devices=[\"cpu\", \"cpu\"]";
+    let base = keys(&[]);
+    let per_device = keys(&[two]);
+    assert_ne!(base["train"], per_device["train"]);
+    assert_eq!(keys(&[two, "train.sync_bn=true"]), base);
+    assert_eq!(keys(&["train.sync_bn=true"]), base);
+
+    let warnings = |text: &str, overrides: &[&str]| {
+        let overrides: Vec<Override> = overrides.iter().map(|o| o.parse().unwrap()).collect();
+        let path = Path::new("x.toml");
+        compile(&parse_spec(text, path, &overrides).unwrap(), path)
+            .unwrap()
+            .warnings
+    };
+    let one = warnings(QUICKSTART, &["train.sync_bn=true"]);
+    assert!(
+        one.iter()
+            .any(|w| w.contains("sync_bn") && w.contains("one device")),
+        "{one:?}"
+    );
+    assert!(warnings(QUICKSTART, &[two, "train.sync_bn=true"]).is_empty());
+    let vit = include_str!("../experiments/vit-small.toml");
+    let no_bn = warnings(vit, &[two, "train.sync_bn=true", "train.epochs=30"]);
+    assert!(
+        no_bn.iter().any(|w| w.contains("no batch norm")),
+        "{no_bn:?}"
+    );
+}

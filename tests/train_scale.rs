@@ -159,6 +159,64 @@ fn data_parallel_training_with_batch_norm_stays_close_to_one_device() {
     assert!(diff > 0.0, "per-device statistics must change something");
 }
 
+/// Largest |a - b| and largest |a - b| / max(|a|, 1e-2) over every tensor, buffers (batch
+/// norm's running statistics) included.
+fn max_difference_all(a: &Trained, b: &Trained) -> (f32, f32) {
+    let (mut abs, mut rel) = (0.0f32, 0.0f32);
+    for (path, values) in &a.weights {
+        for (x, y) in values.iter().zip(&b.weights[path]) {
+            abs = abs.max((x - y).abs());
+            rel = rel.max((x - y).abs() / x.abs().max(1e-2));
+        }
+    }
+    (abs, rel)
+}
+
+/// With `train.sync_bn` every replica normalises with the global batch's statistics, so two
+/// or three replicas (shares 4+4 and 3+3+2 of each batch of 8, 2+2 and 2+1+1 of the last
+/// batch of 4) train what one device trains: weights and running statistics agree up to the
+/// f32 reduction order (per-share sums added on the host in f64 against one reduction over the
+/// batch). One step agrees to 1.2e-7; over the 5 steps here the differences grow to ~2e-6,
+/// as much as the one-device run itself moves when its initial weights are scaled by
+/// (1 + 2^-23) (measured 2.2e-6): batch norm divides by the spread of low-variance channels,
+/// which amplifies the last digits of their mean. Tolerance 2e-5 (10x). Per-device batch
+/// norm on the same batches moves them by ~0.3, so the test tells the two apart. (Over more
+/// steps this tiny network is chaotic: a 1-ulp nudge of one device's weights reaches 4e-2
+/// after 15 steps, so the comparison stays short.)
+#[test]
+fn synchronised_batch_norm_trains_what_one_device_trains() {
+    let _serial = serial();
+    let plain = TrainSpec {
+        epochs: 1,
+        ..recipe(Precision::F32)
+    };
+    let synced = TrainSpec {
+        sync_bn: true,
+        ..plain.clone()
+    };
+    let one = train(&resnet(), 1, &plain, &Masks::default());
+    let per_device = train(&resnet(), 2, &plain, &Masks::default());
+    let (apart, _) = max_difference_all(&one, &per_device);
+    println!("ResNet, 2 replicas, per-device batch norm vs one device: max |dw| = {apart:.3e}");
+    for replicas in [2, 3] {
+        let run = train(&resnet(), replicas, &synced, &Masks::default());
+        let (abs, rel) = max_difference_all(&one, &run);
+        let (weights, _) = max_difference(&one, &run);
+        println!(
+            "ResNet, {replicas} replicas, sync_bn vs one device: max |dw| = {abs:.3e} (parameters alone {weights:.3e}), max rel {rel:.3e}"
+        );
+        assert!(abs <= 2e-5, "{replicas} replicas: differ by {abs}");
+        for (a, b) in one.history.iter().zip(&run.history) {
+            assert!((a.loss - b.loss).abs() < 1e-5, "{} vs {}", a.loss, b.loss);
+            assert_eq!(a.train_top1, b.train_top1);
+        }
+    }
+    assert!(
+        apart > 1e-2,
+        "per-device batch norm moved the weights by {apart} only"
+    );
+}
+
 /// Half of the prunable weights masked, trained in each precision on two replicas: every
 /// pruned weight is still exactly 0, the others moved, and low precision stays near f32.
 #[test]

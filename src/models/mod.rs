@@ -5,6 +5,7 @@
 //! [`Network::patch_features`], [`Network::last_block_attention`]), which reuse each
 //! architecture's forward pass rather than copying it.
 
+pub mod all_reduce;
 pub mod arch;
 pub mod blocks;
 pub mod config;
@@ -16,6 +17,7 @@ pub mod resnet;
 mod resnet_shape;
 pub mod sparse;
 pub mod swin;
+pub mod sync_batch_norm;
 pub mod vit;
 pub mod window_attention;
 

@@ -11,6 +11,7 @@ use burn::tensor::{Device, FloatDType, Tensor};
 use super::arch::Stem;
 use super::guided_relu::ReluMode;
 use super::sparse::{SparseKernels, SparsePolicy, SparseSummary};
+use super::sync_batch_norm::batch_norm_maybe_synced;
 
 /// torchvision's convolution init: Kaiming normal, fan-out, gain for ReLU.
 fn conv_init() -> Initializer {
@@ -422,8 +423,9 @@ impl ResNet {
 
 /// Batch norm computes in f32 whatever the step's precision (as cuDNN does under torch's
 /// autocast), and its statistics stay f32; the output returns to the input's format. A no-op
-/// cast in f32 training.
+/// cast in f32 training. Synchronised across replicas inside a data-parallel step that asks for
+/// it ([`super::sync_batch_norm`]).
 fn batch_norm(bn: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
     let dtype: FloatDType = x.dtype().into();
-    bn.forward(x.cast(FloatDType::F32)).cast(dtype)
+    batch_norm_maybe_synced(bn, x.cast(FloatDType::F32)).cast(dtype)
 }

@@ -44,11 +44,12 @@ pub const SHORT_TRAINING_EPOCHS: usize = 10;
 /// working directory, as a user expects.
 pub fn compile(spec: &Spec, spec_path: &Path) -> anyhow::Result<Pipeline> {
     let (context, given, mut data) = model_context(spec, spec_path)?;
-    let warnings = if spec.model.given_weights().is_empty() && spec.prune.round_count() > 0 {
+    let mut warnings = if spec.model.given_weights().is_empty() && spec.prune.round_count() > 0 {
         zero_init_warnings(&context, spec.train.epochs)
     } else {
         Vec::new()
     };
+    warnings.extend(sync_bn_warning(spec, &context));
     // `[model] pool` fixes the rounds (one per file); otherwise LRR makes them.
     let rounds = if spec.model.pool.is_empty() {
         spec.prune.round_count()
@@ -231,6 +232,24 @@ fn control_stages(spec: &Spec, pool: &PoolPlan<'_>) -> anyhow::Result<Vec<Box<dy
             })
         })
         .collect())
+}
+
+/// `train.sync_bn` where it changes nothing (one training device, no batch norm); the stage
+/// keys are then those without it.
+fn sync_bn_warning(spec: &Spec, context: &ModelContext) -> Option<String> {
+    if !spec.train.sync_bn {
+        return None;
+    }
+    if context.network.arch.is_transformer() {
+        return Some(format!(
+            "train.sync_bn has no effect: `{}` has no batch norm",
+            spec.model.arch
+        ));
+    }
+    (context.train_devices.len() == 1).then(|| {
+        "train.sync_bn has no effect: training runs on one device (list several in experiment.devices)"
+            .to_string()
+    })
 }
 
 /// A warning per prunable tensor the network initialises to zero, when training is short.

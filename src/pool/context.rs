@@ -57,12 +57,13 @@ impl ModelContext {
     }
 
     /// Adds to a training stage's key what its devices change beyond the last digits: with
-    /// batch norm, each replica normalises by the statistics of its share of the batch, so the
-    /// replica count changes the trained weights; without it, data-parallel steps equal the
-    /// one-device step up to rounding, and the key stays that of one device.
+    /// per-device batch norm, each replica normalises by the statistics of its share of the
+    /// batch, so the replica count changes the trained weights; without batch norm, or with it
+    /// synchronised (`train.sync_bn`), data-parallel steps equal the one-device step up to
+    /// rounding, and the key stays that of one device.
     fn add_replicas_to_key(&self, params: &mut serde_json::Value) {
         let replicas = self.train_devices.len();
-        if replicas > 1 && !self.network.arch.is_transformer() {
+        if replicas > 1 && !self.network.arch.is_transformer() && !self.recipe.sync_bn {
             params["replicas"] = serde_json::json!(replicas);
         }
     }

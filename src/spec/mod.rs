@@ -256,6 +256,12 @@ pub struct TrainSpec {
     /// precision changes the trained weights beyond the last digits.
     #[serde(default, skip_serializing_if = "Precision::is_f32")]
     pub precision: Precision,
+    /// Data-parallel training (`experiment.devices`): batch norm normalises with the global
+    /// batch's statistics across the devices (PyTorch's `SyncBatchNorm`) instead of each
+    /// device's share. Never serialized: with it several devices train what one device trains
+    /// (up to rounding), so training stages keep the one-device key.
+    #[serde(default, skip_serializing)]
+    pub sync_bn: bool,
 }
 
 fn is_zero(value: &f64) -> bool {
@@ -282,6 +288,7 @@ impl Default for TrainSpec {
             clip_grad_norm: None,
             workers: None,
             precision: Precision::F32,
+            sync_bn: false,
         }
     }
 }

@@ -217,6 +217,7 @@ impl Trainer<'_> {
             classes,
             dtype: step_dtype(recipe.precision),
             loss_scale: self.loss_scale.scale,
+            sync_bn: recipe.sync_bn,
         };
         let count = batch.count;
         let shards = split_batch(batch, soft, self.devices.count());

@@ -8,7 +8,10 @@
 //! a thread that lives as long as the training run: Burn keeps batch norm's running statistics
 //! per thread and averages them across threads, so every replica normalises with the
 //! statistics of its own share (per-device batch norm, DDP's default) while the running
-//! statistics become the mean of the replicas' (PyTorch keeps device 0's instead).
+//! statistics become the mean of the replicas' (PyTorch keeps device 0's instead). With
+//! `train.sync_bn` the replicas of a step form a [`ReplicaGroup`] and batch norm normalises with
+//! the global batch's statistics ([`crate::models::sync_batch_norm`]): the replicas' threads
+//! run their forward and backward passes concurrently, meeting at every batch norm.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::mpsc::{Receiver, Sender, channel};
@@ -19,6 +22,7 @@ use burn::tensor::Device;
 
 use super::shard::{Shard, ShardOutput, StepSettings, replica, shard_gradients};
 use crate::models::Network;
+use crate::models::all_reduce::{ReplicaGroup, ReplicaLink, as_replica};
 
 /// The summed result of one step over every shard.
 pub struct StepGradients {
@@ -45,6 +49,8 @@ struct Job {
     network: Network,
     shard: Shard,
     settings: StepSettings,
+    /// The replica's place in the step's group, when batch norm is synchronised.
+    link: Option<ReplicaLink>,
 }
 
 impl StepDevices {
@@ -65,11 +71,26 @@ impl StepDevices {
                 let device = device.clone();
                 scope.spawn(move || {
                     for job in inbox {
+                        let Job {
+                            network,
+                            shard,
+                            settings,
+                            link,
+                        } = job;
                         let output = catch_unwind(AssertUnwindSafe(|| {
-                            let network = replica(&job.network, &device);
-                            shard_gradients(&network, job.shard, job.settings, &device)
+                            let network = replica(&network, &device);
+                            let compute = || shard_gradients(&network, shard, settings, &device);
+                            match link.clone() {
+                                Some(link) => as_replica(link, compute),
+                                None => compute(),
+                            }
                         }))
                         .map_err(|payload| panic_text(payload.as_ref()));
+                        // The other replicas may be waiting for this one at a batch norm.
+                        if let (Err(why), Some(link)) = (&output, &link) {
+                            link.group
+                                .abort(&format!("replica {} failed: {why}", link.index));
+                        }
                         if outbox.send(output).is_err() {
                             break;
                         }
@@ -108,16 +129,24 @@ impl StepDevices {
             StepDevices::Many { main, workers } => {
                 anyhow::ensure!(shards.len() <= workers.len(), "more shards than devices");
                 let busy = shards.len();
-                for (worker, shard) in workers.iter().zip(shards) {
+                let group = (settings.sync_bn && busy > 1).then(|| ReplicaGroup::new(busy));
+                for (index, (worker, shard)) in workers.iter().zip(shards).enumerate() {
                     let job = Job {
                         network: network.clone(),
                         shard,
                         settings,
+                        link: group.as_ref().map(|group| ReplicaLink {
+                            group: group.clone(),
+                            index,
+                            global_images: settings.global_count,
+                        }),
                     };
-                    worker
-                        .jobs
-                        .send(job)
-                        .map_err(|_| anyhow::anyhow!("a training device's thread stopped"))?;
+                    if worker.jobs.send(job).is_err() {
+                        if let Some(group) = &group {
+                            group.abort("a training device's thread stopped");
+                        }
+                        anyhow::bail!("a training device's thread stopped");
+                    }
                 }
                 let mut outputs = Vec::with_capacity(busy);
                 for (index, worker) in workers.iter().take(busy).enumerate() {
@@ -126,7 +155,12 @@ impl StepDevices {
                         Ok(Err(message)) => {
                             panic!("training on device {index} failed: {message}")
                         }
-                        Err(_) => anyhow::bail!("training device {index}'s thread stopped"),
+                        Err(_) => {
+                            if let Some(group) = &group {
+                                group.abort("a training device's thread stopped");
+                            }
+                            anyhow::bail!("training device {index}'s thread stopped")
+                        }
                     }
                 }
                 Ok(sum(network, outputs, main))
@@ -232,6 +266,7 @@ mod tests {
             classes: 3,
             dtype: FloatDType::F32,
             loss_scale: 1.0,
+            sync_bn: false,
         };
         let parallel = std::thread::scope(|scope| {
             let devices = StepDevices::start(scope, &[device.clone(), device.clone()]);

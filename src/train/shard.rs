@@ -35,6 +35,8 @@ pub struct StepSettings {
     pub dtype: FloatDType,
     /// Multiplies the loss before backward (f16 loss scaling; 1 otherwise).
     pub loss_scale: f32,
+    /// Batch norm with the global batch's statistics across the replicas (`train.sync_bn`).
+    pub sync_bn: bool,
 }
 
 /// What a shard contributes to the step.
