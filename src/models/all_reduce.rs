@@ -317,13 +317,7 @@ mod tests {
     use burn::tensor::Device;
 
     use super::*;
-
-    fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-        t.into_data()
-            .convert::<f32>()
-            .try_into_vec::<f32>()
-            .unwrap()
-    }
+    use crate::models::test_support::values;
 
     const TAG: ReduceTag = ReduceTag {
         layer: 1,

@@ -24,6 +24,21 @@ pub mod window_attention;
 #[cfg(test)]
 mod tests;
 
+/// What the models' tests share.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use burn::tensor::Tensor;
+
+    /// A tensor's values as `f32`, in row-major order.
+    pub fn values<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
+        tensor
+            .into_data()
+            .convert::<f32>()
+            .try_into_vec::<f32>()
+            .expect("float tensors convert to f32")
+    }
+}
+
 use burn::module::Module;
 use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};

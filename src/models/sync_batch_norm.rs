@@ -79,13 +79,7 @@ mod tests {
 
     use super::*;
     use crate::models::all_reduce::{ReplicaGroup, as_replica};
-
-    fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-        t.into_data()
-            .convert::<f32>()
-            .try_into_vec::<f32>()
-            .unwrap()
-    }
+    use crate::models::test_support::values;
 
     fn max_diff(a: &[f32], b: &[f32]) -> f32 {
         assert_eq!(a.len(), b.len());

@@ -8,6 +8,7 @@ use super::arch::{Architecture, SwinShape, VitShape};
 use super::config::NetworkConfig;
 use super::flops::summarize;
 use super::params::{ParamInfo, list_params};
+use super::test_support::values;
 use crate::models::Stem;
 
 fn config(arch: Architecture, width: usize, stem: Stem, classes: usize) -> NetworkConfig {
@@ -17,14 +18,6 @@ fn config(arch: Architecture, width: usize, stem: Stem, classes: usize) -> Netwo
         stem,
         num_classes: classes,
     }
-}
-
-fn values<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
-    tensor
-        .into_data()
-        .convert::<f32>()
-        .try_into_vec::<f32>()
-        .unwrap()
 }
 
 fn max_abs_diff<const D: usize>(a: Tensor<D>, b: Tensor<D>) -> f32 {

@@ -308,15 +308,8 @@ pub fn shifted_window_mask(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::models::test_support::values;
     use burn::tensor::Distribution;
-
-    fn values<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
-        tensor
-            .into_data()
-            .convert::<f32>()
-            .try_into_vec::<f32>()
-            .unwrap()
-    }
 
     /// The mask, stated differently: after rolling a map of side `length` back by `shift`, the
     /// token at rolled position `p` came from position `(p + shift) % length`; it wrapped

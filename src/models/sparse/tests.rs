@@ -7,6 +7,8 @@ use std::sync::Arc;
 
 use burn::module::Module;
 use burn::tensor::module::conv2d;
+
+use crate::models::test_support::values;
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Distribution, Tensor, TensorData};
 
@@ -24,14 +26,6 @@ fn pruned(arch: Architecture, stem: Stem, device: &Device) -> Network {
     .init(device, 3)
     .map(&mut Thin { density: 0.2 })
     .valid()
-}
-
-fn values<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
-    tensor
-        .into_data()
-        .convert::<f32>()
-        .try_into_vec::<f32>()
-        .unwrap()
 }
 
 /// `max |a - b| <= 1e-5 * max |b|`.
