@@ -5,13 +5,12 @@
 //! training.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use serde_json::{Value, json};
 
-use super::round::{RoundOrigin, train_and_save};
+use super::round::{RoundOrigin, parent, retrain_from_parent};
 use crate::graph::{Stage, StageContext, StageLabel};
-use crate::pool::{ModelContext, load_checkpoint};
+use crate::pool::ModelContext;
 use crate::prune::Masks;
 
 pub struct ControlStage {
@@ -38,7 +37,7 @@ impl Stage for ControlStage {
         }))
     }
     fn inputs(&self) -> Vec<StageLabel> {
-        vec![StageLabel::model(self.round - 1)]
+        vec![parent(self.round)]
     }
     fn exclusive_compute(&self) -> bool {
         true
@@ -48,11 +47,11 @@ impl Stage for ControlStage {
     }
     fn run(&self, ctx: &StageContext<'_>) -> anyhow::Result<()> {
         let c = &self.context;
-        let started = Instant::now();
-        let device = c.device.autodiff_device();
-        let parent = load_checkpoint(ctx.input(&StageLabel::model(self.round - 1)), &device)?;
-        let masks = Masks::all_kept(&c.prunable);
-        let origin = RoundOrigin::unpruned(self.round);
-        train_and_save(ctx, c, parent.network, &masks, &device, origin, started)
+        retrain_from_parent(ctx, c, self.round, |_| {
+            (
+                Masks::all_kept(&c.prunable),
+                RoundOrigin::unpruned(self.round),
+            )
+        })
     }
 }

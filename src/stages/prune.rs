@@ -3,14 +3,13 @@
 //! fresh optimizer and the full schedule restarted.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use serde_json::{Value, json};
 
-use super::round::{RoundOrigin, train_and_save};
+use super::round::{RoundOrigin, parent, retrain_from_parent};
 use crate::graph::{Stage, StageContext, StageLabel};
 use crate::models::params::read_params;
-use crate::pool::{ModelContext, load_checkpoint};
+use crate::pool::ModelContext;
 use crate::prune::{expected_sparsity, global_magnitude_prune_capped};
 
 pub struct PruneStage {
@@ -46,7 +45,7 @@ impl Stage for PruneStage {
         params
     }
     fn inputs(&self) -> Vec<StageLabel> {
-        vec![StageLabel::model(self.round - 1)]
+        vec![parent(self.round)]
     }
     fn exclusive_compute(&self) -> bool {
         true
@@ -56,29 +55,30 @@ impl Stage for PruneStage {
     }
     fn run(&self, ctx: &StageContext<'_>) -> anyhow::Result<()> {
         let c = &self.context;
-        let started = Instant::now();
-        let device = c.device.autodiff_device();
-        let parent = load_checkpoint(ctx.input(&StageLabel::model(self.round - 1)), &device)?;
-        let values = read_params(&parent.network, &|path| {
-            c.prunable.iter().any(|p| p.path == path)
-        });
-        let pruned = global_magnitude_prune_capped(
-            &values,
-            &parent.masks,
-            self.rate,
-            self.max_layer_sparsity,
-        );
-        let masks = pruned.masks.with_shapes(&c.prunable_shapes());
-        ctx.progress.note(&format!(
-            "round {}: removed {} of {} remaining weights (|w| <= {:.3e})",
-            self.round, pruned.removed, pruned.remaining_before, pruned.global_magnitude_threshold
-        ));
-        let origin = RoundOrigin {
-            round: self.round,
-            expected_sparsity: expected_sparsity(self.rate, self.round),
-            global_magnitude_threshold: Some(pruned.global_magnitude_threshold),
-            removed_this_round: pruned.removed,
-        };
-        train_and_save(ctx, c, parent.network, &masks, &device, origin, started)
+        retrain_from_parent(ctx, c, self.round, |parent| {
+            let values = read_params(&parent.network, &|path| {
+                c.prunable.iter().any(|p| p.path == path)
+            });
+            let pruned = global_magnitude_prune_capped(
+                &values,
+                &parent.masks,
+                self.rate,
+                self.max_layer_sparsity,
+            );
+            ctx.progress.note(&format!(
+                "round {}: removed {} of {} remaining weights (|w| <= {:.3e})",
+                self.round,
+                pruned.removed,
+                pruned.remaining_before,
+                pruned.global_magnitude_threshold
+            ));
+            let origin = RoundOrigin {
+                round: self.round,
+                expected_sparsity: expected_sparsity(self.rate, self.round),
+                global_magnitude_threshold: Some(pruned.global_magnitude_threshold),
+                removed_this_round: pruned.removed,
+            };
+            (pruned.masks.with_shapes(&c.prunable_shapes()), origin)
+        })
     }
 }

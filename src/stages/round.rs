@@ -5,9 +5,11 @@ use std::time::Instant;
 
 use burn::tensor::Device;
 
-use crate::graph::StageContext;
+use crate::graph::{StageContext, StageLabel};
 use crate::models::Network;
-use crate::pool::{ModelContext, RoundRecord, round_seed, save_checkpoint};
+use crate::pool::{
+    LoadedModel, ModelContext, RoundRecord, load_checkpoint, round_seed, save_checkpoint,
+};
 use crate::prune::{Masks, measure_sparsity};
 use crate::train::shard::replica;
 use crate::train::{FitRequest, fit};
@@ -30,6 +32,34 @@ impl RoundOrigin {
             removed_this_round: 0,
         }
     }
+}
+
+/// The model a round after the dense one retrains from: the previous round's.
+pub fn parent(round: usize) -> StageLabel {
+    StageLabel::model(round - 1)
+}
+
+/// A round after the dense one: the previous round's model, given this round's masks and record
+/// by `step` (LRR prunes; the matched control keeps every weight), then retrained and saved.
+pub fn retrain_from_parent(
+    ctx: &StageContext<'_>,
+    context: &ModelContext,
+    round: usize,
+    step: impl FnOnce(&LoadedModel) -> (Masks, RoundOrigin),
+) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let device = context.device.autodiff_device();
+    let parent = load_checkpoint(ctx.input(&parent(round)), &device)?;
+    let (masks, origin) = step(&parent);
+    train_and_save(
+        ctx,
+        context,
+        parent.network,
+        &masks,
+        &device,
+        origin,
+        started,
+    )
 }
 
 /// Trains `network` (on the autodiff `device`, masks already applied) and writes the checkpoint
