@@ -6,7 +6,7 @@ mod common;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{TINY, Workspace, labels_with, stderr};
+use common::{ONE_ROUND_STAGES, TINY, Workspace, labels_with, stderr};
 use pvr::backend::DeviceChoice;
 use pvr::cache::{Cache, Lookup};
 use pvr::exec::StageStatus;
@@ -160,15 +160,5 @@ fn two_runs_on_one_cache_do_each_stage_once() {
     let mut ran = labels_with(&a, StageStatus::Ran);
     ran.extend(labels_with(&b, StageStatus::Ran));
     ran.sort();
-    assert_eq!(
-        ran,
-        vec![
-            "eval[0]",
-            "eval[1]",
-            "prune[1]",
-            "report",
-            "report[verdict]",
-            "train"
-        ]
-    );
+    assert_eq!(ran, ONE_ROUND_STAGES);
 }

@@ -10,6 +10,17 @@ use pvr::exec::{RunSummary, StageStatus};
 
 pub const TINY: &str = include_str!("../fixtures/tiny.toml");
 
+/// Every stage of a plan with one pruning round and no analyses, sorted as [`labels_with`]
+/// returns them.
+pub const ONE_ROUND_STAGES: [&str; 6] = [
+    "eval[0]",
+    "eval[1]",
+    "prune[1]",
+    "report",
+    "report[verdict]",
+    "train",
+];
+
 /// A scratch working directory with its own cache and reports.
 pub struct Workspace {
     pub dir: tempfile::TempDir,
