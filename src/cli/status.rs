@@ -1,7 +1,8 @@
 //! `pvr status`: cached or not, and for a stale stage, what changed since it last ran, in the
 //! spec's words (`train.epochs: 6 -> 5`); a total line at the end.
 
-use std::collections::BTreeMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 
 use super::cluster::job_status;
@@ -22,6 +23,8 @@ pub fn status_text(plan: &Plan, cache: &Cache) -> anyhow::Result<String> {
     // Stages without their data, and those after them, cannot be in the cache (their keys are
     // stand-ins until the data is there).
     let waiting = plan.waiting_for_data();
+    // Every stage reading a changed dataset reports the same change: read the listings once.
+    let data_changes = DataChanges::default();
     for &node in &plan.order {
         let stage = &plan.graph[node];
         let (state, why) = if let Some(missing) = stage.stage.missing_data() {
@@ -41,7 +44,10 @@ pub fn status_text(plan: &Plan, cache: &Cache) -> anyhow::Result<String> {
                 Lookup::Corrupt { reason } => ("corrupt".into(), format!("will rebuild: {reason}")),
                 Lookup::Missing => match job_status(cache.root(), &stage.key) {
                     Some(job) => job,
-                    None => ("stale".into(), stale_reason(plan, cache, stage)?),
+                    None => (
+                        "stale".into(),
+                        stale_reason(plan, cache, stage, &data_changes)?,
+                    ),
                 },
             }
         };
@@ -89,7 +95,11 @@ pub fn status_text(plan: &Plan, cache: &Cache) -> anyhow::Result<String> {
 
 /// `diff_params` lines (`path: old -> new`) with each path named by its spec key, data
 /// fingerprints reported as changed files, and one line per key.
-fn in_spec_words(stage: &PlannedStage, lines: Vec<String>) -> Vec<String> {
+fn in_spec_words(
+    stage: &PlannedStage,
+    lines: Vec<String>,
+    data_changes: &DataChanges,
+) -> Vec<String> {
     let label = &stage.label;
     let report = (label.kind == "report").then(|| label.name.as_deref().unwrap_or(""));
     let params = stage.stage.params();
@@ -98,7 +108,7 @@ fn in_spec_words(stage: &PlannedStage, lines: Vec<String>) -> Vec<String> {
         let (path, change) = line.split_once(": ").unwrap_or((line.as_str(), ""));
         let key = spec_key(&label.kind, label.name.as_deref(), report, path, &params);
         let text = if is_fingerprint(path) {
-            format!("{key}: {}", data_change(change))
+            format!("{key}: {}", data_changes.describe(change))
         } else {
             format!("{key}: {change}")
         };
@@ -109,27 +119,47 @@ fn in_spec_words(stage: &PlannedStage, lines: Vec<String>) -> Vec<String> {
     out
 }
 
-/// A fingerprint change (`"old" -> "new"`) as the files that differ, where their listings were
-/// kept.
-fn data_change(change: &str) -> String {
-    let fingerprint = |text: &str| serde_json::from_str::<String>(text.trim()).ok();
-    change
-        .split_once(" -> ")
-        .and_then(|(old, new)| changed_files(&fingerprint(old)?, &fingerprint(new)?))
-        .map_or_else(
-            || "different contents".into(),
-            |changes| changes.to_string(),
-        )
+/// Fingerprint changes in words, each worked out once per `status`.
+#[derive(Default)]
+struct DataChanges(RefCell<HashMap<String, String>>);
+
+impl DataChanges {
+    /// A fingerprint change (`"old" -> "new"`) as the files that differ, where their listings
+    /// were kept.
+    fn describe(&self, change: &str) -> String {
+        if let Some(known) = self.0.borrow().get(change) {
+            return known.clone();
+        }
+        let fingerprint = |text: &str| serde_json::from_str::<String>(text.trim()).ok();
+        let text = change
+            .split_once(" -> ")
+            .and_then(|(old, new)| changed_files(&fingerprint(old)?, &fingerprint(new)?))
+            .map_or_else(
+                || "different contents".into(),
+                |changes| changes.to_string(),
+            );
+        self.0.borrow_mut().insert(change.to_string(), text.clone());
+        text
+    }
 }
 
-fn stale_reason(plan: &Plan, cache: &Cache, stage: &PlannedStage) -> anyhow::Result<String> {
+fn stale_reason(
+    plan: &Plan,
+    cache: &Cache,
+    stage: &PlannedStage,
+    data_changes: &DataChanges,
+) -> anyhow::Result<String> {
     let Some(last) = cache.last_label(&plan.experiment, &stage.label.to_string())? else {
         return Ok("never run".into());
     };
     if last.key == stage.key {
         return Ok("its entry is gone from the cache (removed by gc or found corrupt)".into());
     }
-    let changes = in_spec_words(stage, diff_params(&last.params, &stage.stage.params()));
+    let changes = in_spec_words(
+        stage,
+        diff_params(&last.params, &stage.stage.params()),
+        data_changes,
+    );
     if !changes.is_empty() {
         return Ok(format!("changed: {}", changes.join("; ")));
     }
