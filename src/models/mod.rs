@@ -10,6 +10,7 @@ pub mod arch;
 pub mod blocks;
 pub mod config;
 pub mod flops;
+pub mod gemm_conv;
 pub mod guided_relu;
 pub mod memory;
 pub mod params;

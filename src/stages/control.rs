@@ -26,8 +26,10 @@ impl Stage for ControlStage {
     fn label(&self) -> StageLabel {
         StageLabel::model(self.round)
     }
+    /// 2: convolution weight gradients on the CPU come from `models::gemm_conv` (equal up to
+    /// float rounding); an imported parent keeps its key, so the round's own version moves.
     fn version(&self) -> u32 {
-        1
+        2
     }
     fn params(&self) -> Value {
         self.context.training_key(json!({

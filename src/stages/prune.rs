@@ -27,8 +27,10 @@ impl Stage for PruneStage {
     fn label(&self) -> StageLabel {
         StageLabel::model(self.round)
     }
+    /// 2: convolution weight gradients on the CPU come from `models::gemm_conv` (equal up to
+    /// float rounding); an imported parent keeps its key, so the round's own version moves.
     fn version(&self) -> u32 {
-        1
+        2
     }
     fn params(&self) -> Value {
         let c = &self.context;

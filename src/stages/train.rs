@@ -22,9 +22,10 @@ impl Stage for TrainStage {
         StageLabel::model(0)
     }
     /// 2: every initial weight is drawn when the network is built (in module order), not when
-    /// the first forward pass first reads it.
+    /// the first forward pass first reads it. 3: convolution weight gradients on the CPU come
+    /// from `models::gemm_conv` (equal up to float rounding).
     fn version(&self) -> u32 {
-        2
+        3
     }
     fn params(&self) -> Value {
         self.context

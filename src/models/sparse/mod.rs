@@ -30,9 +30,9 @@ use std::sync::Arc;
 use burn::module::ParamId;
 use burn::nn::conv::Conv2d;
 use burn::tensor::Tensor;
-use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
 
+use super::gemm_conv::dense_conv;
 pub use conv::CsrConv;
 pub use extension::{SparseConvCall, sparse_conv2d};
 pub use geometry::ConvParams;
@@ -201,14 +201,10 @@ impl SparseKernels {
             };
             return sparse_conv2d(x, &call);
         }
-        if stride == conv.stride[0] && dilation == 1 {
-            // As built: the layer's own forward, what the network runs without sparse kernels.
-            return conv.forward(x);
-        }
-        conv2d(
+        // As built when `stride` is the layer's own and `dilation` 1 ("same" padding either way).
+        dense_conv(
+            conv,
             x,
-            conv.weight.val(),
-            conv.bias.as_ref().map(|bias| bias.val()),
             ConvOptions::new(
                 [stride, stride],
                 [padding, padding],

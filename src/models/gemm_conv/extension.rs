@@ -1,0 +1,171 @@
+//! The dense convolution as a Burn backend extension: the forward pass and the input gradient
+//! are `flex`'s own, unchanged; the weight gradient is [`super::grad`]'s instead of Burn's
+//! generic one.
+
+use burn::backend::TensorMetadata;
+use burn::backend::autodiff::NodeId;
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::ops::ModuleOps;
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{Autodiff, AutodiffBackend, Backend, Dispatch, Flex, backend_extension};
+use burn::tensor::ops::ConvOptions;
+use burn::tensor::{DType, Tensor, TensorData};
+
+use super::grad::weight_grad;
+use super::shape::ConvShape;
+
+/// The convolution of `x` with `weight` (no bias, one group); its weight gradient runs on GEMMs.
+pub fn gemm_conv2d(x: Tensor<4>, weight: Tensor<4>, options: ConvOptions<2>) -> Tensor<4> {
+    Tensor::from_dispatch(<Dispatch as GemmConvBackend>::gemm_conv2d(
+        x.into_dispatch(),
+        weight.into_dispatch(),
+        options,
+    ))
+}
+
+/// The backend operations behind [`gemm_conv2d`]; the backward operation takes the arguments
+/// of Burn's `conv2d_weight_backward`.
+#[backend_extension(Flex, Autodiff)]
+pub trait GemmConvBackend: Backend {
+    fn gemm_conv2d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        options: ConvOptions<2>,
+    ) -> FloatTensor<Self>;
+
+    fn gemm_conv2d_weight_backward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        output_grad: FloatTensor<Self>,
+        options: ConvOptions<2>,
+    ) -> FloatTensor<Self>;
+}
+
+fn dims(tensor: &FloatTensor<Flex>) -> [usize; 4] {
+    let shape = tensor.shape();
+    [shape[0], shape[1], shape[2], shape[3]]
+}
+
+/// The geometry, when every tensor is f32 and the convolution is one the GEMMs handle.
+fn gemm_shape(tensors: [&FloatTensor<Flex>; 3], options: &ConvOptions<2>) -> Option<ConvShape> {
+    let [x, weight, _] = tensors;
+    tensors
+        .iter()
+        .all(|t| t.dtype() == DType::F32)
+        .then(|| ConvShape::new(dims(x), dims(weight), options).ok())
+        .flatten()
+}
+
+fn flex_tensor(values: Vec<f32>, shape: [usize; 4]) -> FloatTensor<Flex> {
+    FloatTensor::<Flex>::from_data(TensorData::new(values, shape))
+}
+
+impl GemmConvBackend for Flex {
+    fn gemm_conv2d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        options: ConvOptions<2>,
+    ) -> FloatTensor<Self> {
+        <Flex as ModuleOps<Flex>>::conv2d(x, weight, None, options)
+    }
+
+    fn gemm_conv2d_weight_backward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        output_grad: FloatTensor<Self>,
+        options: ConvOptions<2>,
+    ) -> FloatTensor<Self> {
+        let Some(shape) = gemm_shape([&x, &weight, &output_grad], &options) else {
+            return <Flex as ModuleOps<Flex>>::conv2d_weight_backward(
+                x,
+                weight,
+                output_grad,
+                options,
+            );
+        };
+        let (x, grad) = (x.to_contiguous(), output_grad.to_contiguous());
+        flex_tensor(
+            weight_grad(x.storage::<f32>(), grad.storage::<f32>(), &shape),
+            dims(&weight),
+        )
+    }
+}
+
+impl<B: Backend + GemmConvBackend, C: CheckpointStrategy> GemmConvBackend for Autodiff<B, C> {
+    fn gemm_conv2d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        options: ConvOptions<2>,
+    ) -> FloatTensor<Self> {
+        #[derive(Debug)]
+        struct GemmConvBackward;
+
+        impl<B: Backend + GemmConvBackend> Backward<B, 2> for GemmConvBackward {
+            type State = (NodeId, NodeId, ConvOptions<2>);
+
+            fn backward(
+                self,
+                ops: Ops<Self::State, 2>,
+                grads: &mut Gradients,
+                checkpointer: &mut Checkpointer,
+            ) {
+                let [node_x, node_weight] = ops.parents;
+                let grad = grads.consume::<B>(&ops.node);
+                let (x_state, weight_state, options) = ops.state;
+                let x = checkpointer.retrieve_node_output::<B::FloatTensorPrimitive>(x_state);
+                let weight =
+                    checkpointer.retrieve_node_output::<B::FloatTensorPrimitive>(weight_state);
+                if let Some(node) = node_x {
+                    let x_grad = B::conv2d_x_backward(
+                        x.clone(),
+                        weight.clone(),
+                        grad.clone(),
+                        options.clone(),
+                    );
+                    grads.register::<B>(node.id, x_grad);
+                }
+                if let Some(node) = node_weight {
+                    let weight_grad = B::gemm_conv2d_weight_backward(x, weight, grad, options);
+                    grads.register::<B>(node.id, weight_grad);
+                }
+            }
+        }
+
+        match GemmConvBackward
+            .prepare::<C>([x.node(), weight.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(mut prep) => {
+                let x_state = prep.checkpoint(&x);
+                let weight_state = prep.checkpoint(&weight);
+                let output =
+                    B::gemm_conv2d(x.into_primitive(), weight.into_primitive(), options.clone());
+                prep.finish((x_state, weight_state, options), output)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::gemm_conv2d(
+                x.into_primitive(),
+                weight.into_primitive(),
+                options,
+            )),
+        }
+    }
+
+    fn gemm_conv2d_weight_backward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        output_grad: FloatTensor<Self>,
+        options: ConvOptions<2>,
+    ) -> FloatTensor<Self> {
+        // A gradient of a gradient is never taken through these layers.
+        <Self as AutodiffBackend>::from_inner(B::gemm_conv2d_weight_backward(
+            <Self as AutodiffBackend>::inner(x),
+            <Self as AutodiffBackend>::inner(weight),
+            <Self as AutodiffBackend>::inner(output_grad),
+            options,
+        ))
+    }
+}

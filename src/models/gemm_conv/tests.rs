@@ -1,0 +1,205 @@
+//! The GEMM backward equals Burn's generic convolution backward on every geometry ResNets,
+//! LOST's dilation and patch embeddings use, and on awkward ones (maps where some taps read only
+//! padding, asymmetric padding, a kernel taller than wide, strides that skip input columns); chunks of images add up to one chunk.
+
+use burn::tensor::module::conv2d;
+use burn::tensor::ops::ConvOptions;
+use burn::tensor::{Device, Distribution, Tensor};
+
+use super::gemm_conv2d;
+use super::grad::weight_grad_in_chunks;
+use super::shape::ConvShape;
+use crate::models::test_support::values;
+
+/// `max |a - b| <= 1e-5 * max |b|`, and `b` not all zero.
+fn assert_close(a: &[f32], b: &[f32], what: &str) {
+    assert_eq!(a.len(), b.len(), "{what}: lengths");
+    let scale = b.iter().fold(0f32, |m, v| m.max(v.abs()));
+    assert!(scale > 0.0, "{what}: all zero");
+    let worst = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0f32, f32::max);
+    assert!(
+        worst <= 1e-5 * scale,
+        "{what}: off by {worst} at scale {scale}"
+    );
+}
+
+struct Case {
+    input: [usize; 4],
+    weight: [usize; 4],
+    options: ConvOptions<2>,
+}
+
+fn cases() -> Vec<Case> {
+    let square = |s, p, d| ConvOptions::new([s, s], [p, p], [d, d], 1);
+    vec![
+        // ResNet 3x3, odd side (no multiple of a register block).
+        Case {
+            input: [2, 3, 13, 13],
+            weight: [8, 3, 3, 3],
+            options: square(1, 1, 1),
+        },
+        Case {
+            input: [3, 6, 15, 15],
+            weight: [10, 6, 3, 3],
+            options: square(2, 1, 1),
+        },
+        // 1x1 shortcut and bottleneck layers.
+        Case {
+            input: [2, 5, 9, 9],
+            weight: [7, 5, 1, 1],
+            options: square(1, 0, 1),
+        },
+        Case {
+            input: [2, 5, 9, 9],
+            weight: [7, 5, 1, 1],
+            options: square(2, 0, 1),
+        },
+        // LOST's dilated layer4, the 7x7/2 stem, a ViT patch embedding (stride = kernel).
+        Case {
+            input: [2, 4, 11, 11],
+            weight: [9, 4, 3, 3],
+            options: square(1, 2, 2),
+        },
+        Case {
+            input: [2, 3, 19, 19],
+            weight: [5, 3, 7, 7],
+            options: square(2, 3, 1),
+        },
+        Case {
+            input: [2, 3, 16, 16],
+            weight: [6, 3, 4, 4],
+            options: square(4, 0, 1),
+        },
+        // Maps so small that some taps read only padding (a tiny network's last stage).
+        Case {
+            input: [2, 3, 1, 1],
+            weight: [4, 3, 3, 3],
+            options: square(1, 1, 1),
+        },
+        Case {
+            input: [2, 3, 2, 2],
+            weight: [4, 3, 3, 3],
+            options: square(2, 1, 1),
+        },
+        // Asymmetric padding, a 3x1 kernel, unequal strides on a non-square input.
+        Case {
+            input: [2, 3, 10, 7],
+            weight: [4, 3, 3, 1],
+            options: ConvOptions::new_with_padding([2, 3], [(0, 1), (2, 0)], [1, 2], 1),
+        },
+    ]
+}
+
+/// Forward bit for bit, both gradients within 1e-5 relative, against Burn's `conv2d` through
+/// autodiff, with a random upstream gradient so every output position weighs differently.
+#[test]
+fn gemm_gradients_equal_burns_convolution_backward() {
+    let device = Device::flex().autodiff();
+    for (index, case) in cases().into_iter().enumerate() {
+        let normal = Distribution::Normal(0.0, 1.0);
+        let x = Tensor::<4>::random(case.input, normal, &device);
+        let weight = Tensor::<4>::random(case.weight, normal, &device);
+        let run = |gemm: bool| {
+            let (x, weight) = (x.clone().require_grad(), weight.clone().require_grad());
+            let out = if gemm {
+                gemm_conv2d(x.clone(), weight.clone(), case.options.clone())
+            } else {
+                conv2d(x.clone(), weight.clone(), None, case.options.clone())
+            };
+            let upstream = Tensor::<4>::random(out.dims(), normal, &device);
+            (out, x, weight, upstream)
+        };
+        let (reference, x_ref, w_ref, upstream) = run(false);
+        let grads = (reference.clone() * upstream.clone()).sum().backward();
+        let (x_grad_ref, w_grad_ref) = (x_ref.grad(&grads).unwrap(), w_ref.grad(&grads).unwrap());
+
+        let (out, x_gemm, w_gemm, _) = run(true);
+        assert_eq!(
+            values(out.clone()),
+            values(reference),
+            "case {index}: forward"
+        );
+        let grads = (out * upstream).sum().backward();
+        let what = |part: &str| format!("case {index}: {part}");
+        assert_close(
+            &values(x_gemm.grad(&grads).unwrap()),
+            &values(x_grad_ref),
+            &what("input gradient"),
+        );
+        assert_close(
+            &values(w_gemm.grad(&grads).unwrap()),
+            &values(w_grad_ref),
+            &what("weight gradient"),
+        );
+    }
+}
+
+/// A frozen weight (an analysis) gets no gradient, and an input that takes none (the first
+/// layer's images) still gives the weight its gradient.
+#[test]
+fn only_tracked_operands_get_gradients() {
+    let device = Device::flex().autodiff();
+    let normal = Distribution::Normal(0.0, 1.0);
+    let options = ConvOptions::new([1, 1], [1, 1], [1, 1], 1);
+    let x = Tensor::<4>::random([1, 2, 5, 5], normal, &device);
+    let weight = Tensor::<4>::random([3, 2, 3, 3], normal, &device);
+
+    let tracked_x = x.clone().require_grad();
+    let grads = gemm_conv2d(tracked_x.clone(), weight.clone(), options.clone())
+        .sum()
+        .backward();
+    assert!(tracked_x.grad(&grads).is_some());
+    assert!(weight.grad(&grads).is_none());
+
+    let tracked_w = weight.require_grad();
+    let grads = gemm_conv2d(x.clone(), tracked_w.clone(), options)
+        .sum()
+        .backward();
+    assert!(tracked_w.grad(&grads).is_some());
+    assert!(x.grad(&grads).is_none());
+}
+
+/// A budget of less than one image's patch matrix runs one image per chunk; the sum equals the
+/// one-chunk result up to the order of its additions.
+#[test]
+fn chunks_of_images_add_up_to_one_chunk() {
+    let device = Device::flex();
+    let normal = Distribution::Normal(0.0, 1.0);
+    let options = ConvOptions::new([2, 2], [1, 1], [1, 1], 1);
+    let shape = ConvShape::new([5, 3, 9, 9], [4, 3, 3, 3], &options).unwrap();
+    let x = values(Tensor::<4>::random([5, 3, 9, 9], normal, &device));
+    let grad = values(Tensor::<4>::random(
+        [5, 4, shape.out_height, shape.out_width],
+        normal,
+        &device,
+    ));
+    let (one, many) = (usize::MAX, 1);
+    assert_close(
+        &weight_grad_in_chunks(&x, &grad, &shape, many),
+        &weight_grad_in_chunks(&x, &grad, &shape, one),
+        "weight gradient",
+    );
+}
+
+/// Output sizes follow Burn's formula, grouped convolutions and kernels larger than the padded
+/// input are refused.
+#[test]
+fn shapes_follow_the_convolution_arithmetic() {
+    let options = ConvOptions::new_with_padding([2, 3], [(0, 1), (2, 0)], [1, 2], 1);
+    let shape = ConvShape::new([1, 3, 10, 7], [4, 3, 3, 1], &options).unwrap();
+    // (10 + 0 + 1 - 3) / 2 + 1 = 5; (7 + 2 + 0 - 1) / 3 + 1 = 3.
+    assert_eq!((shape.out_height, shape.out_width), (5, 3));
+    assert_eq!(shape.valid_outputs(0, 0), 0..5);
+    // Column tap 0 reads column 3 * o - 2: outputs 1 and 2 (columns 1 and 4) are inside.
+    assert_eq!(shape.valid_outputs(1, 0), 1..3);
+    assert_eq!(shape.input_coord(1, 0, 1), 1);
+
+    let grouped = ConvOptions::new([1, 1], [0, 0], [1, 1], 2);
+    assert!(ConvShape::new([1, 4, 5, 5], [4, 2, 3, 3], &grouped).is_err());
+    let plain = ConvOptions::new([1, 1], [0, 0], [1, 1], 1);
+    assert!(ConvShape::new([1, 3, 2, 2], [4, 3, 3, 3], &plain).is_err());
+}
