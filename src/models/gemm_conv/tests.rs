@@ -27,70 +27,31 @@ fn assert_close(a: &[f32], b: &[f32], what: &str) {
     );
 }
 
-struct Case {
-    input: [usize; 4],
-    weight: [usize; 4],
-    options: ConvOptions<2>,
-}
+/// `(input, weight, options)` of one convolution.
+type Case = ([usize; 4], [usize; 4], ConvOptions<2>);
 
 fn cases() -> Vec<Case> {
     let square = |s, p, d| ConvOptions::new([s, s], [p, p], [d, d], 1);
     vec![
-        // ResNet 3x3, odd side (no multiple of a register block).
-        Case {
-            input: [2, 3, 13, 13],
-            weight: [8, 3, 3, 3],
-            options: square(1, 1, 1),
-        },
-        Case {
-            input: [3, 6, 15, 15],
-            weight: [10, 6, 3, 3],
-            options: square(2, 1, 1),
-        },
+        // ResNet 3x3, odd sides (no multiple of a register block).
+        ([2, 3, 13, 13], [8, 3, 3, 3], square(1, 1, 1)),
+        ([3, 6, 15, 15], [10, 6, 3, 3], square(2, 1, 1)),
         // 1x1 shortcut and bottleneck layers.
-        Case {
-            input: [2, 5, 9, 9],
-            weight: [7, 5, 1, 1],
-            options: square(1, 0, 1),
-        },
-        Case {
-            input: [2, 5, 9, 9],
-            weight: [7, 5, 1, 1],
-            options: square(2, 0, 1),
-        },
+        ([2, 5, 9, 9], [7, 5, 1, 1], square(1, 0, 1)),
+        ([2, 5, 9, 9], [7, 5, 1, 1], square(2, 0, 1)),
         // LOST's dilated layer4, the 7x7/2 stem, a ViT patch embedding (stride = kernel).
-        Case {
-            input: [2, 4, 11, 11],
-            weight: [9, 4, 3, 3],
-            options: square(1, 2, 2),
-        },
-        Case {
-            input: [2, 3, 19, 19],
-            weight: [5, 3, 7, 7],
-            options: square(2, 3, 1),
-        },
-        Case {
-            input: [2, 3, 16, 16],
-            weight: [6, 3, 4, 4],
-            options: square(4, 0, 1),
-        },
+        ([2, 4, 11, 11], [9, 4, 3, 3], square(1, 2, 2)),
+        ([2, 3, 19, 19], [5, 3, 7, 7], square(2, 3, 1)),
+        ([2, 3, 16, 16], [6, 3, 4, 4], square(4, 0, 1)),
         // Maps so small that some taps read only padding (a tiny network's last stage).
-        Case {
-            input: [2, 3, 1, 1],
-            weight: [4, 3, 3, 3],
-            options: square(1, 1, 1),
-        },
-        Case {
-            input: [2, 3, 2, 2],
-            weight: [4, 3, 3, 3],
-            options: square(2, 1, 1),
-        },
+        ([2, 3, 1, 1], [4, 3, 3, 3], square(1, 1, 1)),
+        ([2, 3, 2, 2], [4, 3, 3, 3], square(2, 1, 1)),
         // Asymmetric padding, a 3x1 kernel, unequal strides on a non-square input.
-        Case {
-            input: [2, 3, 10, 7],
-            weight: [4, 3, 3, 1],
-            options: ConvOptions::new_with_padding([2, 3], [(0, 1), (2, 0)], [1, 2], 1),
-        },
+        (
+            [2, 3, 10, 7],
+            [4, 3, 3, 1],
+            ConvOptions::new_with_padding([2, 3], [(0, 1), (2, 0)], [1, 2], 1),
+        ),
     ]
 }
 
@@ -99,16 +60,16 @@ fn cases() -> Vec<Case> {
 #[test]
 fn gemm_gradients_equal_burns_convolution_backward() {
     let device = Device::flex().autodiff();
-    for (index, case) in cases().into_iter().enumerate() {
+    for (index, (input, weight, options)) in cases().into_iter().enumerate() {
         let normal = Distribution::Normal(0.0, 1.0);
-        let x = Tensor::<4>::random(case.input, normal, &device);
-        let weight = Tensor::<4>::random(case.weight, normal, &device);
+        let x = Tensor::<4>::random(input, normal, &device);
+        let weight = Tensor::<4>::random(weight, normal, &device);
         let run = |gemm: bool| {
             let (x, weight) = (x.clone().require_grad(), weight.clone().require_grad());
             let out = if gemm {
-                gemm_conv2d(x.clone(), weight.clone(), case.options.clone())
+                gemm_conv2d(x.clone(), weight.clone(), options.clone())
             } else {
-                conv2d(x.clone(), weight.clone(), None, case.options.clone())
+                conv2d(x.clone(), weight.clone(), None, options.clone())
             };
             let upstream = Tensor::<4>::random(out.dims(), normal, &device);
             (out, x, weight, upstream)
