@@ -43,61 +43,46 @@ fn image_chunks(
         .map(move |start| start..(start + size).min(end))
 }
 
-/// `dst (m x n) = [dst +] lhs (m x k) * rhs (k x n)`; each matrix given by its row and column
-/// strides.
-struct Product<'a> {
-    m: usize,
-    n: usize,
-    k: usize,
-    lhs: (&'a [f32], isize, isize),
-    rhs: (&'a [f32], isize, isize),
-}
-
-impl Product<'_> {
-    /// Writes (or with `accumulate`, adds) the product into row-major `dst`.
-    fn write(self, dst: &mut [f32], accumulate: bool, parallelism: gemm::Parallelism) {
-        let (lhs, lhs_rs, lhs_cs) = self.lhs;
-        let (rhs, rhs_rs, rhs_cs) = self.rhs;
-        let extent = |rows: usize, cols: usize, rs: isize, cs: isize| {
-            (rows.saturating_sub(1) as isize * rs + cols.saturating_sub(1) as isize * cs) as usize
-        };
-        assert!(dst.len() >= self.m * self.n);
-        if self.m == 0 || self.n == 0 {
-            return;
-        }
-        if self.k == 0 {
-            if !accumulate {
-                dst[..self.m * self.n].fill(0.0);
-            }
-            return;
-        }
-        assert!(lhs.len() > extent(self.m, self.k, lhs_rs, lhs_cs));
-        assert!(rhs.len() > extent(self.k, self.n, rhs_rs, rhs_cs));
-        // SAFETY: the asserts above keep every index gemm computes from the strides inside the
-        // three slices, and `dst` does not alias the inputs (it is borrowed mutably).
-        unsafe {
-            gemm::gemm(
-                self.m,
-                self.n,
-                self.k,
-                dst.as_mut_ptr(),
-                1,
-                self.n as isize,
-                accumulate,
-                lhs.as_ptr(),
-                lhs_cs,
-                lhs_rs,
-                rhs.as_ptr(),
-                rhs_cs,
-                rhs_rs,
-                1.0,
-                1.0,
-                false,
-                false,
-                false,
-                parallelism,
-            );
-        }
+/// `weight_grad (out x rows) = [weight_grad +] grad (out x columns) * patches (columns x rows)`,
+/// all row-major.
+fn multiply_into(
+    weight_grad: &mut [f32],
+    grad: &[f32],
+    patches: &[f32],
+    [out, columns, rows]: [usize; 3],
+    accumulate: bool,
+    parallelism: gemm::Parallelism,
+) {
+    assert_eq!(weight_grad.len(), out * rows);
+    assert_eq!(grad.len(), out * columns);
+    assert_eq!(patches.len(), columns * rows);
+    if weight_grad.is_empty() || columns == 0 {
+        return;
+    }
+    // SAFETY: the asserts above size each slice to the matrix its strides describe, and
+    // `weight_grad` does not alias the inputs (it is borrowed mutably).
+    unsafe {
+        gemm::gemm(
+            out,
+            rows,
+            columns,
+            weight_grad.as_mut_ptr(),
+            1,
+            rows as isize,
+            accumulate,
+            grad.as_ptr(),
+            1,
+            columns as isize,
+            patches.as_ptr(),
+            1,
+            rows as isize,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            parallelism,
+        );
     }
 }
 
@@ -122,9 +107,6 @@ pub(super) fn weight_grad_in_chunks(
     };
     let per_group = shape.images.div_ceil(groups).max(1);
     let groups = shape.images.div_ceil(per_group);
-    if groups == 0 {
-        return vec![0.0; shape.out_channels * shape.patch_rows()];
-    }
     let partials: Vec<Vec<f32>> = (0..groups)
         .into_par_iter()
         .map(|group| {
@@ -133,14 +115,16 @@ pub(super) fn weight_grad_in_chunks(
             group_weight_grad(input, output_grad, shape, images, budget, parallelism)
         })
         .collect();
-    let mut partials = partials.into_iter();
-    let mut sum = partials.next().unwrap_or_default();
-    for partial in partials {
-        for (total, value) in sum.iter_mut().zip(partial) {
-            *total += value;
-        }
-    }
-    sum
+    // In group order, whatever order the threads finished in.
+    partials
+        .into_iter()
+        .reduce(|mut sum, partial| {
+            sum.iter_mut()
+                .zip(partial)
+                .for_each(|(total, value)| *total += value);
+            sum
+        })
+        .unwrap_or_else(|| vec![0.0; weight_values])
 }
 
 /// The weight gradient of `images` alone.
@@ -160,14 +144,14 @@ fn group_weight_grad(
         patches.resize(rows * columns, 0.0);
         im2col(input, shape, chunk.clone(), &mut patches);
         let grad = channels_major(output_grad, shape, chunk);
-        Product {
-            m: shape.out_channels,
-            n: rows,
-            k: columns,
-            lhs: (&grad, columns as isize, 1),
-            rhs: (&patches, rows as isize, 1),
-        }
-        .write(&mut weight_grad, index > 0, parallelism);
+        multiply_into(
+            &mut weight_grad,
+            &grad,
+            &patches,
+            [shape.out_channels, columns, rows],
+            index > 0,
+            parallelism,
+        );
     }
     weight_grad
 }

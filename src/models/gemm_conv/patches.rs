@@ -64,7 +64,7 @@ pub fn im2col(input: &[f32], shape: &ConvShape, images: Range<usize>, patches: &
 }
 
 /// The output gradient of `images` (`[images, out, oh, ow]` in `grad`) as one matrix
-/// `out x (images.len() * positions)`: the channel becomes the row, as the GEMMs need it.
+/// `out x (images.len() * positions)`: the channel becomes the row, as the GEMM needs it.
 pub fn channels_major(grad: &[f32], shape: &ConvShape, images: Range<usize>) -> Vec<f32> {
     let positions = shape.positions();
     let columns = images.len() * positions;
