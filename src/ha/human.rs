@@ -29,13 +29,10 @@ pub struct HumanTrial {
     pub correct: bool,
 }
 
-/// The model against the humans on one condition, each metric the mean over observers.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ConditionConsistency {
-    pub condition: String,
-    pub observers: usize,
-    /// Trials matched to a model result, over all observers.
-    pub trials: usize,
+/// The model against the humans: each metric a mean, over the observers of one condition or
+/// over the conditions of one dataset.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HumanMetrics {
     pub human_accuracy: f64,
     pub model_accuracy: f64,
     /// `model_accuracy - human_accuracy`, per observer then averaged (negative when the model
@@ -50,6 +47,78 @@ pub struct ConditionConsistency {
     /// on); NaN with fewer than two observers.
     pub human_observed_consistency: f64,
     pub human_error_consistency: f64,
+}
+
+impl HumanMetrics {
+    /// The table columns of [`HumanMetrics::values`], in order.
+    pub const NAMES: [&'static str; 8] = [
+        "human_accuracy",
+        "model_accuracy",
+        "accuracy_difference",
+        "squared_accuracy_difference",
+        "observed_consistency",
+        "error_consistency",
+        "human_observed_consistency",
+        "human_error_consistency",
+    ];
+
+    pub fn values(&self) -> [f64; 8] {
+        [
+            self.human_accuracy,
+            self.model_accuracy,
+            self.accuracy_difference,
+            self.squared_accuracy_difference,
+            self.observed_consistency,
+            self.error_consistency,
+            self.human_observed_consistency,
+            self.human_error_consistency,
+        ]
+    }
+
+    fn from_values(values: [f64; 8]) -> Self {
+        let [
+            human_accuracy,
+            model_accuracy,
+            accuracy_difference,
+            squared_accuracy_difference,
+            observed_consistency,
+            error_consistency,
+            human_observed_consistency,
+            human_error_consistency,
+        ] = values;
+        Self {
+            human_accuracy,
+            model_accuracy,
+            accuracy_difference,
+            squared_accuracy_difference,
+            observed_consistency,
+            error_consistency,
+            human_observed_consistency,
+            human_error_consistency,
+        }
+    }
+
+    /// Every metric's mean over `all` (NaN when it is empty).
+    pub fn mean<'a>(all: impl IntoIterator<Item = &'a HumanMetrics>) -> Self {
+        let (mut sums, mut count) = ([0.0; 8], 0);
+        for metrics in all {
+            sums.iter_mut()
+                .zip(metrics.values())
+                .for_each(|(sum, value)| *sum += value);
+            count += 1;
+        }
+        Self::from_values(sums.map(|sum| sum / count as f64))
+    }
+}
+
+/// The model against the humans on one condition, each metric the mean over observers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConditionConsistency {
+    pub condition: String,
+    pub observers: usize,
+    /// Trials matched to a model result, over all observers.
+    pub trials: usize,
+    pub metrics: HumanMetrics,
 }
 
 /// Mean observed and error consistency over every pair of observers, each pair on the images
@@ -227,16 +296,18 @@ pub fn human_consistency(
                 condition: dataset.conditions()[position].to_string(),
                 observers: per_observer.len(),
                 trials: observers.values().map(|(h, _)| h.len()).sum(),
-                human_accuracy: mean(&|c| c.second_accuracy),
-                model_accuracy: mean(&|c| c.first_accuracy),
-                accuracy_difference: mean(&|c| c.first_accuracy - c.second_accuracy),
-                squared_accuracy_difference: mean(&|c| {
-                    (c.first_accuracy - c.second_accuracy).powi(2)
-                }),
-                observed_consistency: mean(&|c| c.observed),
-                error_consistency: mean(&|c| c.error_consistency),
-                human_observed_consistency,
-                human_error_consistency,
+                metrics: HumanMetrics {
+                    human_accuracy: mean(&|c| c.second_accuracy),
+                    model_accuracy: mean(&|c| c.first_accuracy),
+                    accuracy_difference: mean(&|c| c.first_accuracy - c.second_accuracy),
+                    squared_accuracy_difference: mean(&|c| {
+                        (c.first_accuracy - c.second_accuracy).powi(2)
+                    }),
+                    observed_consistency: mean(&|c| c.observed),
+                    error_consistency: mean(&|c| c.error_consistency),
+                    human_observed_consistency,
+                    human_error_consistency,
+                },
             }
         })
         .collect()
@@ -332,10 +403,19 @@ mod tests {
         // cr: everyone right on every trial: kappa is 0/0, the benchmark reports 1.
         let cr = &rows[0];
         assert_eq!((cr.observers, cr.trials), (2, 2));
-        assert_eq!((cr.observed_consistency, cr.error_consistency), (1.0, 1.0));
-        assert_eq!(cr.squared_accuracy_difference, 0.0);
         assert_eq!(
-            (cr.human_observed_consistency, cr.human_error_consistency),
+            (
+                cr.metrics.observed_consistency,
+                cr.metrics.error_consistency
+            ),
+            (1.0, 1.0)
+        );
+        assert_eq!(cr.metrics.squared_accuracy_difference, 0.0);
+        assert_eq!(
+            (
+                cr.metrics.human_observed_consistency,
+                cr.metrics.human_error_consistency
+            ),
             (1.0, 1.0)
         );
         // bw, model (T,T,F,T). Observer 01 (T,T,F,F): c_obs 3/4, p_m 3/4, p_h 1/2,
@@ -344,15 +424,18 @@ mod tests {
         let bw = &rows[1];
         assert_eq!((bw.observers, bw.trials), (2, 8));
         let close = |a: f64, b: f64| (a - b).abs() < 1e-12;
-        assert!(close(bw.observed_consistency, 0.75), "{bw:?}");
-        assert!(close(bw.error_consistency, 0.25), "{bw:?}");
-        assert!(close(bw.human_accuracy, 0.75) && close(bw.model_accuracy, 0.75));
-        assert!(close(bw.accuracy_difference, 0.0), "{bw:?}");
-        assert!(close(bw.squared_accuracy_difference, 0.0625), "{bw:?}");
+        assert!(close(bw.metrics.observed_consistency, 0.75), "{bw:?}");
+        assert!(close(bw.metrics.error_consistency, 0.25), "{bw:?}");
+        assert!(close(bw.metrics.human_accuracy, 0.75) && close(bw.metrics.model_accuracy, 0.75));
+        assert!(close(bw.metrics.accuracy_difference, 0.0), "{bw:?}");
+        assert!(
+            close(bw.metrics.squared_accuracy_difference, 0.0625),
+            "{bw:?}"
+        );
         // The observers between themselves, (T,T,F,F) vs (T,T,T,T): c_obs 1/2, p 1/2 and 1,
         // c_exp 1/2, kappa 0.
-        assert!(close(bw.human_observed_consistency, 0.5), "{bw:?}");
-        assert!(close(bw.human_error_consistency, 0.0), "{bw:?}");
+        assert!(close(bw.metrics.human_observed_consistency, 0.5), "{bw:?}");
+        assert!(close(bw.metrics.human_error_consistency, 0.0), "{bw:?}");
         // Without results for the model, nothing is reported.
         assert!(human_consistency(HaDataset::Colour, &trials, &HashMap::new()).is_empty());
     }

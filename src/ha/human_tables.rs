@@ -12,7 +12,9 @@ use polars::prelude::*;
 
 use super::datasets::HaDataset;
 use super::human::short_image_id;
-use super::human::{ConditionConsistency, HumanTrial, ImageKey, human_files, parse_trials};
+use super::human::{
+    ConditionConsistency, HumanMetrics, HumanTrial, ImageKey, human_files, parse_trials,
+};
 
 /// The human trials of the datasets a plan scores.
 #[derive(Debug)]
@@ -101,7 +103,7 @@ pub struct HumanRow {
     pub round: usize,
     pub sparsity: f64,
     pub dataset: HaDataset,
-    pub metrics: ConditionConsistency,
+    pub consistency: ConditionConsistency,
     /// Part of the dataset's aggregate ([`benchmark_aggregates`]).
     pub aggregated: bool,
 }
@@ -113,14 +115,7 @@ pub struct HumanDatasetRow {
     pub sparsity: f64,
     pub dataset: HaDataset,
     pub conditions: usize,
-    pub human_accuracy: f64,
-    pub model_accuracy: f64,
-    pub accuracy_difference: f64,
-    pub squared_accuracy_difference: f64,
-    pub observed_consistency: f64,
-    pub error_consistency: f64,
-    pub human_observed_consistency: f64,
-    pub human_error_consistency: f64,
+    pub metrics: HumanMetrics,
 }
 
 /// The model's correctness per [`ImageKey`] from a stage's `images.parquet` (`image_id`,
@@ -157,12 +152,12 @@ pub fn human_rows(
 ) -> Vec<HumanRow> {
     super::human::human_consistency(dataset, trials, model)
         .into_iter()
-        .map(|metrics| HumanRow {
+        .map(|consistency| HumanRow {
             round,
             sparsity,
             dataset,
-            aggregated: benchmark_aggregates(dataset, &metrics.condition),
-            metrics,
+            aggregated: benchmark_aggregates(dataset, &consistency.condition),
+            consistency,
         })
         .collect()
 }
@@ -178,24 +173,12 @@ pub fn dataset_rows(rows: &[HumanRow]) -> Vec<HumanDatasetRow> {
     }
     groups
         .into_iter()
-        .map(|((round, dataset), of)| {
-            let mean = |f: &dyn Fn(&ConditionConsistency) -> f64| {
-                of.iter().map(|r| f(&r.metrics)).sum::<f64>() / of.len() as f64
-            };
-            HumanDatasetRow {
-                round,
-                sparsity: of[0].sparsity,
-                dataset,
-                conditions: of.len(),
-                human_accuracy: mean(&|m| m.human_accuracy),
-                model_accuracy: mean(&|m| m.model_accuracy),
-                accuracy_difference: mean(&|m| m.accuracy_difference),
-                squared_accuracy_difference: mean(&|m| m.squared_accuracy_difference),
-                observed_consistency: mean(&|m| m.observed_consistency),
-                error_consistency: mean(&|m| m.error_consistency),
-                human_observed_consistency: mean(&|m| m.human_observed_consistency),
-                human_error_consistency: mean(&|m| m.human_error_consistency),
-            }
+        .map(|((round, dataset), of)| HumanDatasetRow {
+            round,
+            sparsity: of[0].sparsity,
+            dataset,
+            conditions: of.len(),
+            metrics: HumanMetrics::mean(of.iter().map(|r| &r.consistency.metrics)),
         })
         .collect()
 }
@@ -207,7 +190,7 @@ pub fn human_reference(rows: &[HumanRow]) -> BTreeMap<HaDataset, f64> {
     let mut sums: BTreeMap<HaDataset, (f64, usize)> = BTreeMap::new();
     for row in rows.iter().filter(|r| r.round == 0) {
         let entry = sums.entry(row.dataset).or_default();
-        entry.0 += row.metrics.human_accuracy;
+        entry.0 += row.consistency.metrics.human_accuracy;
         entry.1 += 1;
     }
     sums.into_iter()
@@ -215,45 +198,47 @@ pub fn human_reference(rows: &[HumanRow]) -> BTreeMap<HaDataset, f64> {
         .collect()
 }
 
+/// One column per [`HumanMetrics::NAMES`], a value per row.
+fn metric_columns<'a>(metrics: impl Iterator<Item = &'a HumanMetrics>) -> Vec<Column> {
+    let values: Vec<[f64; 8]> = metrics.map(HumanMetrics::values).collect();
+    HumanMetrics::NAMES
+        .iter()
+        .enumerate()
+        .map(|(index, name)| {
+            Column::new(
+                (*name).into(),
+                values.iter().map(|v| v[index]).collect::<Vec<_>>(),
+            )
+        })
+        .collect()
+}
+
 pub fn human_frame(rows: &[HumanRow]) -> PolarsResult<DataFrame> {
-    let m = |f: fn(&ConditionConsistency) -> f64| {
-        rows.iter().map(|r| f(&r.metrics)).collect::<Vec<_>>()
-    };
-    df!(
+    let mut frame = df!(
         "round" => rows.iter().map(|r| r.round as u32).collect::<Vec<_>>(),
         "sparsity" => rows.iter().map(|r| r.sparsity).collect::<Vec<_>>(),
         "dataset" => rows.iter().map(|r| r.dataset.name()).collect::<Vec<_>>(),
-        "condition" => rows.iter().map(|r| r.metrics.condition.clone()).collect::<Vec<_>>(),
-        "observers" => rows.iter().map(|r| r.metrics.observers as u32).collect::<Vec<_>>(),
-        "trials" => rows.iter().map(|r| r.metrics.trials as u32).collect::<Vec<_>>(),
-        "human_accuracy" => m(|c| c.human_accuracy),
-        "model_accuracy" => m(|c| c.model_accuracy),
-        "accuracy_difference" => m(|c| c.accuracy_difference),
-        "squared_accuracy_difference" => m(|c| c.squared_accuracy_difference),
-        "observed_consistency" => m(|c| c.observed_consistency),
-        "error_consistency" => m(|c| c.error_consistency),
-        "human_observed_consistency" => m(|c| c.human_observed_consistency),
-        "human_error_consistency" => m(|c| c.human_error_consistency),
-        "aggregated" => rows.iter().map(|r| r.aggregated).collect::<Vec<_>>(),
-    )
+        "condition" => rows.iter().map(|r| r.consistency.condition.clone()).collect::<Vec<_>>(),
+        "observers" => rows.iter().map(|r| r.consistency.observers as u32).collect::<Vec<_>>(),
+        "trials" => rows.iter().map(|r| r.consistency.trials as u32).collect::<Vec<_>>(),
+    )?;
+    frame.hstack_mut(&metric_columns(rows.iter().map(|r| &r.consistency.metrics)))?;
+    frame.hstack_mut(&[Column::new(
+        "aggregated".into(),
+        rows.iter().map(|r| r.aggregated).collect::<Vec<_>>(),
+    )])?;
+    Ok(frame)
 }
 
 pub fn human_datasets_frame(rows: &[HumanDatasetRow]) -> PolarsResult<DataFrame> {
-    let m = |f: fn(&HumanDatasetRow) -> f64| rows.iter().map(f).collect::<Vec<_>>();
-    df!(
+    let mut frame = df!(
         "round" => rows.iter().map(|r| r.round as u32).collect::<Vec<_>>(),
-        "sparsity" => m(|r| r.sparsity),
+        "sparsity" => rows.iter().map(|r| r.sparsity).collect::<Vec<_>>(),
         "dataset" => rows.iter().map(|r| r.dataset.name()).collect::<Vec<_>>(),
         "conditions" => rows.iter().map(|r| r.conditions as u32).collect::<Vec<_>>(),
-        "human_accuracy" => m(|r| r.human_accuracy),
-        "model_accuracy" => m(|r| r.model_accuracy),
-        "accuracy_difference" => m(|r| r.accuracy_difference),
-        "squared_accuracy_difference" => m(|r| r.squared_accuracy_difference),
-        "observed_consistency" => m(|r| r.observed_consistency),
-        "error_consistency" => m(|r| r.error_consistency),
-        "human_observed_consistency" => m(|r| r.human_observed_consistency),
-        "human_error_consistency" => m(|r| r.human_error_consistency),
-    )
+    )?;
+    frame.hstack_mut(&metric_columns(rows.iter().map(|r| &r.metrics)))?;
+    Ok(frame)
 }
 
 #[cfg(test)]
@@ -294,18 +279,22 @@ mod tests {
         assert_eq!(datasets.len(), 1);
         let d = &datasets[0];
         assert_eq!(
-            (d.conditions, d.error_consistency, d.observed_consistency),
+            (
+                d.conditions,
+                d.metrics.error_consistency,
+                d.metrics.observed_consistency
+            ),
             (1, -1.0, 0.0)
         );
         // cr alone: model 0, human 1: squared difference 1, which the aggregate leaves out.
-        assert_eq!(rows[0].metrics.squared_accuracy_difference, 1.0);
-        assert_eq!(d.squared_accuracy_difference, 0.0);
+        assert_eq!(rows[0].consistency.metrics.squared_accuracy_difference, 1.0);
+        assert_eq!(d.metrics.squared_accuracy_difference, 0.0);
         // The human reference for the figure is over every condition: (1 + 1/2) / 2.
         assert_eq!(human_reference(&rows)[&HaDataset::Colour], 0.75);
         assert_eq!(human_frame(&rows).unwrap().height(), 2);
         assert_eq!(human_datasets_frame(&datasets).unwrap().width(), 12);
         // One observer: no pair to compare the humans with each other.
-        assert!(d.human_error_consistency.is_nan());
+        assert!(d.metrics.human_error_consistency.is_nan());
     }
 
     #[test]

@@ -158,12 +158,12 @@ fn human_section(out: &mut String, absent: &[HaDataset], rows: &[HumanDatasetRow
             r.round,
             percent(r.sparsity),
             r.conditions,
-            percent(r.human_accuracy),
-            percent(r.model_accuracy),
-            fixed(r.squared_accuracy_difference),
-            fixed(r.observed_consistency),
-            fixed(r.error_consistency),
-            fixed(r.human_error_consistency)
+            percent(r.metrics.human_accuracy),
+            percent(r.metrics.model_accuracy),
+            fixed(r.metrics.squared_accuracy_difference),
+            fixed(r.metrics.observed_consistency),
+            fixed(r.metrics.error_consistency),
+            fixed(r.metrics.human_error_consistency)
         );
     }
 }
@@ -171,6 +171,7 @@ fn human_section(out: &mut String, absent: &[HaDataset], rows: &[HumanDatasetRow
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ha::human::HumanMetrics;
 
     fn row(round: usize, gain: f64, gain_low: f64, gain_high: f64) -> DatasetRow {
         DatasetRow {
@@ -217,14 +218,16 @@ mod tests {
             sparsity: 0.2,
             dataset: HaDataset::Colour,
             conditions: 1,
-            human_accuracy: 0.9,
-            model_accuracy: 0.6,
-            accuracy_difference: -0.3,
-            squared_accuracy_difference: 0.09,
-            observed_consistency: 0.7,
-            error_consistency: 0.25,
-            human_observed_consistency: 0.8,
-            human_error_consistency: 0.4,
+            metrics: HumanMetrics {
+                human_accuracy: 0.9,
+                model_accuracy: 0.6,
+                accuracy_difference: -0.3,
+                squared_accuracy_difference: 0.09,
+                observed_consistency: 0.7,
+                error_consistency: 0.25,
+                human_observed_consistency: 0.8,
+                human_error_consistency: 0.4,
+            },
         };
         let md = summary_markdown(
             "toy",
