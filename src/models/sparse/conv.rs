@@ -246,8 +246,8 @@ mod tests {
         }
     }
 
+    /// (kernel, stride, padding, dilation)
     const CASES: [(usize, usize, usize, usize); 6] = [
-        // (kernel, stride, padding, dilation)
         (3, 1, 1, 1),
         (3, 2, 1, 1),
         (1, 1, 0, 1),
@@ -256,14 +256,21 @@ mod tests {
         (7, 2, 3, 1),
     ];
 
-    #[test]
-    fn forward_equals_the_dense_definition() {
-        for (k, stride, padding, dilation) in CASES {
+    /// Each case's kernel side and parameters.
+    fn cases() -> impl Iterator<Item = (usize, ConvParams)> {
+        CASES.into_iter().map(|(k, stride, padding, dilation)| {
             let params = ConvParams {
                 stride,
                 padding,
                 dilation,
             };
+            (k, params)
+        })
+    }
+
+    #[test]
+    fn forward_equals_the_dense_definition() {
+        for (k, params) in cases() {
             let input = [2, 3, 9, 8];
             let x = pseudo(2 * 3 * 9 * 8, 1, 0);
             let w = pseudo(4 * 3 * k * k, 2, 3);
@@ -280,12 +287,7 @@ mod tests {
     /// input pixel, by the definition.
     #[test]
     fn input_gradient_is_the_adjoint_of_the_forward() {
-        for (k, stride, padding, dilation) in CASES {
-            let params = ConvParams {
-                stride,
-                padding,
-                dilation,
-            };
+        for (k, params) in cases() {
             let input = [2, 3, 9, 8];
             let w = pseudo(4 * 3 * k * k, 3, 2);
             let csr = CsrConv::from_dense(&w, [4, 3, k, k]);
