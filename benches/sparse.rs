@@ -15,7 +15,8 @@
 //!   500 x 375 image (padded to 512 x 384, batch 1), pruned the same way; ms per image.
 //!
 //! `cargo bench --bench sparse [-- crossover|analysis|lost] [gradcam|guided_gradcam|ig] [--quick]
-//! [--sparsity S] [--only dense|sparse]`. `PVR_SPARSE` sets the policy of the pruned networks
+//! [--sparsity S] [--only dense|sparse] [--layer TEXT] [--reps N]` (`--layer`: only the
+//! crossover layers whose name contains TEXT; `--reps`: timed repetitions per measurement). `PVR_SPARSE` sets the policy of the pruned networks
 //! (default `auto`, as in the stages). Prints one JSON line per measurement after the tables
 //! (`{"bench":"sparse",...}`).
 
@@ -56,6 +57,15 @@ const DENSITIES: &[f64] = &[0.5, 0.35, 0.2, 0.1, 0.05];
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let quick = args.iter().any(|a| a == "--quick");
+    // `--reps N`: timed repetitions of every measurement (default 5 for layers, 3 otherwise;
+    // `--quick` 3 and 1).
+    let reps = args
+        .iter()
+        .position(|a| a == "--reps")
+        .and_then(|i| args.get(i + 1))
+        .map(|n| n.parse::<usize>().expect("--reps N").max(1));
+    let reps =
+        |full: usize, quick_reps: usize| reps.unwrap_or(if quick { quick_reps } else { full });
     let sparsity = args
         .iter()
         .position(|a| a == "--sparsity")
@@ -78,8 +88,14 @@ fn main() {
         rayon::current_num_threads()
     );
     let mut json = Vec::new();
+    // `--layer TEXT`: only the crossover layers whose name contains TEXT.
+    let layer = args
+        .iter()
+        .position(|a| a == "--layer")
+        .and_then(|i| args.get(i + 1))
+        .map_or("", String::as_str);
     if wanted("crossover") {
-        crossover(quick, &mut json);
+        crossover(reps(5, 3), layer, &mut json);
     }
     if wanted("analysis") {
         let methods: Vec<&str> = args
@@ -87,10 +103,10 @@ fn main() {
             .map(String::as_str)
             .filter(|a| ["gradcam", "guided_gradcam", "ig"].contains(a))
             .collect();
-        analysis(quick, sparsity, only, &methods, &mut json);
+        analysis(reps(3, 1), sparsity, only, &methods, &mut json);
     }
     if wanted("lost") {
-        lost(quick, sparsity, &mut json);
+        lost(reps(3, 1), sparsity, &mut json);
     }
     for line in json {
         println!("{line}");
@@ -147,13 +163,15 @@ fn crossing(points: &[(f64, f64)]) -> Option<f64> {
     })
 }
 
-fn crossover(quick: bool, json: &mut Vec<String>) {
-    let reps = if quick { 3 } else { 5 };
+fn crossover(reps: usize, layer: &str, json: &mut Vec<String>) {
     println!(
         "{:<18} {:>9} {:>9} | sparse/dense time at density {:?} (fwd; fwd+grad) | crossover fwd, fwd+grad",
         "layer", "dense fwd", "fwd+grad", DENSITIES
     );
     for &(name, c_in, c_out, k, stride, side, batch) in SHAPES {
+        if !name.contains(layer) {
+            continue;
+        }
         let device = Device::flex();
         let padding = k / 2;
         let x = [batch, c_in, side, side];
@@ -252,7 +270,7 @@ fn with_kernels(network: &Network, what: &str) -> Network {
 }
 
 fn analysis(
-    quick: bool,
+    reps: usize,
     sparsity: f64,
     only: Option<&str>,
     names: &[&str],
@@ -274,7 +292,6 @@ fn analysis(
         ("guided_gradcam", MethodConfig::GuidedGradcam, 4),
         ("ig", MethodConfig::Ig(ig), 1),
     ];
-    let reps = if quick { 1 } else { 3 };
     println!(
         "{:<16} {:>7} {:>14} {:>14} {:>8}",
         "method", "images", "dense img/s", "sparse img/s", "speed-up"
@@ -330,7 +347,7 @@ fn analysis(
 }
 
 /// LOST's features: ResNet-50, last stage dilated, one 500 x 375 image padded to 512 x 384.
-fn lost(quick: bool, sparsity: f64, json: &mut Vec<String>) {
+fn lost(reps: usize, sparsity: f64, json: &mut Vec<String>) {
     let device = Device::flex();
     let dense = pruned_resnet(Architecture::ResNet50, sparsity, &device);
     let sparse = with_kernels(
@@ -341,7 +358,6 @@ fn lost(quick: bool, sparsity: f64, json: &mut Vec<String>) {
     let options = PatchOptions {
         dilate_last_stage: true,
     };
-    let reps = if quick { 1 } else { 3 };
     let ms = |network: &Network| {
         1e3 * time(reps, || {
             let _ = network

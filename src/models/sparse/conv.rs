@@ -1,10 +1,13 @@
 //! A convolution's weights in compressed sparse rows, and its forward pass and input gradient on
 //! host buffers (`[batch, channels, height, width]`, row-major f32).
 
+use std::sync::{Arc, Mutex, OnceLock};
+
 use rayon::prelude::*;
 
 use super::geometry::{ConvParams, Geometry, forward_entries};
-use super::kernel::{Entry, SLACK, accumulate};
+use super::kernel::{Entry, SLACK};
+use super::tiling::Tiled;
 
 /// The non-zero weights of a `[out, in, k, k]` convolution (groups 1), one row per output
 /// channel. Built once per model from its dense weights; immutable.
@@ -18,6 +21,41 @@ pub struct CsrConv {
     /// `(input channel, kh, kw)` of each non-zero.
     taps: Vec<(u32, u16, u16)>,
     values: Vec<f32>,
+    plans: Plans,
+}
+
+/// What calls on one input size need, built once per size and kept: the geometry, and the tiled
+/// entries of the forward pass and of the input gradient, each built on its first use (an
+/// analysis that takes no gradient never builds the second).
+#[derive(Debug)]
+pub struct Plan {
+    pub geometry: Geometry,
+    forward: OnceLock<Tiled>,
+    input_grad: OnceLock<Tiled>,
+}
+
+/// Input sizes a convolution keeps plans for; the oldest goes first. Analyses call a layer on
+/// one or two sizes (the dataset's, a dilated variant's), LOST on as many as its images have.
+const PLANS_KEPT: usize = 4;
+
+/// What a plan is for: the call's parameters and the input's height and width.
+type PlanKey = (ConvParams, usize, usize);
+
+/// A convolution's plans, most recent last. A clone starts empty, and plans never make two
+/// convolutions unequal: they are a cache of what the weights and sizes determine.
+#[derive(Debug, Default)]
+struct Plans(Mutex<Vec<(PlanKey, Arc<Plan>)>>);
+
+impl Clone for Plans {
+    fn clone(&self) -> Self {
+        Self::default()
+    }
+}
+
+impl PartialEq for Plans {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 impl CsrConv {
@@ -53,6 +91,7 @@ impl CsrConv {
             row_start,
             taps,
             values,
+            plans: Plans::default(),
         }
     }
 
@@ -76,9 +115,9 @@ impl CsrConv {
             .map(|(&(c, kh, kw), &v)| (c as usize, kh as usize, kw as usize, v))
     }
 
-    /// The geometry of a call on `[_, in_channels, height, width]`; an error when the input's
-    /// channels differ or the kernel does not fit.
-    pub fn geometry(&self, params: ConvParams, input: [usize; 4]) -> Result<Geometry, String> {
+    /// The plan of a call on `[_, in_channels, height, width]` (kept for the next call of that
+    /// size); an error when the input's channels differ or the kernel does not fit.
+    pub fn plan(&self, params: ConvParams, input: [usize; 4]) -> Result<Arc<Plan>, String> {
         let [_, channels, height, width] = input;
         if channels != self.in_channels {
             return Err(format!(
@@ -86,66 +125,52 @@ impl CsrConv {
                 self.in_channels
             ));
         }
-        Geometry::new(params, self.kernel, height, width).ok_or_else(|| {
+        let key = (params, height, width);
+        // A poisoned lock only means another thread panicked mid-call; the list is still whole.
+        let mut plans = self.plans.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, plan)) = plans.iter().find(|(k, _)| *k == key) {
+            return Ok(plan.clone());
+        }
+        let geometry = Geometry::new(params, self.kernel, height, width).ok_or_else(|| {
             format!(
                 "sparse convolution: kernel {} does not fit {height}x{width}",
                 self.kernel
             )
-        })
+        })?;
+        let plan = Arc::new(Plan {
+            geometry,
+            forward: OnceLock::new(),
+            input_grad: OnceLock::new(),
+        });
+        if plans.len() == PLANS_KEPT {
+            plans.remove(0);
+        }
+        plans.push((key, plan.clone()));
+        Ok(plan)
     }
 
-    /// The convolution of `x` (`input` shaped), `[batch, out_channels, out_h, out_w]`.
-    pub fn forward(&self, x: &[f32], input: [usize; 4], geometry: &Geometry) -> Vec<f32> {
-        let [batch, channels, height, width] = input;
-        let image_len = channels * height * width;
-        let planes_len = channels * geometry.phase_count() * geometry.plane_len();
-        let (out_h, out_w, grid_w) = (geometry.out_h, geometry.out_w, geometry.plane_w);
-        let out_len = out_h * out_w;
-        let rows: Vec<Vec<Entry>> = (0..self.out_channels)
+    /// Each output channel on the plane-wide grid, tiled over the input planes' channels.
+    fn forward_tiling(&self, geometry: &Geometry) -> Tiled {
+        let rows = (0..self.out_channels)
             .map(|o| forward_entries(geometry, self.row(o)))
             .collect();
-        // SLACK floats past the last plane let every row end in whole blocks.
-        let mut planes = vec![0.0; batch * planes_len + SLACK];
-        planes[..batch * planes_len]
-            .par_chunks_mut(planes_len)
-            .zip(x.par_chunks(image_len))
-            .for_each(|(planes, image)| geometry.planes(image, channels, planes));
-        let mut out = vec![0.0; batch * self.out_channels * out_len];
-        out.par_chunks_mut(out_len).enumerate().for_each_init(
-            || vec![0.0; geometry.grid_len()],
-            |grid, (index, out)| {
-                let (b, o) = (index / self.out_channels, index % self.out_channels);
-                accumulate(grid, &planes[b * planes_len..], &rows[o]);
-                for (y, out_row) in out.chunks_mut(out_w).enumerate() {
-                    out_row.copy_from_slice(&grid[y * grid_w..][..out_w]);
-                }
-            },
-        );
-        out
+        Tiled::new(
+            rows,
+            geometry.grid_len(),
+            geometry.phase_count() * geometry.plane_len(),
+            geometry.phase_count(),
+            geometry.max_shift(),
+        )
     }
 
-    /// The gradient with respect to the input of [`CsrConv::forward`], from the gradient of its
-    /// output `[batch, out_channels, out_h, out_w]`.
-    pub fn input_grad(&self, grad: &[f32], input: [usize; 4], geometry: &Geometry) -> Vec<f32> {
-        let [batch, channels, height, width] = input;
+    /// Each input plane's gradient, tiled over the output channels' gradients laid out as
+    /// [`CsrConv::input_grad`] pads them: `margin + plane` floats per channel.
+    fn input_grad_tiling(&self, geometry: &Geometry) -> Tiled {
         let phases = geometry.phase_count();
-        let plane = geometry.plane_len();
-        let (out_h, out_w, grid_w) = (geometry.out_h, geometry.out_w, geometry.plane_w);
-        // Each output channel's gradient on the grid, behind a zero margin as long as the
-        // largest shift and followed by zeros up to a plane's length.
         let margin = geometry.max_shift();
-        let row_len = margin + plane;
-        let mut padded = vec![0.0; batch * self.out_channels * row_len + SLACK];
-        padded[..batch * self.out_channels * row_len]
-            .par_chunks_mut(row_len)
-            .zip(grad.par_chunks(out_h * out_w))
-            .for_each(|(row, grad)| {
-                for (y, grad_row) in grad.chunks(out_w).enumerate() {
-                    row[margin + y * grid_w..][..out_w].copy_from_slice(grad_row);
-                }
-            });
+        let row_len = margin + geometry.plane_len();
         // Transposed entries: per input plane, the output channels reading it.
-        let mut columns: Vec<Vec<Entry>> = vec![Vec::new(); channels * phases];
+        let mut columns: Vec<Vec<Entry>> = vec![Vec::new(); self.in_channels * phases];
         for o in 0..self.out_channels {
             for (c, kh, kw, weight) in self.row(o) {
                 let (phase, shift) = geometry.tap(kh, kw);
@@ -155,21 +180,79 @@ impl CsrConv {
                 });
             }
         }
-        let channel_len = height * width;
+        Tiled::new(columns, geometry.plane_len(), row_len, 1, margin)
+    }
+
+    /// The convolution of `x` (`input` shaped), `[batch, out_channels, out_h, out_w]`.
+    pub fn forward(&self, x: &[f32], input: [usize; 4], plan: &Plan) -> Vec<f32> {
+        let [batch, channels, height, width] = input;
+        let geometry = &plan.geometry;
+        let image_len = channels * height * width;
+        let planes_len = channels * geometry.phase_count() * geometry.plane_len();
+        let (out_h, out_w, grid_w) = (geometry.out_h, geometry.out_w, geometry.plane_w);
+        let tiled = plan.forward.get_or_init(|| self.forward_tiling(geometry));
+        // SLACK floats past the last plane let every row end in whole blocks.
+        let mut planes = vec![0.0; batch * planes_len + SLACK];
+        planes[..batch * planes_len]
+            .par_chunks_mut(planes_len)
+            .zip(x.par_chunks(image_len))
+            .for_each(|(planes, image)| geometry.planes(image, channels, planes));
+        let grids = tiled.run(&planes, planes_len, batch);
+        drop(planes);
+        let grids_len = tiled.image_len();
+        let mut out = vec![0.0; batch * self.out_channels * out_h * out_w];
+        out.par_chunks_mut(out_h * out_w)
+            .enumerate()
+            .for_each(|(index, out)| {
+                let (b, o) = (index / self.out_channels, index % self.out_channels);
+                let grid = &grids[b * grids_len..][..grids_len];
+                for (y, out_row) in out.chunks_mut(out_w).enumerate() {
+                    tiled.read(grid, o, y * grid_w, out_row);
+                }
+            });
+        out
+    }
+
+    /// The gradient with respect to the input of [`CsrConv::forward`], from the gradient of its
+    /// output `[batch, out_channels, out_h, out_w]`.
+    pub fn input_grad(&self, grad: &[f32], input: [usize; 4], plan: &Plan) -> Vec<f32> {
+        let [batch, channels, height, width] = input;
+        let geometry = &plan.geometry;
+        let phases = geometry.phase_count();
+        let plane = geometry.plane_len();
+        let (out_h, out_w, grid_w) = (geometry.out_h, geometry.out_w, geometry.plane_w);
+        // Each output channel's gradient on the grid, behind a zero margin as long as the
+        // largest shift and followed by zeros up to a plane's length.
+        let margin = geometry.max_shift();
+        let row_len = margin + plane;
         let grads_len = self.out_channels * row_len;
+        let mut padded = vec![0.0; batch * grads_len + SLACK];
+        padded[..batch * grads_len]
+            .par_chunks_mut(row_len)
+            .zip(grad.par_chunks(out_h * out_w))
+            .for_each(|(row, grad)| {
+                for (y, grad_row) in grad.chunks(out_w).enumerate() {
+                    row[margin + y * grid_w..][..out_w].copy_from_slice(grad_row);
+                }
+            });
+        let tiled = plan
+            .input_grad
+            .get_or_init(|| self.input_grad_tiling(geometry));
+        let planes = tiled.run(&padded, grads_len, batch);
+        drop(padded);
+        let planes_len = tiled.image_len();
+        let channel_len = height * width;
         let mut out = vec![0.0; batch * channels * channel_len];
         out.par_chunks_mut(channel_len).enumerate().for_each_init(
             || vec![0.0; plane],
             |scratch, (index, channel)| {
                 let (b, c) = (index / channels, index % channels);
-                let source = &padded[b * grads_len..];
+                let image = &planes[b * planes_len..][..planes_len];
                 for phase in 0..phases {
-                    let entries = &columns[c * phases + phase];
-                    if entries.is_empty() {
-                        continue;
+                    if tiled.has_entries(c * phases + phase) {
+                        tiled.read(image, c * phases + phase, 0, scratch);
+                        geometry.scatter_plane(phase, scratch, channel);
                     }
-                    accumulate(scratch, source, entries);
-                    geometry.scatter_plane(phase, scratch, channel);
                 }
             },
         );
@@ -276,10 +359,15 @@ mod tests {
             let w = pseudo(4 * 3 * k * k, 2, 3);
             let csr = CsrConv::from_dense(&w, [4, 3, k, k]);
             assert!(csr.density() < 0.9, "the test weights are sparse");
-            let geometry = csr.geometry(params, input).unwrap();
+            let plan = csr.plan(params, input).unwrap();
             let (expected, oh, ow) = dense_conv(&x, &w, input, 4, k, params);
-            assert_eq!((geometry.out_h, geometry.out_w), (oh, ow));
-            close(&csr.forward(&x, input, &geometry), &expected);
+            assert_eq!((plan.geometry.out_h, plan.geometry.out_w), (oh, ow));
+            close(&csr.forward(&x, input, &plan), &expected);
+            // The kept plan serves the next call of that size.
+            close(
+                &csr.forward(&x, input, &csr.plan(params, input).unwrap()),
+                &expected,
+            );
         }
     }
 
@@ -291,10 +379,10 @@ mod tests {
             let input = [2, 3, 9, 8];
             let w = pseudo(4 * 3 * k * k, 3, 2);
             let csr = CsrConv::from_dense(&w, [4, 3, k, k]);
-            let geometry = csr.geometry(params, input).unwrap();
-            let out_len = 2 * 4 * geometry.out_h * geometry.out_w;
+            let plan = csr.plan(params, input).unwrap();
+            let out_len = 2 * 4 * plan.geometry.out_h * plan.geometry.out_w;
             let g = pseudo(out_len, 4, 0);
-            let grad = csr.input_grad(&g, input, &geometry);
+            let grad = csr.input_grad(&g, input, &plan);
             // Column by column: d<conv(x), g>/dx_i = <conv(e_i), g>.
             let mut expected = vec![0f64; grad.len()];
             for (i, e) in expected.iter_mut().enumerate() {
@@ -315,8 +403,8 @@ mod tests {
             padding: 0,
             dilation: 1,
         };
-        assert!(csr.geometry(params, [1, 4, 5, 5]).is_err());
-        assert!(csr.geometry(params, [1, 3, 2, 2]).is_err());
+        assert!(csr.plan(params, [1, 4, 5, 5]).is_err());
+        assert!(csr.plan(params, [1, 3, 2, 2]).is_err());
         assert_eq!(csr.density(), 1.0);
     }
 }

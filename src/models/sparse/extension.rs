@@ -69,18 +69,18 @@ fn flex_tensor(values: Vec<f32>, shape: [usize; 4]) -> FloatTensor<Flex> {
 impl SparseConvBackend for Flex {
     fn sparse_conv2d(x: FloatTensor<Self>, call: SparseConvCall) -> FloatTensor<Self> {
         let (x, input) = host_f32(x);
-        let geometry = call
+        let plan = call
             .weights
-            .geometry(call.params, input)
+            .plan(call.params, input)
             .unwrap_or_else(|message| panic!("{message}"));
-        let out = call.weights.forward(x.storage::<f32>(), input, &geometry);
+        let out = call.weights.forward(x.storage::<f32>(), input, &plan);
         flex_tensor(
             out,
             [
                 input[0],
                 call.weights.out_channels,
-                geometry.out_h,
-                geometry.out_w,
+                plan.geometry.out_h,
+                plan.geometry.out_w,
             ],
         )
     }
@@ -91,13 +91,12 @@ impl SparseConvBackend for Flex {
         input: [usize; 4],
     ) -> FloatTensor<Self> {
         let (grad, _) = host_f32(grad);
-        let geometry = call
+        let plan = call
             .weights
-            .geometry(call.params, input)
+            .plan(call.params, input)
             .unwrap_or_else(|message| panic!("{message}"));
         flex_tensor(
-            call.weights
-                .input_grad(grad.storage::<f32>(), input, &geometry),
+            call.weights.input_grad(grad.storage::<f32>(), input, &plan),
             input,
         )
     }

@@ -30,13 +30,57 @@ pub struct Entry {
 /// a row to run at full speed (it then reads, and discards, up to this many floats more).
 pub const SLACK: usize = 64;
 
+/// A row's entries and the largest offset among them (how far its windows reach).
+#[derive(Debug, Clone, Copy)]
+pub struct Row<'a> {
+    entries: &'a [Entry],
+    reach: usize,
+}
+
+impl<'a> Row<'a> {
+    pub fn new(entries: &'a [Entry]) -> Self {
+        let reach = entries.iter().map(|e| e.offset).max().unwrap_or(0);
+        Self { entries, reach }
+    }
+
+    /// A row whose reach was measured once by [`Row::new`] and kept (a plan's rows run many
+    /// times); a wrong reach makes a call panic, never read out of bounds.
+    pub(super) fn with_reach(entries: &'a [Entry], reach: usize) -> Self {
+        Self { entries, reach }
+    }
+
+    pub fn reach(&self) -> usize {
+        self.reach
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
 /// `out[t] = sum_e e.weight * src[e.offset + t]`, overwriting `out`.
 ///
 /// # Panics
 /// When a window `src[offset..offset + out.len()]` lies outside `src`.
-pub fn accumulate(out: &mut [f32], src: &[f32], entries: &[Entry]) {
+pub fn accumulate(out: &mut [f32], src: &[f32], row: Row) {
+    dispatch::<false>(out, src, row);
+}
+
+/// `out[t] += sum_e e.weight * src[e.offset + t]`: [`accumulate`] adding to what `out` holds, for
+/// a sum whose entries come in several calls (one per group of source channels).
+///
+/// # Panics
+/// When a window `src[offset..offset + out.len()]` lies outside `src`.
+pub fn accumulate_add(out: &mut [f32], src: &[f32], row: Row) {
+    if !row.is_empty() {
+        dispatch::<true>(out, src, row);
+    }
+}
+
+/// Checks the windows and runs the widest instruction set this CPU has.
+fn dispatch<const ADD: bool>(out: &mut [f32], src: &[f32], row: Row) {
+    let Row { entries, reach } = row;
     let len = out.len();
-    let reach = entries.iter().map(|e| e.offset).max().unwrap_or(0);
     assert!(
         entries.is_empty() || reach + len <= src.len(),
         "sparse window at {reach} + {len} outside a source of {}",
@@ -48,37 +92,48 @@ pub fn accumulate(out: &mut [f32], src: &[f32], entries: &[Entry]) {
     {
         if std::arch::is_x86_feature_detected!("avx512f") {
             // SAFETY: the CPU has AVX-512F (checked above); the windows are in bounds.
-            return unsafe { accumulate_avx512(out, src, entries, slack) };
+            return unsafe { accumulate_avx512::<ADD>(out, src, entries, slack) };
         }
         if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
         {
             // SAFETY: the CPU has AVX2 and FMA (checked above); the windows are in bounds.
-            return unsafe { accumulate_avx2(out, src, entries, slack) };
+            return unsafe { accumulate_avx2::<ADD>(out, src, entries, slack) };
         }
     }
-    accumulate_body::<false, BLOCK_AVX2>(out, src, entries, slack);
+    accumulate_body::<false, BLOCK_AVX2, ADD>(out, src, entries, slack);
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,fma")]
-unsafe fn accumulate_avx512(out: &mut [f32], src: &[f32], entries: &[Entry], slack: bool) {
-    accumulate_body::<true, BLOCK_AVX512>(out, src, entries, slack);
+unsafe fn accumulate_avx512<const ADD: bool>(
+    out: &mut [f32],
+    src: &[f32],
+    entries: &[Entry],
+    slack: bool,
+) {
+    accumulate_body::<true, BLOCK_AVX512, ADD>(out, src, entries, slack);
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn accumulate_avx2(out: &mut [f32], src: &[f32], entries: &[Entry], slack: bool) {
-    accumulate_body::<true, BLOCK_AVX2>(out, src, entries, slack);
+unsafe fn accumulate_avx2<const ADD: bool>(
+    out: &mut [f32],
+    src: &[f32],
+    entries: &[Entry],
+    slack: bool,
+) {
+    accumulate_body::<true, BLOCK_AVX2, ADD>(out, src, entries, slack);
 }
 
-/// Accumulates `out[start..start + N]` in registers over every entry and returns it.
+/// Accumulates `out[start..start + N]` in registers over every entry, starting from `acc`, and
+/// returns it.
 #[inline(always)]
 fn block<const N: usize, const FMA: bool>(
     src: &[f32],
     entries: &[Entry],
     start: usize,
+    mut acc: [f32; N],
 ) -> [f32; N] {
-    let mut acc = [0f32; N];
     for entry in entries {
         let at = entry.offset + start;
         let window: &[f32; N] = src[at..at + N].try_into().unwrap();
@@ -97,8 +152,8 @@ fn short_block<const N: usize, const FMA: bool>(
     src: &[f32],
     entries: &[Entry],
     start: usize,
+    mut even: [f32; N],
 ) -> [f32; N] {
-    let mut even = [0f32; N];
     let mut odd = [0f32; N];
     let add = |acc: &mut [f32; N], entry: &Entry| {
         let at = entry.offset + start;
@@ -123,10 +178,11 @@ fn short_block<const N: usize, const FMA: bool>(
 }
 
 /// `FMA`: fuse the multiply-add (only where the CPU has the instruction: elsewhere `mul_add` is
-/// a slow library call). `BLOCK`: floats summed in registers at once. `slack`: the source has
-/// room for [`SLACK`] floats past every window, so the end of the row runs as one short block.
+/// a slow library call). `BLOCK`: floats summed in registers at once. `ADD`: add to `out` rather
+/// than overwrite it. `slack`: the source has room for [`SLACK`] floats past every window, so the
+/// end of the row runs as one short block.
 #[inline(always)]
-fn accumulate_body<const FMA: bool, const BLOCK: usize>(
+fn accumulate_body<const FMA: bool, const BLOCK: usize, const ADD: bool>(
     out: &mut [f32],
     src: &[f32],
     entries: &[Entry],
@@ -135,7 +191,9 @@ fn accumulate_body<const FMA: bool, const BLOCK: usize>(
     let len = out.len();
     let full = len - len % BLOCK;
     for start in (0..full).step_by(BLOCK) {
-        out[start..start + BLOCK].copy_from_slice(&block::<BLOCK, FMA>(src, entries, start));
+        let target: &mut [f32; BLOCK] = (&mut out[start..start + BLOCK]).try_into().unwrap();
+        let init = if ADD { *target } else { [0.0; BLOCK] };
+        *target = block::<BLOCK, FMA>(src, entries, start, init);
     }
     let mut start = full;
     while start < len {
@@ -149,16 +207,18 @@ fn accumulate_body<const FMA: bool, const BLOCK: usize>(
         };
         if n > 0 {
             let take = rest.min(n);
-            let acc: &[f32] = match n {
-                16 => &short_block::<16, FMA>(src, entries, start),
-                32 => &short_block::<32, FMA>(src, entries, start),
-                _ => &short_block::<64, FMA>(src, entries, start),
-            };
-            out[start..start + take].copy_from_slice(&acc[..take]);
+            let target = &mut out[start..start + take];
+            match n {
+                16 => short_tail::<16, FMA, ADD>(src, entries, start, target),
+                32 => short_tail::<32, FMA, ADD>(src, entries, start, target),
+                _ => short_tail::<64, FMA, ADD>(src, entries, start, target),
+            }
             start += take;
         } else {
             let tail = &mut out[start..];
-            tail.fill(0.0);
+            if !ADD {
+                tail.fill(0.0);
+            }
             for entry in entries {
                 let window = &src[entry.offset + start..][..rest];
                 for (a, &s) in tail.iter_mut().zip(window) {
@@ -172,6 +232,23 @@ fn accumulate_body<const FMA: bool, const BLOCK: usize>(
             start = len;
         }
     }
+}
+
+/// The last `target.len() <= N` floats of a row, summed as one short block of `N` (the source
+/// has room past the row's end; the extra sums are discarded).
+#[inline(always)]
+fn short_tail<const N: usize, const FMA: bool, const ADD: bool>(
+    src: &[f32],
+    entries: &[Entry],
+    start: usize,
+    target: &mut [f32],
+) {
+    let mut init = [0.0; N];
+    if ADD {
+        init[..target.len()].copy_from_slice(target);
+    }
+    let acc = short_block::<N, FMA>(src, entries, start, init);
+    target.copy_from_slice(&acc[..target.len()]);
 }
 
 #[cfg(test)]
@@ -212,7 +289,7 @@ mod tests {
         // Lengths below, at and across the block size, so both the blocked loop and the tail run.
         for len in [0, 1, 20, 63, 64, 65, 100, 128, 200, 700] {
             let mut out = vec![f32::NAN; len];
-            accumulate(&mut out, &src, &entries);
+            accumulate(&mut out, &src, Row::new(&entries));
             let expected = reference(len, &src, &entries);
             for (a, b) in out.iter().zip(&expected) {
                 assert!(
@@ -223,26 +300,57 @@ mod tests {
         }
         // With room past the last window, partial blocks run whole; the same values.
         let mut roomy = vec![0.0; 190];
-        accumulate(&mut roomy, &src[..200 + 190 + SLACK], &entries);
+        accumulate(&mut roomy, &src[..200 + 190 + SLACK], Row::new(&entries));
         let mut tight = vec![0.0; 190];
-        accumulate(&mut tight, &src[..200 + 190], &entries);
+        accumulate(&mut tight, &src[..200 + 190], Row::new(&entries));
         for (a, b) in roomy.iter().zip(&tight) {
             assert!((a - b).abs() <= 1e-5 * b.abs().max(1.0));
         }
         // Every ISA path against the portable one.
         let mut portable = vec![0.0; 700];
-        accumulate_body::<false, BLOCK_AVX2>(&mut portable, &src, &entries, false);
+        accumulate_body::<false, BLOCK_AVX2, false>(&mut portable, &src, &entries, false);
         let mut dispatched = vec![0.0; 700];
-        accumulate(&mut dispatched, &src, &entries);
+        accumulate(&mut dispatched, &src, Row::new(&entries));
         for (a, b) in portable.iter().zip(&dispatched) {
             assert!((a - b).abs() <= 1e-5 * b.abs().max(1.0));
         }
     }
 
     #[test]
+    fn adding_in_parts_equals_one_sum() {
+        let src: Vec<f32> = (0..600)
+            .map(|i| ((i * 53 % 97) as f32 - 48.0) / 9.0)
+            .collect();
+        let entries: Vec<Entry> = (0..7)
+            .map(|i| Entry {
+                offset: i * 31,
+                weight: 0.25 * i as f32 - 0.7,
+            })
+            .collect();
+        // Lengths through whole blocks, short tails with room, and a tail without room.
+        for (len, room) in [(300, true), (150, true), (20, true), (353, false)] {
+            let src = if room { &src[..] } else { &src[..186 + len] };
+            let mut whole = vec![0.0; len];
+            accumulate(&mut whole, src, Row::new(&entries));
+            let mut parts = vec![f32::NAN; len];
+            accumulate(&mut parts, src, Row::new(&entries[..3]));
+            accumulate_add(&mut parts, src, Row::new(&entries[3..]));
+            accumulate_add(&mut parts, src, Row::new(&[]));
+            let expected = reference(len, src, &entries);
+            for ((a, b), c) in parts.iter().zip(&whole).zip(&expected) {
+                assert!(
+                    (a - c).abs() <= 1e-5 * c.abs().max(1.0),
+                    "{a} vs {c} at len {len}"
+                );
+                assert!((b - c).abs() <= 1e-5 * c.abs().max(1.0));
+            }
+        }
+    }
+
+    #[test]
     fn no_entries_give_zeros() {
         let mut out = vec![f32::NAN; 70];
-        accumulate(&mut out, &[1.0; 10], &[]);
+        accumulate(&mut out, &[1.0; 10], Row::new(&[]));
         assert!(out.iter().all(|&v| v == 0.0));
     }
 
@@ -250,13 +358,10 @@ mod tests {
     #[should_panic(expected = "outside a source")]
     fn a_window_past_the_end_is_refused() {
         let mut out = vec![0.0; 8];
-        accumulate(
-            &mut out,
-            &[1.0; 10],
-            &[Entry {
-                offset: 3,
-                weight: 1.0,
-            }],
-        );
+        let entries = [Entry {
+            offset: 3,
+            weight: 1.0,
+        }];
+        accumulate(&mut out, &[1.0; 10], Row::new(&entries));
     }
 }

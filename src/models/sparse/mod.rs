@@ -23,6 +23,7 @@ pub mod kernel;
 pub mod synthetic;
 #[cfg(test)]
 mod tests;
+pub mod tiling;
 
 use std::collections::HashMap;
 use std::sync::Arc;
