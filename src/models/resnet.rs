@@ -10,6 +10,7 @@ use burn::tensor::{Device, FloatDType, Tensor};
 
 use super::arch::Stem;
 use super::guided_relu::ReluMode;
+use super::max_pool::max_pool2d;
 use super::sparse::{SparseKernels, SparsePolicy, SparseSummary};
 use super::sync_batch_norm::batch_norm_maybe_synced;
 
@@ -386,7 +387,7 @@ impl ResNet {
             conv_built(kernels, &self.conv1, images),
         ));
         if let Some(pool) = &self.maxpool {
-            x = pool.forward(x);
+            x = max_pool2d(pool, x);
         }
         for block in self.layer1.iter().chain(&self.layer2).chain(&self.layer3) {
             x = block.forward(x, run(BlockMode::AsBuilt));

@@ -22,16 +22,17 @@ use burn::nn::BatchNorm;
 use burn::tensor::Tensor;
 
 use super::all_reduce::{ReduceTag, ReplicaLink, all_reduce_sum, current_replica};
+use super::fused_batch_norm::batch_norm;
 
 /// `bn` applied to `x` (`[batch, channels, h, w]`, f32): with the global batch's statistics when
 /// the current thread is one of several replicas of a training step ([`super::all_reduce::as_replica`])
-/// and `bn` trains; burn-nn's own forward pass otherwise.
+/// and `bn` trains; burn-nn's batch norm otherwise, fused on the CPU ([`batch_norm`]).
 pub fn batch_norm_maybe_synced(bn: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
     match current_replica() {
         Some(link) if x.device().is_autodiff() && bn.training.is_enabled() => {
             sync_batch_norm(bn, x, &link)
         }
-        _ => bn.forward(x),
+        _ => batch_norm(bn, x),
     }
 }
 
@@ -220,9 +221,9 @@ mod tests {
         assert!(max_diff(&whole.running.1, &unsynced.running.1) > 1e-2);
     }
 
-    /// Outside a group of several replicas, or in inference, it is burn-nn's forward pass.
+    /// Outside a group of several replicas, or in inference, it is the one-device batch norm.
     #[test]
-    fn without_replicas_it_is_burn_nns_batch_norm() {
+    fn without_replicas_it_is_the_one_device_batch_norm() {
         let device = Device::flex().autodiff();
         let bn = BatchNormConfig::new(3).init(&device);
         let x = Tensor::<4>::from_data(TensorData::new(batch(), [6, 3, 2, 2]), &device);
@@ -231,7 +232,7 @@ mod tests {
             index: 0,
             global_images: 6,
         };
-        let plain = values(bn.forward(x.clone()));
+        let plain = values(batch_norm(&bn, x.clone()));
         assert_eq!(
             values(as_replica(alone, || batch_norm_maybe_synced(
                 &bn,
@@ -243,7 +244,7 @@ mod tests {
         let x = x.without_autodiff();
         assert_eq!(
             values(batch_norm_maybe_synced(&valid, x.clone())),
-            values(valid.forward(x))
+            values(batch_norm(&valid, x))
         );
     }
 }
