@@ -135,9 +135,10 @@ impl Stage for HaStage {
         ha_label(self.round, self.scorer.dataset)
     }
     /// 2: per-image rows (`images.parquet`). 3: pruned convolutions on sparse kernels
-    /// (`pool::frozen_network`): logits move at float rounding.
+    /// (`pool::frozen_network`): logits move at float rounding. 4: batch norm fused on the CPU
+    /// (`models::fused_batch_norm`) and sparse sums tiled (`models::sparse::tiling`).
     fn version(&self) -> u32 {
-        3
+        4
     }
     /// `eval.batch_size` is left out: each image is classified on its own, so the batch size
     /// changes speed, not the scores.

@@ -92,9 +92,10 @@ impl Stage for LostStage {
     }
     /// 2: image ids in the one form of `docs/tables.md` (`val/000017`, `trainval/2008_000123`).
     /// 3: pruned convolutions on sparse kernels (`pool::frozen_network`): features move at float
-    /// rounding.
+    /// rounding. 4: batch norm fused on the CPU (`models::fused_batch_norm`) and sparse sums
+    /// tiled (`models::sparse::tiling`).
     fn version(&self) -> u32 {
-        3
+        4
     }
     fn params(&self) -> Value {
         let mut params = self.data.params();

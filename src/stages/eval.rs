@@ -28,9 +28,10 @@ impl Stage for EvalStage {
         StageLabel::eval(self.round)
     }
     /// 2: per-image predictions (`predictions.parquet`). 3: pruned convolutions on sparse kernels
-    /// (`pool::frozen_network`): logits move at float rounding.
+    /// (`pool::frozen_network`): logits move at float rounding. 4: batch norm fused on the CPU
+    /// (`models::fused_batch_norm`) and sparse sums tiled (`models::sparse::tiling`).
     fn version(&self) -> u32 {
-        3
+        4
     }
     /// The batch size is left out: every image's logits are computed independently (batch norm
     /// is in inference mode), so it changes speed, not the metrics.

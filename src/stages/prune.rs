@@ -28,9 +28,10 @@ impl Stage for PruneStage {
         StageLabel::model(self.round)
     }
     /// 2: convolution weight gradients on the CPU come from `models::gemm_conv` (equal up to
-    /// float rounding); an imported parent keeps its key, so the round's own version moves.
+    /// float rounding); an imported parent keeps its key, so the round's own version moves. 3:
+    /// batch norm on the CPU is `models::fused_batch_norm`, for the same reason.
     fn version(&self) -> u32 {
-        2
+        3
     }
     fn params(&self) -> Value {
         let c = &self.context;

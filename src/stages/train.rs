@@ -23,9 +23,10 @@ impl Stage for TrainStage {
     }
     /// 2: every initial weight is drawn when the network is built (in module order), not when
     /// the first forward pass first reads it. 3: convolution weight gradients on the CPU come
-    /// from `models::gemm_conv` (equal up to float rounding).
+    /// from `models::gemm_conv` (equal up to float rounding). 4: batch norm on the CPU is
+    /// `models::fused_batch_norm` (equal up to float rounding).
     fn version(&self) -> u32 {
-        3
+        4
     }
     fn params(&self) -> Value {
         self.context

@@ -75,9 +75,11 @@ impl Stage for AttributeStage {
         attribute_label(self.round, &self.job.name)
     }
     /// 2: writes `masks_binary.npy` too. 3: `logits.npy`, every image's full logits. 4: pruned
-    /// convolutions on sparse kernels (`pool::frozen_network`): maps move at float rounding.
+    /// convolutions on sparse kernels (`pool::frozen_network`): maps move at float rounding. 5:
+    /// batch norm fused on the CPU (`models::fused_batch_norm`) and sparse sums tiled
+    /// (`models::sparse::tiling`): maps move at float rounding again.
     fn version(&self) -> u32 {
-        4
+        5
     }
     fn params(&self) -> Value {
         let job = &self.job;
