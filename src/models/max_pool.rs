@@ -100,7 +100,7 @@ pub trait MaxPoolBackend: Backend {
 /// stays). Branch-free, so the column pass vectorises.
 #[inline(always)]
 fn pick(best: f32, candidate: f32) -> f32 {
-    if candidate > best || candidate.is_nan() {
+    if (candidate > best) | candidate.is_nan() {
         candidate
     } else {
         best
@@ -169,25 +169,31 @@ fn argmax_plane(
             let taps = window.taps(o, w);
             let (mut best, mut best_at) = (row[taps.start], taps.start);
             for (x, &v) in row.iter().enumerate().take(taps.end).skip(taps.start + 1) {
-                if v > best || v.is_nan() {
-                    (best, best_at) = (v, x);
-                }
+                // Selects, not branches: which tap wins is data, and unpredictable.
+                let wins = (v > best) | v.is_nan();
+                best = if wins { v } else { best };
+                best_at = if wins { x } else { best_at };
             }
             (*value, *at) = (best, best_at as u32);
         }
     }
+    // Column by column as in `pool_plane`, the winning row kept beside the winning value.
+    let mut best = vec![0.0; out_w];
     for (o, out_row) in out.chunks_mut(out_w).enumerate() {
         let taps = window.taps(o, h);
-        for (ox, at) in out_row.iter_mut().enumerate() {
-            let first = taps.start * out_w + ox;
-            let (mut best, mut best_at) = (rows[first], first);
-            for y in taps.start + 1..taps.end {
-                let v = rows[y * out_w + ox];
-                if v > best || v.is_nan() {
-                    (best, best_at) = (v, y * out_w + ox);
-                }
+        best.copy_from_slice(&rows[taps.start * out_w..][..out_w]);
+        out_row.fill(taps.start as u32);
+        for y in taps.start + 1..taps.end {
+            let row = &rows[y * out_w..][..out_w];
+            for ((best, winner), &v) in best.iter_mut().zip(out_row.iter_mut()).zip(row) {
+                let wins = (v > *best) | v.is_nan();
+                *best = if wins { v } else { *best };
+                *winner = if wins { y as u32 } else { *winner };
             }
-            *at = (best_at / out_w * w) as u32 + columns[best_at];
+        }
+        for (ox, at) in out_row.iter_mut().enumerate() {
+            let y = *at as usize;
+            *at = (y * w) as u32 + columns[y * out_w + ox];
         }
     }
 }

@@ -7,7 +7,7 @@ use rayon::prelude::*;
 
 use super::geometry::{ConvParams, Geometry, forward_entries};
 use super::kernel::{Entry, SLACK};
-use super::tiling::Tiled;
+use super::tiling::{Tiled, images_per_chunk};
 
 /// The non-zero weights of a `[out, in, k, k]` convolution (groups 1), one row per output
 /// channel. Built once per model from its dense weights; immutable.
@@ -191,25 +191,33 @@ impl CsrConv {
         let planes_len = channels * geometry.phase_count() * geometry.plane_len();
         let (out_h, out_w, grid_w) = (geometry.out_h, geometry.out_w, geometry.plane_w);
         let tiled = plan.forward.get_or_init(|| self.forward_tiling(geometry));
+        let (grids_len, out_len) = (tiled.image_len(), self.out_channels * out_h * out_w);
+        let chunk = images_per_chunk(batch, planes_len + grids_len);
         // SLACK floats past the last plane let every row end in whole blocks.
-        let mut planes = vec![0.0; batch * planes_len + SLACK];
-        planes[..batch * planes_len]
-            .par_chunks_mut(planes_len)
-            .zip(x.par_chunks(image_len))
-            .for_each(|(planes, image)| geometry.planes(image, channels, planes));
-        let grids = tiled.run(&planes, planes_len, batch);
-        drop(planes);
-        let grids_len = tiled.image_len();
-        let mut out = vec![0.0; batch * self.out_channels * out_h * out_w];
-        out.par_chunks_mut(out_h * out_w)
-            .enumerate()
-            .for_each(|(index, out)| {
-                let (b, o) = (index / self.out_channels, index % self.out_channels);
-                let grid = &grids[b * grids_len..][..grids_len];
-                for (y, out_row) in out.chunks_mut(out_w).enumerate() {
-                    tiled.read(grid, o, y * grid_w, out_row);
-                }
-            });
+        let mut planes = vec![0.0; chunk * planes_len + SLACK];
+        let mut grids = vec![0.0; chunk * grids_len];
+        let mut out = vec![0.0; batch * out_len];
+        for (out, x) in out
+            .chunks_mut(chunk * out_len)
+            .zip(x.chunks(chunk * image_len))
+        {
+            let count = out.len() / out_len;
+            planes[..count * planes_len]
+                .par_chunks_mut(planes_len)
+                .zip(x.par_chunks(image_len))
+                .for_each(|(planes, image)| geometry.planes(image, channels, planes));
+            let grids = &mut grids[..count * grids_len];
+            tiled.run_into(&planes, planes_len, grids);
+            out.par_chunks_mut(out_h * out_w)
+                .enumerate()
+                .for_each(|(index, out)| {
+                    let (b, o) = (index / self.out_channels, index % self.out_channels);
+                    let grid = &grids[b * grids_len..][..grids_len];
+                    for (y, out_row) in out.chunks_mut(out_w).enumerate() {
+                        tiled.read(grid, o, y * grid_w, out_row);
+                    }
+                });
+        }
         out
     }
 
@@ -226,36 +234,46 @@ impl CsrConv {
         let margin = geometry.max_shift();
         let row_len = margin + plane;
         let grads_len = self.out_channels * row_len;
-        let mut padded = vec![0.0; batch * grads_len + SLACK];
-        padded[..batch * grads_len]
-            .par_chunks_mut(row_len)
-            .zip(grad.par_chunks(out_h * out_w))
-            .for_each(|(row, grad)| {
-                for (y, grad_row) in grad.chunks(out_w).enumerate() {
-                    row[margin + y * grid_w..][..out_w].copy_from_slice(grad_row);
-                }
-            });
         let tiled = plan
             .input_grad
             .get_or_init(|| self.input_grad_tiling(geometry));
-        let planes = tiled.run(&padded, grads_len, batch);
-        drop(padded);
         let planes_len = tiled.image_len();
-        let channel_len = height * width;
+        let (grad_len, channel_len) = (self.out_channels * out_h * out_w, height * width);
+        let chunk = images_per_chunk(batch, grads_len + planes_len);
+        // Only the grid's own positions are ever written: the margins stay zero across chunks.
+        let mut padded = vec![0.0; chunk * grads_len + SLACK];
+        let mut planes = vec![0.0; chunk * planes_len];
         let mut out = vec![0.0; batch * channels * channel_len];
-        out.par_chunks_mut(channel_len).enumerate().for_each_init(
-            || vec![0.0; plane],
-            |scratch, (index, channel)| {
-                let (b, c) = (index / channels, index % channels);
-                let image = &planes[b * planes_len..][..planes_len];
-                for phase in 0..phases {
-                    if tiled.has_entries(c * phases + phase) {
-                        tiled.read(image, c * phases + phase, 0, scratch);
-                        geometry.scatter_plane(phase, scratch, channel);
+        let image_out = channels * channel_len;
+        for (out, grad) in out
+            .chunks_mut(chunk * image_out)
+            .zip(grad.chunks(chunk * grad_len))
+        {
+            let count = out.len() / image_out;
+            padded[..count * grads_len]
+                .par_chunks_mut(row_len)
+                .zip(grad.par_chunks(out_h * out_w))
+                .for_each(|(row, grad)| {
+                    for (y, grad_row) in grad.chunks(out_w).enumerate() {
+                        row[margin + y * grid_w..][..out_w].copy_from_slice(grad_row);
                     }
-                }
-            },
-        );
+                });
+            let planes = &mut planes[..count * planes_len];
+            tiled.run_into(&padded, grads_len, planes);
+            out.par_chunks_mut(channel_len).enumerate().for_each_init(
+                || vec![0.0; plane],
+                |scratch, (index, channel)| {
+                    let (b, c) = (index / channels, index % channels);
+                    let image = &planes[b * planes_len..][..planes_len];
+                    for phase in 0..phases {
+                        if tiled.has_entries(c * phases + phase) {
+                            tiled.read(image, c * phases + phase, 0, scratch);
+                            geometry.scatter_plane(phase, scratch, channel);
+                        }
+                    }
+                },
+            );
+        }
         out
     }
 }

@@ -50,21 +50,25 @@ fn images(device: &Device, size: usize) -> Tensor<4> {
 }
 
 /// One convolution through the backend extension against Burn's dense `conv2d`, forward and
-/// input gradient, on odd sizes (no multiple of a register block), batch 2, with whole output
-/// channels and a whole input channel pruned.
+/// input gradient, on odd sizes (no multiple of a register block), with whole output channels
+/// and a whole input channel pruned; batch 2, and a batch of 5 images large enough to run in
+/// several chunks (`tiling::images_per_chunk`: 3 and 2).
 #[test]
 fn sparse_conv_equals_the_dense_convolution_forward_and_input_gradient() {
     let device = Device::flex().autodiff();
-    // (in, out, kernel, stride, padding, dilation, input side)
+    // (in, out, kernel, stride, padding, dilation, input side, batch)
     let cases = [
-        (3, 8, 3, 1, 1, 1, 13),
-        (6, 10, 3, 2, 1, 1, 15),
-        (5, 7, 1, 1, 0, 1, 9),
-        (5, 7, 1, 2, 0, 1, 9),
-        (4, 9, 3, 1, 2, 2, 11),
-        (3, 5, 7, 2, 3, 1, 19),
+        (3, 8, 3, 1, 1, 1, 13, 2),
+        (6, 10, 3, 2, 1, 1, 15, 2),
+        (5, 7, 1, 1, 0, 1, 9, 2),
+        (5, 7, 1, 2, 0, 1, 9, 2),
+        (4, 9, 3, 1, 2, 2, 11, 2),
+        (3, 5, 7, 2, 3, 1, 19, 2),
+        (256, 16, 3, 1, 1, 1, 46, 5),
     ];
-    for (case, (c_in, c_out, k, stride, padding, dilation, side)) in cases.into_iter().enumerate() {
+    for (case, (c_in, c_out, k, stride, padding, dilation, side, batch)) in
+        cases.into_iter().enumerate()
+    {
         let weight = thin(
             Tensor::<4>::random([c_out, c_in, k, k], Distribution::Normal(0.0, 1.0), &device),
             0.3,
@@ -97,7 +101,7 @@ fn sparse_conv_equals_the_dense_convolution_forward_and_input_gradient() {
             1,
         );
         let x = Tensor::<4>::random(
-            [2, c_in, side, side + 2],
+            [batch, c_in, side, side + 2],
             Distribution::Normal(0.0, 1.0),
             &device,
         );

@@ -21,6 +21,18 @@ pub const SPAN: usize = 256;
 /// data cache, the rest left to the sums and the entries.
 const GROUP_FLOATS: usize = 6 * 1024;
 
+/// Floats of the buffers of one batch of images that a sparse operation fills at once: a batch
+/// is run this many images at a time, through buffers reused from one to the next. Fresh
+/// buffers of a whole batch (an IG step's 25 images: 80 MB for a ResNet stem) cost more in page
+/// faults and unmapping than their sums.
+const CHUNK_FLOATS: usize = 1 << 21;
+
+/// How many of a batch's images to run at once when each needs `floats` of buffers: at least
+/// one, at most the batch.
+pub fn images_per_chunk(batch: usize, floats: usize) -> usize {
+    (CHUNK_FLOATS / floats.max(1)).clamp(1, batch.max(1))
+}
+
 /// Rows of one length, their entries split by source group, ready to run span by span.
 #[derive(Debug, Clone)]
 pub struct Tiled {
@@ -88,7 +100,7 @@ impl Tiled {
         self.len.div_ceil(self.span)
     }
 
-    /// Floats of one image's result from [`Tiled::run`].
+    /// Floats of one image's result from [`Tiled::run_into`].
     pub fn image_len(&self) -> usize {
         self.spans() * self.rows * self.span
     }
@@ -98,14 +110,14 @@ impl Tiled {
         (0..self.groups()).any(|g| !self.part(g, row).is_empty())
     }
 
-    /// Every row of every image. `sources` holds the images' sources `source_len` apart, with
-    /// room for the windows of the last one (and [`SLACK`](super::kernel::SLACK) past them for
-    /// speed). The result is span-major, image after image: `[batch][span][row][SPAN]`; read it
-    /// with [`Tiled::read`]. Spans of all images run in parallel.
-    pub fn run(&self, sources: &[f32], source_len: usize, batch: usize) -> Vec<f32> {
+    /// Every row of `out.len() / image_len()` images into `out`. `sources` holds the images'
+    /// sources `source_len` apart, with room for the windows of the last one (and
+    /// [`SLACK`](super::kernel::SLACK) past them for speed). The result is span-major, image
+    /// after image: `[image][span][row][SPAN]`; read it with [`Tiled::read`]. Spans of all
+    /// images run in parallel.
+    pub fn run_into(&self, sources: &[f32], source_len: usize, out: &mut [f32]) {
         let spans = self.spans();
         let block_len = self.rows * self.span;
-        let mut out = vec![0.0; batch * spans * block_len];
         out.par_chunks_mut(block_len)
             .enumerate()
             .for_each(|(index, block)| {
@@ -123,11 +135,10 @@ impl Tiled {
                     }
                 }
             });
-        out
     }
 
     /// Copies `dst.len()` values of row `row` from position `from` out of one image's result
-    /// (`image_len` floats of [`Tiled::run`]'s).
+    /// (`image_len` floats of [`Tiled::run_into`]'s).
     pub fn read(&self, image: &[f32], row: usize, from: usize, dst: &mut [f32]) {
         let mut done = 0;
         while done < dst.len() {
@@ -170,7 +181,8 @@ mod tests {
         let tiled = Tiled::new(rows.clone(), len, channel_len, 1, 90);
         assert!(tiled.groups() > 1 && tiled.spans() > 1, "the test tiles");
         assert!(!tiled.has_entries(5) && tiled.has_entries(0));
-        let result = tiled.run(&sources, source_len, batch);
+        let mut result = vec![f32::NAN; batch * tiled.image_len()];
+        tiled.run_into(&sources, source_len, &mut result);
         for b in 0..batch {
             let image = &result[b * tiled.image_len()..][..tiled.image_len()];
             for (r, entries) in rows.iter().enumerate() {
