@@ -1,21 +1,18 @@
 //! Max pooling on the CPU (`flex`) as two separable passes, the maximum of each row's windows
-//! and then of each column of those, instead of `flex`'s per-window scan. On a ResNet's stem
-//! output (`[4, 64, 112, 112]`, 3x3, stride 2) `flex` takes 16 ms, a fifth of a sparse GradCAM
-//! batch; this takes a tenth of that (`cargo bench --bench ops`).
+//! and then of each column's, instead of `flex`'s per-window scan with index arithmetic per
+//! tap. On a ResNet's stem output (`[4, 64, 112, 112]`, 3x3, stride 2) `flex` takes 16 ms, a
+//! fifth of a sparse GradCAM batch; this takes 3 ms (`cargo bench --bench ops`). Its output is
+//! `flex`'s bit for bit, NaNs included (tested).
 //!
-//! The forward pass keeps no indices: the backward pass finds each window's maximum again in
-//! the input it keeps, so a forward-only analysis (evaluation, LOST, model-vs-human, GradCAM,
-//! whose gradient stops at the last stage) never pays for them. Both passes give what `flex`
-//! gives bit for bit (tested): the maximum, a NaN wherever a window holds one, and the gradient
-//! routed to the first maximum of its window in row-major order (the last NaN for a NaN).
-//!
-//! Other devices, dilated, ceil-mode or asymmetrically padded pools, and non-f32 tensors run
-//! Burn's `MaxPool2d`.
+//! It keeps no indices, so it serves the passes that take no gradient through the pool:
+//! evaluation, LOST, model-vs-human, and GradCAM, whose gradient stops at the last stage. A pool
+//! whose input takes part in a backward pass (training, Guided Backprop, Integrated Gradients)
+//! runs Burn's, which records the indices its backward pass scatters by: finding each window's
+//! maximum again in the backward pass measured slower than that. So do other devices, dilated,
+//! ceil-mode or asymmetrically padded pools, and non-f32 tensors.
 
-use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
-use burn::backend::autodiff::grads::Gradients;
-use burn::backend::autodiff::ops::{Backward, Ops, OpsKind, unary};
+use burn::backend::ops::ModuleOps;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{
     Autodiff, AutodiffBackend, Backend, Dispatch, DispatchDevice, Flex, TensorMetadata,
@@ -83,17 +80,10 @@ pub fn max_pool2d(pool: &MaxPool2d, x: Tensor<4>) -> Tensor<4> {
     ))
 }
 
-/// The backend operations behind [`max_pool2d`].
+/// The backend operation behind [`max_pool2d`].
 #[backend_extension(Flex, Autodiff)]
 pub trait MaxPoolBackend: Backend {
     fn separable_max_pool2d(x: FloatTensor<Self>, window: PoolWindow) -> FloatTensor<Self>;
-
-    /// The gradient with respect to the pool's input `x` from the gradient of its output.
-    fn separable_max_pool2d_backward(
-        x: FloatTensor<Self>,
-        grad: FloatTensor<Self>,
-        window: PoolWindow,
-    ) -> FloatTensor<Self>;
 }
 
 /// `best` or `candidate`, whichever wins by `flex`'s rule: greater, or NaN (so a NaN wins and
@@ -146,58 +136,6 @@ fn pool_plane(plane: &[f32], w: usize, window: PoolWindow, rows: &mut [f32], out
     }
 }
 
-/// Where each output of one plane takes its value: the index in the plane of its window's
-/// first maximum in row-major order (its last NaN when it holds one), as `flex` records it.
-/// The forward pass's two passes with the winners' indices carried along: the first winning
-/// row of a column holds the first winning column of that row. `rows` and `columns` are
-/// `[h, out_w]` scratch; `out` is `[out_h, out_w]`.
-fn argmax_plane(
-    plane: &[f32],
-    w: usize,
-    window: PoolWindow,
-    (rows, columns): (&mut [f32], &mut [u32]),
-    out: &mut [u32],
-) {
-    let h = plane.len() / w.max(1);
-    let out_w = window.out_len(w);
-    for ((row, pooled), at) in plane
-        .chunks(w)
-        .zip(rows.chunks_mut(out_w))
-        .zip(columns.chunks_mut(out_w))
-    {
-        for (o, (value, at)) in pooled.iter_mut().zip(at.iter_mut()).enumerate() {
-            let taps = window.taps(o, w);
-            let (mut best, mut best_at) = (row[taps.start], taps.start);
-            for (x, &v) in row.iter().enumerate().take(taps.end).skip(taps.start + 1) {
-                // Selects, not branches: which tap wins is data, and unpredictable.
-                let wins = (v > best) | v.is_nan();
-                best = if wins { v } else { best };
-                best_at = if wins { x } else { best_at };
-            }
-            (*value, *at) = (best, best_at as u32);
-        }
-    }
-    // Column by column as in `pool_plane`, the winning row kept beside the winning value.
-    let mut best = vec![0.0; out_w];
-    for (o, out_row) in out.chunks_mut(out_w).enumerate() {
-        let taps = window.taps(o, h);
-        best.copy_from_slice(&rows[taps.start * out_w..][..out_w]);
-        out_row.fill(taps.start as u32);
-        for y in taps.start + 1..taps.end {
-            let row = &rows[y * out_w..][..out_w];
-            for ((best, winner), &v) in best.iter_mut().zip(out_row.iter_mut()).zip(row) {
-                let wins = (v > *best) | v.is_nan();
-                *best = if wins { v } else { *best };
-                *winner = if wins { y as u32 } else { *winner };
-            }
-        }
-        for (ox, at) in out_row.iter_mut().enumerate() {
-            let y = *at as usize;
-            *at = (y * w) as u32 + columns[y * out_w + ox];
-        }
-    }
-}
-
 fn dims(tensor: &FloatTensor<Flex>) -> [usize; 4] {
     let shape = tensor.shape();
     [shape[0], shape[1], shape[2], shape[3]]
@@ -219,84 +157,28 @@ impl MaxPoolBackend for Flex {
         }
         FloatTensor::<Flex>::from_data(TensorData::new(out, [n, c, out_h, out_w]))
     }
-
-    fn separable_max_pool2d_backward(
-        x: FloatTensor<Self>,
-        grad: FloatTensor<Self>,
-        window: PoolWindow,
-    ) -> FloatTensor<Self> {
-        let [n, c, h, w] = dims(&x);
-        let [_, _, out_h, out_w] = dims(&grad);
-        let (x, grad) = (x.to_contiguous(), grad.to_contiguous());
-        let mut out = vec![0.0; n * c * h * w];
-        if out_h * out_w > 0 {
-            out.par_chunks_mut(h * w)
-                .zip(x.storage::<f32>().par_chunks(h * w))
-                .zip(grad.storage::<f32>().par_chunks(out_h * out_w))
-                .for_each_init(
-                    || {
-                        let scratch = (vec![0.0; h * out_w], vec![0; h * out_w]);
-                        (scratch, vec![0; out_h * out_w])
-                    },
-                    |((rows, columns), winners), ((out, plane), grad)| {
-                        argmax_plane(plane, w, window, (rows, columns), winners);
-                        for (&at, &g) in winners.iter().zip(grad) {
-                            out[at as usize] += g;
-                        }
-                    },
-                );
-        }
-        FloatTensor::<Flex>::from_data(TensorData::new(out, [n, c, h, w]))
-    }
 }
 
 impl<B: Backend + MaxPoolBackend, C: CheckpointStrategy> MaxPoolBackend for Autodiff<B, C> {
     fn separable_max_pool2d(x: FloatTensor<Self>, window: PoolWindow) -> FloatTensor<Self> {
-        #[derive(Debug)]
-        struct MaxPoolBackward;
-
-        impl<B: Backend + MaxPoolBackend> Backward<B, 1> for MaxPoolBackward {
-            /// The input, where the backward pass finds each window's maximum again.
-            type State = (B::FloatTensorPrimitive, PoolWindow);
-
-            fn backward(
-                self,
-                ops: Ops<Self::State, 1>,
-                grads: &mut Gradients,
-                _checkpointer: &mut Checkpointer,
-            ) {
-                let (x, window) = ops.state;
-                unary::<B, _>(ops.parents, ops.node, grads, |grad| {
-                    B::separable_max_pool2d_backward(x, grad, window)
-                });
-            }
+        if x.is_tracked() {
+            // Burn's pool, with the indices its backward pass needs.
+            let PoolWindow {
+                kernel,
+                stride,
+                padding,
+            } = window;
+            return <Self as ModuleOps<Self>>::max_pool2d(
+                x,
+                [kernel, kernel],
+                [stride, stride],
+                [padding, padding],
+                [1, 1],
+                false,
+            );
         }
-
-        match MaxPoolBackward
-            .prepare::<C>([x.node()])
-            .compute_bound()
-            .stateful()
-        {
-            OpsKind::Tracked(prep) => {
-                let input = x.primitive().clone();
-                let output = B::separable_max_pool2d(x.into_primitive(), window);
-                prep.finish((input, window), output)
-            }
-            OpsKind::UnTracked(prep) => {
-                prep.finish(B::separable_max_pool2d(x.into_primitive(), window))
-            }
-        }
-    }
-
-    fn separable_max_pool2d_backward(
-        x: FloatTensor<Self>,
-        grad: FloatTensor<Self>,
-        window: PoolWindow,
-    ) -> FloatTensor<Self> {
-        // A gradient of a gradient is never taken through the pool.
-        <Self as AutodiffBackend>::from_inner(B::separable_max_pool2d_backward(
+        <Self as AutodiffBackend>::from_inner(B::separable_max_pool2d(
             <Self as AutodiffBackend>::inner(x),
-            <Self as AutodiffBackend>::inner(grad),
             window,
         ))
     }
@@ -325,20 +207,36 @@ mod tests {
             .unwrap()
     }
 
-    /// Bit for bit Burn's pool, forward and gradient, on odd and even sizes, with ties (values
-    /// rounded to a few levels) and a NaN.
+    /// Bit for bit Burn's pool on odd and even sizes, with ties (values rounded to a few levels)
+    /// and a NaN: the separable forward pass on a plain device and on an untracked autodiff
+    /// tensor, and a tracked tensor's output and gradient (Burn's own pool, through the
+    /// extension's autodiff backend).
     #[test]
-    fn equals_burns_pool_bit_for_bit_forward_and_gradient() {
+    fn equals_burns_pool_bit_for_bit() {
         let device = Device::flex().autodiff();
+        let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
         for (kernel, stride, padding) in [(3, 2, 1), (2, 2, 0), (3, 1, 1), (3, 3, 0)] {
             let pool = pool(kernel, stride, padding);
             for (h, w) in [(9, 8), (7, 7), (4, 5)] {
+                let what = format!("{kernel}/{stride}/{padding} {h}x{w}");
                 let x = Tensor::<4>::random([2, 3, h, w], Distribution::Normal(0.0, 1.0), &device)
                     .mul_scalar(2.0)
                     .round();
                 let mut data = values(x.clone());
                 data[7] = f32::NAN;
                 let x = Tensor::<4>::from_data(TensorData::new(data, [2, 3, h, w]), &device);
+                let burns = values(pool.forward(x.clone()));
+                let plain = x.clone().without_autodiff();
+                assert_eq!(
+                    bits(&values(max_pool2d(&pool, plain))),
+                    bits(&burns),
+                    "{what}"
+                );
+                assert_eq!(
+                    bits(&values(max_pool2d(&pool, x.clone()))),
+                    bits(&burns),
+                    "untracked {what}"
+                );
                 let weights = Tensor::<4>::random(
                     pool.forward(x.clone()).dims(),
                     Distribution::Normal(0.0, 1.0),
@@ -351,22 +249,12 @@ mod tests {
                     } else {
                         pool.forward(input.clone())
                     };
-                    let loss = (out.clone() * weights.clone()).sum();
-                    let grads = loss.backward();
+                    let grads = (out.clone() * weights.clone()).sum().backward();
                     (values(out), values(input.grad(&grads).unwrap()))
                 };
                 let ((ours, our_grad), (burns, burn_grad)) = (run(true), run(false));
-                let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
-                assert_eq!(
-                    bits(&ours),
-                    bits(&burns),
-                    "forward {kernel}/{stride}/{padding} {h}x{w}"
-                );
-                assert_eq!(
-                    bits(&our_grad),
-                    bits(&burn_grad),
-                    "gradient {kernel}/{stride}/{padding} {h}x{w}"
-                );
+                assert_eq!(bits(&ours), bits(&burns), "tracked {what}");
+                assert_eq!(bits(&our_grad), bits(&burn_grad), "gradient {what}");
             }
         }
     }
