@@ -1,6 +1,6 @@
 //! Tests of the gradient methods against properties that fail when the method is wrong.
 
-use burn::tensor::{Device, Distribution, Tensor, TensorData};
+use burn::tensor::{Device, Tensor, TensorData};
 
 use super::baseline::Baseline;
 use super::gradcam::{gradcam, layer_gradcam};
@@ -9,6 +9,7 @@ use super::integrated_gradients::{IgConfig, NoiseTunnel, integrated_gradients};
 use super::quadrature::Quadrature;
 use super::resize::resize_nearest;
 use super::tensors::{HostImages, attribution_network, images_tensor, to_host};
+use crate::data::rng::Rng;
 use crate::models::Stem;
 use crate::models::{Architecture, Network, NetworkConfig, ReluMode};
 
@@ -26,14 +27,11 @@ fn tiny_network(seed: u64) -> (Network, Device) {
     )
 }
 
-fn random_images(count: usize, size: usize, device: &Device, seed: u64) -> Vec<f32> {
-    device.seed(seed);
-    let t = Tensor::<4>::random(
-        [count, 3, size, size],
-        Distribution::Normal(0.0, 1.0),
-        device,
-    );
-    to_host(t).unwrap()
+/// Standard normal images from their own generator: the device's seed is shared by the tests
+/// that run at once, so images drawn from it depend on which ran first.
+fn random_images(count: usize, size: usize, seed: u64) -> Vec<f32> {
+    let mut rng = Rng::new(seed);
+    (0..count * 3 * size * size).map(|_| rng.normal()).collect()
 }
 
 #[test]
@@ -46,7 +44,7 @@ fn attribution_network_uses_running_statistics() {
         unreachable!("tiny_network builds a ResNet")
     };
     assert!(!net.fc.weight.is_require_grad() && !net.conv1.weight.is_require_grad());
-    let data = random_images(4, 16, &device, 2);
+    let data = random_images(4, 16, 2);
     let all = to_host(network.forward(images_tensor(&data, 4, 16, 16, &device))).unwrap();
     let first = to_host(network.forward(images_tensor(&data[..768], 1, 16, 16, &device))).unwrap();
     for (a, b) in all[..5].iter().zip(&first) {
@@ -62,7 +60,7 @@ fn gradcam_on_global_average_pooling_and_linear_is_the_class_activation_map() {
     let Network::ResNet(net) = &network else {
         unreachable!("tiny_network builds a ResNet")
     };
-    let data = random_images(3, 16, &device, 4);
+    let data = random_images(3, 16, 4);
     let targets = [0, 3, 4];
     let cams = layer_gradcam(&network, images_tensor(&data, 3, 16, 16, &device), &targets)
         .unwrap()
@@ -140,7 +138,7 @@ fn guided_backprop_on_a_hand_built_relu_network_matches_hand_computed_values() {
 #[test]
 fn guided_backprop_keeps_the_forward_pass_and_changes_only_the_gradient() {
     let (network, device) = tiny_network(5);
-    let data = random_images(2, 16, &device, 6);
+    let data = random_images(2, 16, 6);
     let plain = to_host(network.forward(images_tensor(&data, 2, 16, 16, &device))).unwrap();
     let guided = to_host(
         network
@@ -187,7 +185,7 @@ fn ig_config(steps: usize, quadrature: Quadrature) -> IgConfig {
 #[test]
 fn integrated_gradients_are_complete_at_64_steps() {
     let (network, device) = tiny_network(7);
-    let data = random_images(3, 16, &device, 8);
+    let data = random_images(3, 16, 8);
     let images = HostImages {
         data: &data,
         count: 3,
@@ -219,7 +217,7 @@ fn integrated_gradients_are_complete_at_64_steps() {
 #[test]
 fn integrated_gradients_do_not_depend_on_batching_and_the_gap_shrinks_with_steps() {
     let (network, device) = tiny_network(9);
-    let data = random_images(2, 16, &device, 10);
+    let data = random_images(2, 16, 10);
     let images = HostImages {
         data: &data,
         count: 2,
@@ -252,7 +250,7 @@ fn integrated_gradients_do_not_depend_on_batching_and_the_gap_shrinks_with_steps
 #[test]
 fn noise_tunnel_is_deterministic_and_differs_from_plain_ig() {
     let (network, device) = tiny_network(11);
-    let data = random_images(2, 16, &device, 12);
+    let data = random_images(2, 16, 12);
     let images = HostImages {
         data: &data,
         count: 2,

@@ -86,16 +86,6 @@ pub trait BatchNormBackend: Backend {
         epsilon: f64,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
 
-    /// Gradients of the input, `gamma` and `beta` from the output's.
-    fn fused_batch_norm_train_backward(
-        x: FloatTensor<Self>,
-        gamma: FloatTensor<Self>,
-        mean: FloatTensor<Self>,
-        variance: FloatTensor<Self>,
-        epsilon: f64,
-        grad: FloatTensor<Self>,
-    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
-
     /// Normalised with the given statistics.
     fn fused_batch_norm(
         x: FloatTensor<Self>,
@@ -106,9 +96,8 @@ pub trait BatchNormBackend: Backend {
         epsilon: f64,
     ) -> FloatTensor<Self>;
 
-    /// Gradients of the input, `gamma` and `beta` of [`BatchNormBackend::fused_batch_norm`];
-    /// those of `gamma` and `beta` are zeros unless `param_grads` (a frozen network's
-    /// parameters take none, and skipping them saves a pass).
+    /// Gradients of the input, `gamma` and `beta` from the output's, of either operation, with
+    /// the statistics it normalised by.
     fn fused_batch_norm_backward(
         x: FloatTensor<Self>,
         gamma: FloatTensor<Self>,
@@ -116,16 +105,17 @@ pub trait BatchNormBackend: Backend {
         variance: FloatTensor<Self>,
         epsilon: f64,
         grad: FloatTensor<Self>,
-        param_grads: bool,
+        normalised: Normalised,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
 }
 
 /// By which statistics a batch norm normalised, and so what its backward pass computes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Normalised {
+pub enum Normalised {
     /// The batch's own (training): the input gradient goes through them too.
     ByBatch,
-    /// Given ones (inference); `param_grads`: `gamma` and `beta` take gradients.
+    /// Given ones (inference); `param_grads`: `gamma` and `beta` take gradients (otherwise
+    /// theirs are zeros, and the pass that sums them is skipped: a frozen network's analyses).
     ByGiven { param_grads: bool },
 }
 
@@ -294,21 +284,6 @@ impl BatchNormBackend for Flex {
         )
     }
 
-    fn fused_batch_norm_train_backward(
-        x: FloatTensor<Self>,
-        gamma: FloatTensor<Self>,
-        mean: FloatTensor<Self>,
-        variance: FloatTensor<Self>,
-        epsilon: f64,
-        grad: FloatTensor<Self>,
-    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
-        flex_backward(
-            [x, gamma, mean, variance, grad],
-            epsilon,
-            Normalised::ByBatch,
-        )
-    }
-
     fn fused_batch_norm(
         x: FloatTensor<Self>,
         gamma: FloatTensor<Self>,
@@ -338,9 +313,8 @@ impl BatchNormBackend for Flex {
         variance: FloatTensor<Self>,
         epsilon: f64,
         grad: FloatTensor<Self>,
-        param_grads: bool,
+        normalised: Normalised,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
-        let normalised = Normalised::ByGiven { param_grads };
         flex_backward([x, gamma, mean, variance, grad], epsilon, normalised)
     }
 }
@@ -397,12 +371,14 @@ impl<B: Backend + BatchNormBackend> Backward<B, 3> for NormBackward {
         let [node_x, node_gamma, node_beta] = ops.parents;
         let grad = grads.consume::<B>(&ops.node);
         let (x, gamma, mean, variance, epsilon) = ops.state;
-        let (dx, dgamma, dbeta) = if self.batch_stats {
-            B::fused_batch_norm_train_backward(x, gamma, mean, variance, epsilon, grad)
+        let normalised = if self.batch_stats {
+            Normalised::ByBatch
         } else {
             let param_grads = node_gamma.is_some() || node_beta.is_some();
-            B::fused_batch_norm_backward(x, gamma, mean, variance, epsilon, grad, param_grads)
+            Normalised::ByGiven { param_grads }
         };
+        let (dx, dgamma, dbeta) =
+            B::fused_batch_norm_backward(x, gamma, mean, variance, epsilon, grad, normalised);
         for (node, value) in [(node_x, dx), (node_gamma, dgamma), (node_beta, dbeta)] {
             if let Some(node) = node {
                 grads.register::<B>(node.id, value);
@@ -443,28 +419,6 @@ impl<B: Backend + BatchNormBackend, C: CheckpointStrategy> BatchNormBackend for 
         )
     }
 
-    fn fused_batch_norm_train_backward(
-        x: FloatTensor<Self>,
-        gamma: FloatTensor<Self>,
-        mean: FloatTensor<Self>,
-        variance: FloatTensor<Self>,
-        epsilon: f64,
-        grad: FloatTensor<Self>,
-    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
-        // A gradient of a gradient is never taken through batch norm.
-        let inner = <Self as AutodiffBackend>::inner;
-        let (dx, dgamma, dbeta) = B::fused_batch_norm_train_backward(
-            inner(x),
-            inner(gamma),
-            inner(mean),
-            inner(variance),
-            epsilon,
-            inner(grad),
-        );
-        let outer = <Self as AutodiffBackend>::from_inner;
-        (outer(dx), outer(dgamma), outer(dbeta))
-    }
-
     fn fused_batch_norm(
         x: FloatTensor<Self>,
         gamma: FloatTensor<Self>,
@@ -503,8 +457,9 @@ impl<B: Backend + BatchNormBackend, C: CheckpointStrategy> BatchNormBackend for 
         variance: FloatTensor<Self>,
         epsilon: f64,
         grad: FloatTensor<Self>,
-        param_grads: bool,
+        normalised: Normalised,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        // A gradient of a gradient is never taken through batch norm.
         let inner = <Self as AutodiffBackend>::inner;
         let (dx, dgamma, dbeta) = B::fused_batch_norm_backward(
             inner(x),
@@ -513,7 +468,7 @@ impl<B: Backend + BatchNormBackend, C: CheckpointStrategy> BatchNormBackend for 
             inner(variance),
             epsilon,
             inner(grad),
-            param_grads,
+            normalised,
         );
         let outer = <Self as AutodiffBackend>::from_inner;
         (outer(dx), outer(dgamma), outer(dbeta))
@@ -524,9 +479,20 @@ impl<B: Backend + BatchNormBackend, C: CheckpointStrategy> BatchNormBackend for 
 mod tests {
     use burn::module::{Module, Param};
     use burn::nn::BatchNormConfig;
-    use burn::tensor::{Device, Distribution};
+    use burn::tensor::Device;
 
     use super::*;
+    use crate::data::rng::Rng;
+
+    /// Normal values from their own generator (the device's is shared by the tests that run at
+    /// once).
+    fn normal(shape: [usize; 4], mean: f32, std: f32, seed: u64, device: &Device) -> Tensor<4> {
+        let mut rng = Rng::new(seed);
+        let values: Vec<f32> = (0..shape.iter().product())
+            .map(|_| mean + std * rng.normal())
+            .collect();
+        Tensor::from_data(TensorData::new(values, shape), device)
+    }
 
     fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
         t.into_data()
@@ -560,8 +526,8 @@ mod tests {
             running_var: RunningState::new(Tensor::from_floats([0.5, 2.0, 1.5, 3.0], &device)),
             ..bn
         };
-        let x = Tensor::<4>::random(shape, Distribution::Normal(3.0, 2.0), &device);
-        let weights = Tensor::<4>::random(shape, Distribution::Normal(0.0, 1.0), &device);
+        let x = normal(shape, 3.0, 2.0, 1, &device);
+        let weights = normal(shape, 0.0, 1.0, 2, &device);
         // Inference with trainable parameters (partial finetuning) and with frozen ones (an
         // analysis, which skips their gradients).
         for (training, frozen) in [(true, false), (false, false), (false, true)] {
