@@ -174,10 +174,7 @@ impl CsrConv {
         for o in 0..self.out_channels {
             for (c, kh, kw, weight) in self.row(o) {
                 let (phase, shift) = geometry.tap(kh, kw);
-                columns[c * phases + phase].push(Entry {
-                    offset: o * row_len + margin - shift,
-                    weight,
-                });
+                columns[c * phases + phase].push(Entry::new(o * row_len + margin - shift, weight));
             }
         }
         Tiled::new(columns, geometry.plane_len(), row_len, 1, margin)

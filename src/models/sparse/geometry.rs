@@ -196,10 +196,7 @@ pub fn forward_entries(
     let phases = geometry.phase_count();
     taps.map(|(c, kh, kw, weight)| {
         let (phase, shift) = geometry.tap(kh, kw);
-        Entry {
-            offset: (c * phases + phase) * plane + shift,
-            weight,
-        }
+        Entry::new((c * phases + phase) * plane + shift, weight)
     })
     .collect()
 }

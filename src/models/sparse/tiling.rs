@@ -60,7 +60,7 @@ impl Tiled {
         let span = SPAN.min(len).max(1);
         let window = planes * (span + max_shift);
         let channels_per_group = (GROUP_FLOATS / window.max(1)).max(1);
-        let group_of = |entry: &Entry| entry.offset / channel_len.max(1) / channels_per_group;
+        let group_of = |entry: &Entry| entry.offset() / channel_len.max(1) / channels_per_group;
         let groups = rows
             .iter()
             .flatten()
@@ -170,9 +170,11 @@ mod tests {
             .map(|r| {
                 (r..channels)
                     .step_by(3)
-                    .map(|c| Entry {
-                        offset: c * channel_len + (c * 13 + r) % 91,
-                        weight: ((c + r) % 7) as f32 - 3.0,
+                    .map(|c| {
+                        Entry::new(
+                            c * channel_len + (c * 13 + r) % 91,
+                            ((c + r) % 7) as f32 - 3.0,
+                        )
                     })
                     .collect()
             })
