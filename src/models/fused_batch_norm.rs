@@ -235,6 +235,17 @@ fn backward(
     (dx, gamma_grad, beta_grad)
 }
 
+/// `(x - mean) * inv_std * gamma + beta` over `[batch, channels, plane]`, as one affine pass;
+/// `per_channel` is `[gamma, beta, mean, inv_std]`.
+fn normalise(x: &[f32], plane: usize, per_channel: [&[f32]; 4]) -> Vec<f32> {
+    let [gamma, beta, mean, inv_std] = per_channel;
+    let scale: Vec<f32> = gamma.iter().zip(inv_std).map(|(g, s)| g * s).collect();
+    let shift: Vec<f32> = (0..scale.len())
+        .map(|c| beta[c] - mean[c] * scale[c])
+        .collect();
+    affine(x, scale.len(), plane, &scale, &shift)
+}
+
 fn inv_std(variance: &[f32], epsilon: f64) -> Vec<f32> {
     variance
         .iter()
@@ -272,11 +283,7 @@ impl BatchNormBackend for Flex {
         let variance: Vec<f32> = stats.iter().map(|s| s.1).collect();
         let inv_std = inv_std(&variance, epsilon);
         let (gamma, beta) = (gamma.storage::<f32>(), beta.storage::<f32>());
-        let scale: Vec<f32> = (0..channels).map(|c| gamma[c] * inv_std[c]).collect();
-        let shift: Vec<f32> = (0..channels)
-            .map(|c| beta[c] - mean[c] * scale[c])
-            .collect();
-        let out = affine(values, channels, plane, &scale, &shift);
+        let out = normalise(values, plane, [gamma, beta, &mean, &inv_std]);
         (
             flex_tensor(out, &x.shape()),
             flex_tensor(mean, &[channels]),
@@ -293,16 +300,12 @@ impl BatchNormBackend for Flex {
         epsilon: f64,
     ) -> FloatTensor<Self> {
         let x = host(x);
-        let (_, channels, plane) = layout(&x);
+        let (_, _, plane) = layout(&x);
         let [gamma, beta, mean, variance] = [gamma, beta, mean, variance].map(host);
         let (gamma, beta) = (gamma.storage::<f32>(), beta.storage::<f32>());
-        let mean = mean.storage::<f32>();
         let inv_std = inv_std(variance.storage::<f32>(), epsilon);
-        let scale: Vec<f32> = (0..channels).map(|c| gamma[c] * inv_std[c]).collect();
-        let shift: Vec<f32> = (0..channels)
-            .map(|c| beta[c] - mean[c] * scale[c])
-            .collect();
-        let out = affine(x.storage::<f32>(), channels, plane, &scale, &shift);
+        let per_channel = [gamma, beta, mean.storage::<f32>(), &inv_std];
+        let out = normalise(x.storage::<f32>(), plane, per_channel);
         flex_tensor(out, &x.shape())
     }
 
