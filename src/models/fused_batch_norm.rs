@@ -25,8 +25,10 @@ use burn::backend::{
 };
 use burn::module::RunningState;
 use burn::nn::BatchNorm;
-use burn::tensor::{DType, Tensor, TensorData};
+use burn::tensor::{DType, Tensor};
 use rayon::prelude::*;
+
+use super::flex_host::{contiguous_f32, dims4, from_values};
 
 /// `bn` applied to `x` (`[batch, channels, h, w]`): fused on `flex` f32, burn-nn's forward
 /// pass elsewhere. Training mode (an autodiff device and `bn` training) normalises with the
@@ -119,24 +121,10 @@ pub enum Normalised {
     ByGiven { param_grads: bool },
 }
 
-/// A `flex` tensor's values, contiguous f32.
-fn host(tensor: FloatTensor<Flex>) -> FloatTensor<Flex> {
-    let tensor = tensor.to_contiguous();
-    if tensor.dtype() == DType::F32 {
-        tensor
-    } else {
-        FloatTensor::<Flex>::from_data(tensor.into_data().convert::<f32>())
-    }
-}
-
-fn flex_tensor(values: Vec<f32>, shape: &[usize]) -> FloatTensor<Flex> {
-    FloatTensor::<Flex>::from_data(TensorData::new(values, shape.to_vec()))
-}
-
 /// `[batch, channels, plane]` of a 4-D shape.
 fn layout(x: &FloatTensor<Flex>) -> (usize, usize, usize) {
-    let shape = x.shape();
-    (shape[0], shape[1], shape[2] * shape[3])
+    let [batch, channels, h, w] = dims4(x);
+    (batch, channels, h * w)
 }
 
 /// Floats each parallel task handles at least: on smaller tensors (a ResNet's last stage at
@@ -260,7 +248,11 @@ impl BatchNormBackend for Flex {
         beta: FloatTensor<Self>,
         epsilon: f64,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
-        let (x, gamma, beta) = (host(x), host(gamma), host(beta));
+        let (x, gamma, beta) = (
+            contiguous_f32(x),
+            contiguous_f32(gamma),
+            contiguous_f32(beta),
+        );
         let dims = layout(&x);
         let (batch, channels, plane) = dims;
         let values = x.storage::<f32>();
@@ -285,9 +277,9 @@ impl BatchNormBackend for Flex {
         let (gamma, beta) = (gamma.storage::<f32>(), beta.storage::<f32>());
         let out = normalise(values, plane, [gamma, beta, &mean, &inv_std]);
         (
-            flex_tensor(out, &x.shape()),
-            flex_tensor(mean, &[channels]),
-            flex_tensor(variance, &[channels]),
+            from_values(out, x.shape()),
+            from_values(mean, [channels]),
+            from_values(variance, [channels]),
         )
     }
 
@@ -299,14 +291,14 @@ impl BatchNormBackend for Flex {
         variance: FloatTensor<Self>,
         epsilon: f64,
     ) -> FloatTensor<Self> {
-        let x = host(x);
+        let x = contiguous_f32(x);
         let (_, _, plane) = layout(&x);
-        let [gamma, beta, mean, variance] = [gamma, beta, mean, variance].map(host);
+        let [gamma, beta, mean, variance] = [gamma, beta, mean, variance].map(contiguous_f32);
         let (gamma, beta) = (gamma.storage::<f32>(), beta.storage::<f32>());
         let inv_std = inv_std(variance.storage::<f32>(), epsilon);
         let per_channel = [gamma, beta, mean.storage::<f32>(), &inv_std];
         let out = normalise(x.storage::<f32>(), plane, per_channel);
-        flex_tensor(out, &x.shape())
+        from_values(out, x.shape())
     }
 
     fn fused_batch_norm_backward(
@@ -328,7 +320,7 @@ fn flex_backward(
     epsilon: f64,
     normalised: Normalised,
 ) -> (FloatTensor<Flex>, FloatTensor<Flex>, FloatTensor<Flex>) {
-    let [x, gamma, mean, variance, grad] = tensors.map(host);
+    let [x, gamma, mean, variance, grad] = tensors.map(contiguous_f32);
     let dims = layout(&x);
     let inv_std = inv_std(variance.storage::<f32>(), epsilon);
     let (dx, gamma_grad, beta_grad) = backward(
@@ -341,9 +333,9 @@ fn flex_backward(
     );
     let channels = [dims.1];
     (
-        flex_tensor(dx, &x.shape()),
-        flex_tensor(gamma_grad, &channels),
-        flex_tensor(beta_grad, &channels),
+        from_values(dx, x.shape()),
+        from_values(gamma_grad, channels),
+        from_values(beta_grad, channels),
     )
 }
 
@@ -482,7 +474,7 @@ impl<B: Backend + BatchNormBackend, C: CheckpointStrategy> BatchNormBackend for 
 mod tests {
     use burn::module::{Module, Param};
     use burn::nn::BatchNormConfig;
-    use burn::tensor::Device;
+    use burn::tensor::{Device, TensorData};
 
     use super::*;
     use crate::data::rng::Rng;

@@ -15,13 +15,14 @@ use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::ops::ModuleOps;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{
-    Autodiff, AutodiffBackend, Backend, Dispatch, DispatchDevice, Flex, TensorMetadata,
-    backend_extension,
+    Autodiff, AutodiffBackend, Backend, Dispatch, DispatchDevice, Flex, backend_extension,
 };
 use burn::nn::PaddingConfig2d;
 use burn::nn::pool::MaxPool2d;
-use burn::tensor::{DType, Tensor, TensorData};
+use burn::tensor::{DType, Tensor};
 use rayon::prelude::*;
+
+use super::flex_host::{dims4, from_values};
 
 /// A max pool's window: square kernel and stride, the same padding on every side.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,14 +137,9 @@ fn pool_plane(plane: &[f32], w: usize, window: PoolWindow, rows: &mut [f32], out
     }
 }
 
-fn dims(tensor: &FloatTensor<Flex>) -> [usize; 4] {
-    let shape = tensor.shape();
-    [shape[0], shape[1], shape[2], shape[3]]
-}
-
 impl MaxPoolBackend for Flex {
     fn separable_max_pool2d(x: FloatTensor<Self>, window: PoolWindow) -> FloatTensor<Self> {
-        let [n, c, h, w] = dims(&x);
+        let [n, c, h, w] = dims4(&x);
         let (out_h, out_w) = (window.out_len(h), window.out_len(w));
         let x = x.to_contiguous();
         let mut out = vec![0.0; n * c * out_h * out_w];
@@ -155,7 +151,7 @@ impl MaxPoolBackend for Flex {
                     |rows, (out, plane)| pool_plane(plane, w, window, rows, out),
                 );
         }
-        FloatTensor::<Flex>::from_data(TensorData::new(out, [n, c, out_h, out_w]))
+        from_values(out, [n, c, out_h, out_w])
     }
 }
 
@@ -187,7 +183,7 @@ impl<B: Backend + MaxPoolBackend, C: CheckpointStrategy> MaxPoolBackend for Auto
 #[cfg(test)]
 mod tests {
     use burn::nn::pool::MaxPool2dConfig;
-    use burn::tensor::Device;
+    use burn::tensor::{Device, TensorData};
 
     use super::*;
     use crate::data::rng::Rng;

@@ -2,7 +2,6 @@
 //! are `flex`'s own, unchanged; the weight gradient is [`super::grad`]'s instead of Burn's
 //! generic one.
 
-use burn::backend::TensorMetadata;
 use burn::backend::autodiff::NodeId;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
@@ -12,8 +11,9 @@ use burn::backend::ops::ModuleOps;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, AutodiffBackend, Backend, Dispatch, Flex, backend_extension};
 use burn::tensor::ops::ConvOptions;
-use burn::tensor::{DType, Tensor, TensorData};
+use burn::tensor::{DType, Tensor};
 
+use super::super::flex_host::{dims4, from_values};
 use super::grad::weight_grad;
 use super::shape::ConvShape;
 
@@ -44,23 +44,14 @@ pub trait GemmConvBackend: Backend {
     ) -> FloatTensor<Self>;
 }
 
-fn dims(tensor: &FloatTensor<Flex>) -> [usize; 4] {
-    let shape = tensor.shape();
-    [shape[0], shape[1], shape[2], shape[3]]
-}
-
 /// The geometry, when every tensor is f32 and the convolution is one the GEMMs handle.
 fn gemm_shape(tensors: [&FloatTensor<Flex>; 3], options: &ConvOptions<2>) -> Option<ConvShape> {
     let [x, weight, _] = tensors;
     tensors
         .iter()
         .all(|t| t.dtype() == DType::F32)
-        .then(|| ConvShape::new(dims(x), dims(weight), options).ok())
+        .then(|| ConvShape::new(dims4(x), dims4(weight), options).ok())
         .flatten()
-}
-
-fn flex_tensor(values: Vec<f32>, shape: [usize; 4]) -> FloatTensor<Flex> {
-    FloatTensor::<Flex>::from_data(TensorData::new(values, shape))
 }
 
 impl GemmConvBackend for Flex {
@@ -87,9 +78,9 @@ impl GemmConvBackend for Flex {
             );
         };
         let (x, grad) = (x.to_contiguous(), output_grad.to_contiguous());
-        flex_tensor(
+        from_values(
             weight_grad(x.storage::<f32>(), grad.storage::<f32>(), &shape),
-            dims(&weight),
+            dims4(&weight),
         )
     }
 }

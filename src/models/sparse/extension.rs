@@ -15,8 +15,9 @@ use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind, unary};
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, AutodiffBackend, Backend, Dispatch, Flex, backend_extension};
-use burn::tensor::{DType, Tensor, TensorData};
+use burn::tensor::Tensor;
 
+use super::super::flex_host::{contiguous_f32, dims4, from_values};
 use super::conv::CsrConv;
 use super::geometry::ConvParams;
 
@@ -49,32 +50,16 @@ pub trait SparseConvBackend: Backend {
     ) -> FloatTensor<Self>;
 }
 
-/// A `flex` tensor's values as contiguous f32 (a copy only when it is strided or another type).
-fn host_f32(tensor: FloatTensor<Flex>) -> (FloatTensor<Flex>, [usize; 4]) {
-    let dims = tensor.shape();
-    let shape = [dims[0], dims[1], dims[2], dims[3]];
-    let tensor = if tensor.dtype() == DType::F32 {
-        tensor.to_contiguous()
-    } else {
-        let data = tensor.into_data().convert::<f32>();
-        FloatTensor::<Flex>::from_data(data)
-    };
-    (tensor, shape)
-}
-
-fn flex_tensor(values: Vec<f32>, shape: [usize; 4]) -> FloatTensor<Flex> {
-    FloatTensor::<Flex>::from_data(TensorData::new(values, shape))
-}
-
 impl SparseConvBackend for Flex {
     fn sparse_conv2d(x: FloatTensor<Self>, call: SparseConvCall) -> FloatTensor<Self> {
-        let (x, input) = host_f32(x);
+        let input = dims4(&x);
+        let x = contiguous_f32(x);
         let plan = call
             .weights
             .plan(call.params, input)
             .unwrap_or_else(|message| panic!("{message}"));
         let out = call.weights.forward(x.storage::<f32>(), input, &plan);
-        flex_tensor(
+        from_values(
             out,
             [
                 input[0],
@@ -90,12 +75,12 @@ impl SparseConvBackend for Flex {
         call: SparseConvCall,
         input: [usize; 4],
     ) -> FloatTensor<Self> {
-        let (grad, _) = host_f32(grad);
+        let grad = contiguous_f32(grad);
         let plan = call
             .weights
             .plan(call.params, input)
             .unwrap_or_else(|message| panic!("{message}"));
-        flex_tensor(
+        from_values(
             call.weights.input_grad(grad.storage::<f32>(), input, &plan),
             input,
         )

@@ -1,0 +1,27 @@
+//! A `flex` tensor's values on the host and back: what the CPU backend extensions of `models`
+//! (`gemm_conv`, `sparse`, `fused_batch_norm`, `max_pool`) read and write.
+
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{Flex, TensorMetadata};
+use burn::tensor::{DType, Shape, TensorData};
+
+/// The sizes of a 4-D tensor.
+pub fn dims4(tensor: &FloatTensor<Flex>) -> [usize; 4] {
+    let shape = tensor.shape();
+    [shape[0], shape[1], shape[2], shape[3]]
+}
+
+/// `tensor` as contiguous f32 (a copy only when it is strided or another type).
+pub fn contiguous_f32(tensor: FloatTensor<Flex>) -> FloatTensor<Flex> {
+    let tensor = tensor.to_contiguous();
+    if tensor.dtype() == DType::F32 {
+        tensor
+    } else {
+        FloatTensor::<Flex>::from_data(tensor.into_data().convert::<f32>())
+    }
+}
+
+/// A `flex` tensor holding `values`.
+pub fn from_values(values: Vec<f32>, shape: impl Into<Shape>) -> FloatTensor<Flex> {
+    FloatTensor::<Flex>::from_data(TensorData::new(values, shape))
+}
