@@ -14,6 +14,7 @@ use burn::backend::tensor::FloatTensor;
 use burn::tensor::TensorData;
 use burn::tensor::ops::ConvOptions;
 use pvr::models::gemm_conv::ConvShape;
+use pvr::models::gemm_conv::forward::forward as gemm_conv_forward;
 use pvr::models::gemm_conv::grad::weight_grad;
 
 /// (name, in, out, kernel, stride, input side, batch).
@@ -56,6 +57,8 @@ fn median_ms(reps: usize, mut run: impl FnMut()) -> f64 {
 }
 
 fn main() {
+    // As `pvr` itself runs (src/host.rs).
+    pvr::host::keep_freed_memory();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let reps = args
         .iter()
@@ -63,8 +66,8 @@ fn main() {
         .and_then(|i| args.get(i + 1)?.parse().ok())
         .unwrap_or(5);
     println!(
-        "{:<18} {:>9} {:>9} {:>9} {:>9} {:>8}",
-        "shape", "forward", "burn dx", "burn dw", "gemm dw", "dw gain"
+        "{:<18} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8}",
+        "shape", "forward", "gemm fwd", "burn dx", "burn dw", "gemm dw", "dw gain"
     );
     let mut lines = Vec::new();
     let filters: Vec<&String> = args
@@ -77,7 +80,7 @@ fn main() {
         }
         let options = ConvOptions::new([stride, stride], [kernel / 2; 2], [1, 1], 1);
         let (x, x_values) = tensor([batch, c_in, side, side], 1);
-        let (w, _) = tensor([c_out, c_in, kernel, kernel], 2);
+        let (w, w_values) = tensor([c_out, c_in, kernel, kernel], 2);
         let shape = ConvShape::new(
             [batch, c_in, side, side],
             [c_out, c_in, kernel, kernel],
@@ -87,6 +90,9 @@ fn main() {
         let (grad, grad_values) = tensor([batch, c_out, shape.out_height, shape.out_width], 3);
         let forward = median_ms(reps, || {
             Flex::conv2d(x.clone(), w.clone(), None, options.clone());
+        });
+        let gemm_forward = median_ms(reps, || {
+            gemm_conv_forward(&x_values, &w_values, &shape);
         });
         let burn_dx = median_ms(reps, || {
             Flex::conv2d_x_backward(x.clone(), w.clone(), grad.clone(), options.clone());
@@ -98,11 +104,11 @@ fn main() {
             weight_grad(&x_values, &grad_values, &shape);
         });
         println!(
-            "{name:<18} {forward:>9.2} {burn_dx:>9.2} {burn_dw:>9.2} {gemm_dw:>9.2} {:>7.2}x",
+            "{name:<18} {forward:>9.2} {gemm_forward:>9.2} {burn_dx:>9.2} {burn_dw:>9.2} {gemm_dw:>9.2} {:>7.2}x",
             burn_dw / gemm_dw
         );
         lines.push(format!(
-            "{{\"bench\":\"conv_backward\",\"shape\":\"{name}\",\"forward_ms\":{forward:.3},\
+            "{{\"bench\":\"conv_backward\",\"shape\":\"{name}\",\"forward_ms\":{forward:.3},\"gemm_forward_ms\":{gemm_forward:.3},\
              \"burn_dx_ms\":{burn_dx:.3},\"burn_dw_ms\":{burn_dw:.3},\
              \"gemm_dw_ms\":{gemm_dw:.3}}}"
         ));

@@ -21,6 +21,8 @@ use pvr::train::replicas::StepDevices;
 use pvr::train::shard::{StepSettings, split_batch};
 
 fn main() -> anyhow::Result<()> {
+    // As `pvr` itself runs (src/host.rs).
+    pvr::host::keep_freed_memory();
     let args: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with("--"))

@@ -118,6 +118,8 @@ fn stage(images_per_condition: usize, only: Option<&str>) {
 }
 
 fn main() {
+    // As `pvr` itself runs (src/host.rs).
+    pvr::host::keep_freed_memory();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let images = args
         .iter()

@@ -83,6 +83,8 @@ fn ops(channels: usize, device: &Device) -> Vec<Op> {
 }
 
 fn main() {
+    // As `pvr` itself runs (src/host.rs).
+    pvr::host::keep_freed_memory();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let reps = args
         .iter()

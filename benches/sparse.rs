@@ -55,6 +55,8 @@ const SHAPES: &[(&str, usize, usize, usize, usize, usize, usize)] = &[
 const DENSITIES: &[f64] = &[0.5, 0.35, 0.2, 0.1, 0.05];
 
 fn main() {
+    // As `pvr` itself runs (src/host.rs).
+    pvr::host::keep_freed_memory();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let quick = args.iter().any(|a| a == "--quick");
     // `--reps N`: timed repetitions of every measurement (default 5 for layers, 3 otherwise;

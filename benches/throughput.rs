@@ -76,6 +76,8 @@ const CONFIGS: &[Config] = &[
 ];
 
 fn main() {
+    // As `pvr` itself runs (src/host.rs).
+    pvr::host::keep_freed_memory();
     let args: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with("--"))

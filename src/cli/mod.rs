@@ -227,6 +227,7 @@ fn exit_quietly_on_closed_pipe() {
 /// Entry point of the binary: parses arguments, runs, prints errors like cargo does.
 pub fn main() -> std::process::ExitCode {
     exit_quietly_on_closed_pipe();
+    crate::host::keep_freed_memory();
     let cli = Cli::parse();
     match commands::dispatch(&cli) {
         Ok(code) => code,

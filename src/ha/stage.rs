@@ -136,9 +136,10 @@ impl Stage for HaStage {
     }
     /// 2: per-image rows (`images.parquet`). 3: pruned convolutions on sparse kernels
     /// (`pool::frozen_network`): logits move at float rounding. 4: batch norm fused on the CPU
-    /// (`models::fused_batch_norm`) and sparse sums tiled (`models::sparse::tiling`).
+    /// (`models::fused_batch_norm`) and sparse sums tiled (`models::sparse::tiling`). 5: dense convolutions
+    /// on the CPU run `models::gemm_conv::forward`: logits move at float rounding.
     fn version(&self) -> u32 {
-        4
+        5
     }
     /// `eval.batch_size` is left out: each image is classified on its own, so the batch size
     /// changes speed, not the scores.

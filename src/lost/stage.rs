@@ -93,9 +93,10 @@ impl Stage for LostStage {
     /// 2: image ids in the one form of `docs/tables.md` (`val/000017`, `trainval/2008_000123`).
     /// 3: pruned convolutions on sparse kernels (`pool::frozen_network`): features move at float
     /// rounding. 4: batch norm fused on the CPU (`models::fused_batch_norm`) and sparse sums
-    /// tiled (`models::sparse::tiling`).
+    /// tiled (`models::sparse::tiling`). 5: dense convolutions on the CPU run
+    /// `models::gemm_conv::forward`: features move at float rounding.
     fn version(&self) -> u32 {
-        4
+        5
     }
     fn params(&self) -> Value {
         let mut params = self.data.params();

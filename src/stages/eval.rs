@@ -29,9 +29,10 @@ impl Stage for EvalStage {
     }
     /// 2: per-image predictions (`predictions.parquet`). 3: pruned convolutions on sparse kernels
     /// (`pool::frozen_network`): logits move at float rounding. 4: batch norm fused on the CPU
-    /// (`models::fused_batch_norm`) and sparse sums tiled (`models::sparse::tiling`).
+    /// (`models::fused_batch_norm`) and sparse sums tiled (`models::sparse::tiling`). 5: dense convolutions
+    /// on the CPU run `models::gemm_conv::forward`: logits move at float rounding.
     fn version(&self) -> u32 {
-        4
+        5
     }
     /// The batch size is left out: every image's logits are computed independently (batch norm
     /// is in inference mode), so it changes speed, not the metrics.

@@ -24,9 +24,10 @@ impl Stage for TrainStage {
     /// 2: every initial weight is drawn when the network is built (in module order), not when
     /// the first forward pass first reads it. 3: convolution weight gradients on the CPU come
     /// from `models::gemm_conv` (equal up to float rounding). 4: batch norm on the CPU is
-    /// `models::fused_batch_norm` (equal up to float rounding).
+    /// `models::fused_batch_norm` (equal up to float rounding). 5: the dense convolutions' forward
+    /// pass on the CPU is `models::gemm_conv::forward` (equal up to float rounding).
     fn version(&self) -> u32 {
-        4
+        5
     }
     fn params(&self) -> Value {
         self.context

@@ -77,9 +77,10 @@ impl Stage for AttributeStage {
     /// 2: writes `masks_binary.npy` too. 3: `logits.npy`, every image's full logits. 4: pruned
     /// convolutions on sparse kernels (`pool::frozen_network`): maps move at float rounding. 5:
     /// batch norm fused on the CPU (`models::fused_batch_norm`) and sparse sums tiled
-    /// (`models::sparse::tiling`): maps move at float rounding again.
+    /// (`models::sparse::tiling`): maps move at float rounding again. 6: dense convolutions on
+    /// the CPU run `models::gemm_conv::forward`: maps move at float rounding.
     fn version(&self) -> u32 {
-        5
+        6
     }
     fn params(&self) -> Value {
         let job = &self.job;

@@ -1,6 +1,6 @@
-//! The dense convolution as a Burn backend extension: the forward pass and the input gradient
-//! are `flex`'s own, unchanged; the weight gradient is [`super::grad`]'s instead of Burn's
-//! generic one.
+//! The dense convolution as a Burn backend extension: the forward pass is [`super::forward`]'s
+//! and the weight gradient [`super::grad`]'s instead of Burn's generic ones; the input gradient
+//! is `flex`'s own.
 
 use burn::backend::autodiff::NodeId;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
@@ -14,10 +14,12 @@ use burn::tensor::ops::ConvOptions;
 use burn::tensor::{DType, Tensor};
 
 use super::super::flex_host::{dims4, from_values};
+use super::forward::forward;
 use super::grad::weight_grad;
 use super::shape::ConvShape;
 
-/// The convolution of `x` with `weight` (no bias, one group); its weight gradient runs on GEMMs.
+/// The convolution of `x` with `weight` (no bias, one group); its forward pass and weight
+/// gradient run on GEMMs.
 pub fn gemm_conv2d(x: Tensor<4>, weight: Tensor<4>, options: ConvOptions<2>) -> Tensor<4> {
     Tensor::from_dispatch(<Dispatch as GemmConvBackend>::gemm_conv2d(
         x.into_dispatch(),
@@ -45,10 +47,14 @@ pub trait GemmConvBackend: Backend {
 }
 
 /// The geometry, when every tensor is f32 and the convolution is one the GEMMs handle.
-fn gemm_shape(tensors: [&FloatTensor<Flex>; 3], options: &ConvOptions<2>) -> Option<ConvShape> {
-    let [x, weight, _] = tensors;
-    tensors
+fn gemm_shape(
+    [x, weight]: [&FloatTensor<Flex>; 2],
+    others: &[&FloatTensor<Flex>],
+    options: &ConvOptions<2>,
+) -> Option<ConvShape> {
+    [x, weight]
         .iter()
+        .chain(others)
         .all(|t| t.dtype() == DType::F32)
         .then(|| ConvShape::new(dims4(x), dims4(weight), options).ok())
         .flatten()
@@ -60,7 +66,20 @@ impl GemmConvBackend for Flex {
         weight: FloatTensor<Self>,
         options: ConvOptions<2>,
     ) -> FloatTensor<Self> {
-        <Flex as ModuleOps<Flex>>::conv2d(x, weight, None, options)
+        let Some(shape) = gemm_shape([&x, &weight], &[], &options) else {
+            return <Flex as ModuleOps<Flex>>::conv2d(x, weight, None, options);
+        };
+        let (x, weight) = (x.to_contiguous(), weight.to_contiguous());
+        let output = forward(x.storage::<f32>(), weight.storage::<f32>(), &shape);
+        from_values(
+            output,
+            [
+                shape.images,
+                shape.out_channels,
+                shape.out_height,
+                shape.out_width,
+            ],
+        )
     }
 
     fn gemm_conv2d_weight_backward(
@@ -69,7 +88,7 @@ impl GemmConvBackend for Flex {
         output_grad: FloatTensor<Self>,
         options: ConvOptions<2>,
     ) -> FloatTensor<Self> {
-        let Some(shape) = gemm_shape([&x, &weight, &output_grad], &options) else {
+        let Some(shape) = gemm_shape([&x, &weight], &[&output_grad], &options) else {
             return <Flex as ModuleOps<Flex>>::conv2d_weight_backward(
                 x,
                 weight,

@@ -1,10 +1,13 @@
-//! The patch matrix of a convolution (im2col) for a range of images, and the output gradient
-//! laid out to multiply it. Sequential: [`super::grad`] runs groups of images in parallel.
+//! The patch matrix of a convolution (im2col) in the two layouts its products read, and the
+//! output gradient laid out to multiply it. Sequential: [`super::grad`] and [`super::forward`]
+//! run chunks in parallel.
 //!
-//! The patch matrix has one row per image and output position, holding the `in * kh * kw`
-//! input values the kernel reads there, by channel then tap (zero in the padding). In
-//! that layout both operands of the weight gradient's product reach gemm's kernels without a
-//! transposing copy (the channel-major layout spent a third of the time in gemm's packing).
+//! For the weight gradient the patch matrix has one row per image and output position, holding
+//! the `in * kh * kw` input values the kernel reads there, by channel then tap (zero in the
+//! padding). In that layout both operands of the weight gradient's product reach gemm's kernels
+//! without a transposing copy (the channel-major layout spent a third of the time in gemm's
+//! packing). The forward pass's product reads the transpose, channel-major
+//! ([`im2col_channel_major`]), the other way round.
 
 use std::ops::Range;
 
@@ -80,4 +83,48 @@ pub fn channels_major(grad: &[f32], shape: &ConvShape, images: Range<usize>) -> 
             }
         });
     matrix
+}
+
+/// Writes the patches of output lines `lines` channel-major into `patches`
+/// (`patch_rows x (lines.len() * out_width)`, row-major): one row per channel and tap, one
+/// column per output position. A line is one output row of one image, counted across the batch
+/// (`image * out_height + oy`). Each run of a patch row is a strided (at stride 1, contiguous)
+/// run of one input row, and the forward pass's GEMM reads the matrix without a transposing
+/// pack.
+pub fn im2col_channel_major(
+    input: &[f32],
+    shape: &ConvShape,
+    lines: Range<usize>,
+    patches: &mut [f32],
+) {
+    let [kernel_h, kernel_w] = shape.kernel;
+    let columns = lines.len() * shape.out_width;
+    let stride = shape.stride[1];
+    for (row, target) in patches.chunks_mut(columns).enumerate() {
+        let channel = row / (kernel_h * kernel_w);
+        let (ky, kx) = ((row / kernel_w) % kernel_h, row % kernel_w);
+        let cols = shape.valid_outputs(1, kx);
+        let valid_rows = shape.valid_outputs(0, ky);
+        for (line, run) in lines.clone().zip(target.chunks_mut(shape.out_width)) {
+            let (image, oy) = (line / shape.out_height, line % shape.out_height);
+            if !valid_rows.contains(&oy) || cols.is_empty() {
+                run.fill(0.0);
+                continue;
+            }
+            run[..cols.start].fill(0.0);
+            run[cols.end..].fill(0.0);
+            let plane = (image * shape.in_channels + channel) * shape.plane();
+            let iy = shape.input_coord(0, ky, oy);
+            let first = shape.input_coord(1, kx, cols.start);
+            let source = &input[plane + iy * shape.width + first..];
+            let run = &mut run[cols.clone()];
+            if stride == 1 {
+                run.copy_from_slice(&source[..run.len()]);
+            } else {
+                for (value, source) in run.iter_mut().zip(source.iter().step_by(stride)) {
+                    *value = *source;
+                }
+            }
+        }
+    }
 }

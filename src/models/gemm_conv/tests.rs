@@ -4,8 +4,9 @@
 
 use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
-use burn::tensor::{Device, Distribution, Tensor};
+use burn::tensor::{Device, Distribution, Tensor, TensorData};
 
+use super::forward::{forward, forward_in_tiles};
 use super::gemm_conv2d;
 use super::grad::weight_grad_in_chunks;
 use super::shape::ConvShape;
@@ -55,7 +56,7 @@ fn cases() -> Vec<Case> {
     ]
 }
 
-/// Forward bit for bit, both gradients within 1e-5 relative, against Burn's `conv2d` through
+/// The output and both gradients within 1e-5 relative, against Burn's `conv2d` through
 /// autodiff, with a random upstream gradient so every output position weighs differently.
 #[test]
 fn gemm_gradients_equal_burns_convolution_backward() {
@@ -79,10 +80,10 @@ fn gemm_gradients_equal_burns_convolution_backward() {
         let (x_grad_ref, w_grad_ref) = (x_ref.grad(&grads).unwrap(), w_ref.grad(&grads).unwrap());
 
         let (out, x_gemm, w_gemm, _) = run(true);
-        assert_eq!(
-            values(out.clone()),
-            values(reference),
-            "case {index}: forward"
+        assert_close(
+            &values(out.clone()),
+            &values(reference),
+            &format!("case {index}: forward"),
         );
         let grads = (out * upstream).sum().backward();
         let what = |part: &str| format!("case {index}: {part}");
@@ -144,6 +145,64 @@ fn chunks_of_images_add_up_to_one_chunk() {
         &weight_grad_in_chunks(&x, &grad, &shape, one),
         "weight gradient",
     );
+}
+
+/// Tiles of one output row each (the smallest budget) give the output of one tile per image, and
+/// tiles across images of a batch do not overlap.
+#[test]
+fn tiles_of_output_rows_make_up_the_whole_output() {
+    let device = Device::flex();
+    let normal = Distribution::Normal(0.0, 1.0);
+    let options = ConvOptions::new([1, 2], [1, 0], [1, 1], 1);
+    let shape = ConvShape::new([3, 4, 7, 9], [5, 4, 3, 3], &options).unwrap();
+    let x = values(Tensor::<4>::random([3, 4, 7, 9], normal, &device));
+    let weight = values(Tensor::<4>::random([5, 4, 3, 3], normal, &device));
+    let whole = forward_in_tiles(&x, &weight, &shape, usize::MAX);
+    assert_close(
+        &forward_in_tiles(&x, &weight, &shape, 1),
+        &whole,
+        "one row per tile",
+    );
+    let reference = values(conv2d(
+        Tensor::<4>::from_data(TensorData::new(x, [3, 4, 7, 9]), &device),
+        Tensor::<4>::from_data(TensorData::new(weight, [5, 4, 3, 3]), &device),
+        None,
+        options,
+    ));
+    assert_close(&whole, &reference, "one tile per image");
+}
+
+/// The output is the same bit for bit on any number of threads: the tiles, and so gemm's
+/// blocking, follow the shape alone (tiles sized by the thread count fail this at 256 input
+/// channels).
+#[test]
+fn the_output_does_not_depend_on_the_thread_count() {
+    let device = Device::flex();
+    let normal = Distribution::Normal(0.0, 1.0);
+    let options = ConvOptions::new([1, 1], [1, 1], [1, 1], 1);
+    let shape = ConvShape::new([6, 256, 12, 12], [24, 256, 3, 3], &options).unwrap();
+    let x = values(Tensor::<4>::random([6, 256, 12, 12], normal, &device));
+    let weight = values(Tensor::<4>::random([24, 256, 3, 3], normal, &device));
+    let on_threads = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| forward(&x, &weight, &shape))
+    };
+    let one = on_threads(1);
+    assert!(one.iter().any(|v| *v != 0.0));
+    for threads in [3, 8] {
+        let differing = on_threads(threads)
+            .iter()
+            .zip(&one)
+            .filter(|(a, b)| a.to_bits() != b.to_bits())
+            .count();
+        assert_eq!(
+            differing, 0,
+            "{threads} threads: values differ from one thread's"
+        );
+    }
 }
 
 /// Output sizes follow Burn's formula, grouped convolutions and kernels larger than the padded

@@ -1,0 +1,137 @@
+//! The forward pass of a dense convolution as GEMMs over tiles of output rows:
+//! `out (out x positions) = weight (out x patch_rows) * patches`, the patches channel-major.
+//!
+//! `flex`'s own forward copies the whole batch to channels-last on one thread, zeroes a fresh
+//! patch buffer per tile, packs it through a transpose and scatters each tile's result into the
+//! output one value at a time (a whole plane between neighbours): at ResNet-18's first stage,
+//! half of its time (`cargo bench --bench conv_backward`). Here each tile's patches are built
+//! channel-major (contiguous runs of input rows) in a buffer its thread reuses, and its result
+//! is copied into the output plane by plane.
+
+use std::ops::Range;
+
+use rayon::prelude::*;
+
+use super::patches::im2col_channel_major;
+use super::shape::ConvShape;
+
+/// The most values one tile's patch matrix holds (1 MiB of f32); a tile has one output row at
+/// least. gemm blocks its operands for the caches itself: budgets from 256 KiB to 4 MiB measured
+/// alike on ResNet-18's layers.
+const TILE_BUDGET: usize = 1 << 18;
+
+/// Tiles per convolution, at least, where the output has that many rows: enough for the threads
+/// to finish together. Fixed, not taken from the thread count: the tiles decide gemm's blocking
+/// and so the rounding, and the output must not depend on the machine.
+const MIN_TILES: usize = 8;
+
+/// The output (`[images, out, oh, ow]`, contiguous) of `input` (`[images, in, h, w]`) convolved
+/// with `weight` (`[out, in, kh, kw]`), both contiguous.
+pub fn forward(input: &[f32], weight: &[f32], shape: &ConvShape) -> Vec<f32> {
+    forward_in_tiles(input, weight, shape, TILE_BUDGET)
+}
+
+/// [`forward`] with patch tiles of at most `budget` values (one output row at least).
+pub(super) fn forward_in_tiles(
+    input: &[f32],
+    weight: &[f32],
+    shape: &ConvShape,
+    budget: usize,
+) -> Vec<f32> {
+    let positions = shape.positions();
+    let mut output = vec![0.0f32; shape.images * shape.out_channels * positions];
+    if output.is_empty() {
+        return output;
+    }
+    assert_eq!(
+        input.len(),
+        shape.images * shape.in_channels * shape.plane()
+    );
+    assert_eq!(weight.len(), shape.out_channels * shape.patch_rows());
+    let results: Vec<(Range<usize>, Vec<f32>)> = tiles(shape, budget)
+        .into_par_iter()
+        .map_init(Vec::new, |patches, lines| {
+            let product = tile_product(input, weight, shape, lines.clone(), patches);
+            (lines, product)
+        })
+        .collect();
+    for (lines, product) in results {
+        scatter_tile(&mut output, &product, shape, lines);
+    }
+    output
+}
+
+/// `weight * patches` of the output lines `lines` (`out x (lines.len() * out_width)`), the
+/// patches built in `patches`.
+fn tile_product(
+    input: &[f32],
+    weight: &[f32],
+    shape: &ConvShape,
+    lines: Range<usize>,
+    patches: &mut Vec<f32>,
+) -> Vec<f32> {
+    let rows = shape.patch_rows();
+    let columns = lines.len() * shape.out_width;
+    patches.resize(rows * columns, 0.0);
+    im2col_channel_major(input, shape, lines, patches);
+    let mut product = vec![0.0f32; shape.out_channels * columns];
+    // SAFETY: `product` is `out x columns`, `weight` `out x rows` (asserted by the caller) and
+    // `patches` `rows x columns` (resized above), all row-major with the strides given; the
+    // destination aliases neither operand.
+    unsafe {
+        gemm::gemm(
+            shape.out_channels,
+            columns,
+            rows,
+            product.as_mut_ptr(),
+            1,
+            columns as isize,
+            false,
+            weight.as_ptr(),
+            1,
+            rows as isize,
+            patches.as_ptr(),
+            1,
+            columns as isize,
+            0.0,
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
+    }
+    product
+}
+
+/// Copies a tile's product (`out x (lines.len() * out_width)`) into the output planes of the
+/// images its lines belong to.
+fn scatter_tile(output: &mut [f32], product: &[f32], shape: &ConvShape, lines: Range<usize>) {
+    let (width, height) = (shape.out_width, shape.out_height);
+    let columns = lines.len() * width;
+    let mut line = lines.start;
+    while line < lines.end {
+        let image = line / height;
+        let end = lines.end.min((image + 1) * height);
+        let (from, count) = ((line - lines.start) * width, (end - line) * width);
+        for (channel, source) in product.chunks(columns).enumerate() {
+            let plane = (image * shape.out_channels + channel) * shape.positions();
+            let start = plane + (line % height) * width;
+            output[start..start + count].copy_from_slice(&source[from..from + count]);
+        }
+        line = end;
+    }
+}
+
+/// The tiles of the output: ranges of output lines (one output row of one image, counted across
+/// the batch) whose patches fit `budget`, [`MIN_TILES`] at least.
+fn tiles(shape: &ConvShape, budget: usize) -> Vec<Range<usize>> {
+    let lines = shape.images * shape.out_height;
+    let by_budget = budget / (shape.out_width * shape.patch_rows()).max(1);
+    let by_balance = lines.div_ceil(MIN_TILES);
+    let per_tile = by_budget.min(by_balance).max(1);
+    (0..lines)
+        .step_by(per_tile)
+        .map(|start| start..(start + per_tile).min(lines))
+        .collect()
+}
