@@ -147,16 +147,27 @@ fn chunks_of_images_add_up_to_one_chunk() {
     );
 }
 
+/// The geometry of a convolution of `input` with `weight`, and normal values for both.
+fn random_operands(
+    input: [usize; 4],
+    weight: [usize; 4],
+    options: &ConvOptions<2>,
+) -> (ConvShape, Vec<f32>, Vec<f32>) {
+    let (device, normal) = (Device::flex(), Distribution::Normal(0.0, 1.0));
+    (
+        ConvShape::new(input, weight, options).unwrap(),
+        values(Tensor::<4>::random(input, normal, &device)),
+        values(Tensor::<4>::random(weight, normal, &device)),
+    )
+}
+
 /// Tiles of one output row each (the smallest budget) give the output of one tile per image, and
 /// tiles across images of a batch do not overlap.
 #[test]
 fn tiles_of_output_rows_make_up_the_whole_output() {
-    let device = Device::flex();
-    let normal = Distribution::Normal(0.0, 1.0);
     let options = ConvOptions::new([1, 2], [1, 0], [1, 1], 1);
-    let shape = ConvShape::new([3, 4, 7, 9], [5, 4, 3, 3], &options).unwrap();
-    let x = values(Tensor::<4>::random([3, 4, 7, 9], normal, &device));
-    let weight = values(Tensor::<4>::random([5, 4, 3, 3], normal, &device));
+    let (shape, x, weight) = random_operands([3, 4, 7, 9], [5, 4, 3, 3], &options);
+    let device = Device::flex();
     let whole = forward_in_tiles(&x, &weight, &shape, usize::MAX);
     assert_close(
         &forward_in_tiles(&x, &weight, &shape, 1),
@@ -177,12 +188,8 @@ fn tiles_of_output_rows_make_up_the_whole_output() {
 /// channels).
 #[test]
 fn the_output_does_not_depend_on_the_thread_count() {
-    let device = Device::flex();
-    let normal = Distribution::Normal(0.0, 1.0);
     let options = ConvOptions::new([1, 1], [1, 1], [1, 1], 1);
-    let shape = ConvShape::new([6, 256, 12, 12], [24, 256, 3, 3], &options).unwrap();
-    let x = values(Tensor::<4>::random([6, 256, 12, 12], normal, &device));
-    let weight = values(Tensor::<4>::random([24, 256, 3, 3], normal, &device));
+    let (shape, x, weight) = random_operands([6, 256, 12, 12], [24, 256, 3, 3], &options);
     let on_threads = |threads: usize| {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
