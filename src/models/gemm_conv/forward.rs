@@ -48,33 +48,35 @@ pub(super) fn forward_in_tiles(
         shape.images * shape.in_channels * shape.plane()
     );
     assert_eq!(weight.len(), shape.out_channels * shape.patch_rows());
-    let results: Vec<(Range<usize>, Vec<f32>)> = tiles(shape, budget)
-        .into_par_iter()
-        .map_init(Vec::new, |patches, lines| {
-            let product = tile_product(input, weight, shape, lines.clone(), patches);
-            (lines, product)
-        })
-        .collect();
-    for (lines, product) in results {
-        scatter_tile(&mut output, &product, shape, lines);
-    }
+    let target = OutputPointer(output.as_mut_ptr(), output.len());
+    tiles(shape, budget).into_par_iter().for_each_init(
+        || (Vec::new(), Vec::new()),
+        |(patches, product), lines| {
+            tile_product(input, weight, shape, lines.clone(), patches, product);
+            // SAFETY: the tiles are disjoint ranges of output lines, and a tile writes only
+            // the values of its own lines (`scatter_tile`), so no two threads write one value
+            // and nothing reads `output` until every tile is done.
+            unsafe { scatter_tile(target, product, shape, lines) };
+        },
+    );
     output
 }
 
-/// `weight * patches` of the output lines `lines` (`out x (lines.len() * out_width)`), the
-/// patches built in `patches`.
+/// `weight * patches` of the output lines `lines` into `product` (`out x (lines.len() *
+/// out_width)`), the patches built in `patches`.
 fn tile_product(
     input: &[f32],
     weight: &[f32],
     shape: &ConvShape,
     lines: Range<usize>,
     patches: &mut Vec<f32>,
-) -> Vec<f32> {
+    product: &mut Vec<f32>,
+) {
     let rows = shape.patch_rows();
     let columns = lines.len() * shape.out_width;
     patches.resize(rows * columns, 0.0);
     im2col_channel_major(input, shape, lines, patches);
-    let mut product = vec![0.0f32; shape.out_channels * columns];
+    product.resize(shape.out_channels * columns, 0.0);
     // SAFETY: `product` is `out x columns`, `weight` `out x rows` (asserted by the caller) and
     // `patches` `rows x columns` (resized above), all row-major with the strides given; the
     // destination aliases neither operand.
@@ -101,12 +103,19 @@ fn tile_product(
             gemm::Parallelism::None,
         );
     }
-    product
 }
 
 /// Copies a tile's product (`out x (lines.len() * out_width)`) into the output planes of the
 /// images its lines belong to.
-fn scatter_tile(output: &mut [f32], product: &[f32], shape: &ConvShape, lines: Range<usize>) {
+///
+/// # Safety
+/// No other thread may read or write the output values of `lines` meanwhile.
+unsafe fn scatter_tile(
+    output: OutputPointer,
+    product: &[f32],
+    shape: &ConvShape,
+    lines: Range<usize>,
+) {
     let (width, height) = (shape.out_width, shape.out_height);
     let columns = lines.len() * width;
     let mut line = lines.start;
@@ -117,7 +126,8 @@ fn scatter_tile(output: &mut [f32], product: &[f32], shape: &ConvShape, lines: R
         for (channel, source) in product.chunks(columns).enumerate() {
             let plane = (image * shape.out_channels + channel) * shape.positions();
             let start = plane + (line % height) * width;
-            output[start..start + count].copy_from_slice(&source[from..from + count]);
+            // SAFETY: the caller owns these values; `run` checks they lie inside the output.
+            unsafe { output.run(start, count) }.copy_from_slice(&source[from..from + count]);
         }
         line = end;
     }
@@ -134,4 +144,25 @@ fn tiles(shape: &ConvShape, budget: usize) -> Vec<Range<usize>> {
         .step_by(per_tile)
         .map(|start| start..(start + per_tile).min(lines))
         .collect()
+}
+
+/// The output's address and length, shared by the threads that fill its disjoint tiles.
+#[derive(Clone, Copy)]
+struct OutputPointer(*mut f32, usize);
+
+// SAFETY: the threads write through it only to disjoint values (see `forward_in_tiles`).
+unsafe impl Send for OutputPointer {}
+unsafe impl Sync for OutputPointer {}
+
+impl OutputPointer {
+    /// The `count` values from `start`, checked to lie inside the output.
+    ///
+    /// # Safety
+    /// No other thread may access them while the slice lives.
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn run(&self, start: usize, count: usize) -> &mut [f32] {
+        assert!(start + count <= self.1, "a tile's run leaves the output");
+        // SAFETY: inside the allocation (asserted), and exclusive by the caller's contract.
+        unsafe { std::slice::from_raw_parts_mut(self.0.add(start), count) }
+    }
 }
