@@ -6,8 +6,6 @@
 //!
 //! `cargo bench --bench conv_backward [-- --reps N] [NAME...]` (shapes whose name contains one). One JSON line per shape after the table.
 
-use std::time::Instant;
-
 use burn::backend::Flex;
 use burn::backend::ops::ModuleOps;
 use burn::backend::tensor::FloatTensor;
@@ -16,6 +14,9 @@ use burn::tensor::ops::ConvOptions;
 use pvr::models::gemm_conv::ConvShape;
 use pvr::models::gemm_conv::forward::forward as gemm_conv_forward;
 use pvr::models::gemm_conv::grad::weight_grad;
+
+mod support;
+use support::{median_seconds, reps_option};
 
 /// (name, in, out, kernel, stride, input side, batch).
 const SHAPES: &[(&str, usize, usize, usize, usize, usize, usize)] = &[
@@ -43,28 +44,15 @@ fn tensor(shape: [usize; 4], seed: u64) -> (FloatTensor<Flex>, Vec<f32>) {
     (FloatTensor::<Flex>::from_data(data), values)
 }
 
-fn median_ms(reps: usize, mut run: impl FnMut()) -> f64 {
-    run();
-    let mut times: Vec<f64> = (0..reps)
-        .map(|_| {
-            let started = Instant::now();
-            run();
-            started.elapsed().as_secs_f64() * 1e3
-        })
-        .collect();
-    times.sort_by(f64::total_cmp);
-    times[times.len() / 2]
+fn median_ms(reps: usize, run: impl FnMut()) -> f64 {
+    1e3 * median_seconds(reps, run)
 }
 
 fn main() {
     // As `pvr` itself runs (src/host.rs).
     pvr::host::keep_freed_memory();
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let reps = args
-        .iter()
-        .position(|a| a == "--reps")
-        .and_then(|i| args.get(i + 1)?.parse().ok())
-        .unwrap_or(5);
+    let reps = reps_option(&args).unwrap_or(5);
     println!(
         "{:<18} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8}",
         "shape", "forward", "gemm fwd", "burn dx", "burn dw", "gemm dw", "dw gain"

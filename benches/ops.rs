@@ -8,14 +8,15 @@
 //! `cargo bench --bench ops [-- --reps N] [NAME...]` (shapes whose name contains one). One JSON
 //! line per measurement after the table.
 
-use std::time::Instant;
-
 use burn::module::Module;
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d};
 use burn::tensor::{Device, Distribution, Tensor};
 use pvr::models::fused_batch_norm::batch_norm;
 use pvr::models::max_pool::max_pool2d;
+
+mod support;
+use support::{median_seconds, reps_option};
 
 /// (name, shape).
 const SHAPES: &[(&str, [usize; 4])] = &[
@@ -25,17 +26,8 @@ const SHAPES: &[(&str, [usize; 4])] = &[
 ];
 
 /// Median milliseconds of `reps` runs of `f` after one warm-up.
-fn millis(reps: usize, mut f: impl FnMut()) -> f64 {
-    f();
-    let mut times: Vec<f64> = (0..reps)
-        .map(|_| {
-            let started = Instant::now();
-            f();
-            started.elapsed().as_secs_f64() * 1e3
-        })
-        .collect();
-    times.sort_by(f64::total_cmp);
-    times[times.len() / 2]
+fn millis(reps: usize, f: impl FnMut()) -> f64 {
+    1e3 * median_seconds(reps, f)
 }
 
 /// One operation, its way in Burn and in pvr.
@@ -86,11 +78,7 @@ fn main() {
     // As `pvr` itself runs (src/host.rs).
     pvr::host::keep_freed_memory();
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let reps = args
-        .iter()
-        .position(|a| a == "--reps")
-        .and_then(|i| args.get(i + 1))
-        .map_or(9, |n| n.parse::<usize>().expect("--reps N").max(1));
+    let reps = reps_option(&args).unwrap_or(9);
     let names: Vec<&String> = args
         .iter()
         .enumerate()

@@ -20,8 +20,6 @@
 //! (default `auto`, as in the stages). Prints one JSON line per measurement after the tables
 //! (`{"bench":"sparse",...}`).
 
-use std::time::Instant;
-
 use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Distribution, Tensor};
@@ -35,6 +33,9 @@ use pvr::models::sparse::synthetic::thin;
 use pvr::models::sparse::{ConvParams, CsrConv, SparseConvCall, SparsePolicy, sparse_conv2d};
 use pvr::models::{Architecture, Network, NetworkConfig, PatchOptions, Stem};
 use pvr::prune::{Masks, global_magnitude_prune};
+
+mod support;
+use support::{median_seconds, reps_option};
 
 /// (name, in, out, kernel, stride, input side, batch).
 const SHAPES: &[(&str, usize, usize, usize, usize, usize, usize)] = &[
@@ -61,11 +62,7 @@ fn main() {
     let quick = args.iter().any(|a| a == "--quick");
     // `--reps N`: timed repetitions of every measurement (default 5 for layers, 3 otherwise;
     // `--quick` 3 and 1).
-    let reps = args
-        .iter()
-        .position(|a| a == "--reps")
-        .and_then(|i| args.get(i + 1))
-        .map(|n| n.parse::<usize>().expect("--reps N").max(1));
+    let reps = reps_option(&args);
     let reps =
         |full: usize, quick_reps: usize| reps.unwrap_or(if quick { quick_reps } else { full });
     let sparsity = args
@@ -115,20 +112,6 @@ fn main() {
     }
 }
 
-/// Median seconds of `reps` runs of `f` after one warm-up.
-fn time(reps: usize, mut f: impl FnMut()) -> f64 {
-    f();
-    let mut times: Vec<f64> = (0..reps)
-        .map(|_| {
-            let started = Instant::now();
-            f();
-            started.elapsed().as_secs_f64()
-        })
-        .collect();
-    times.sort_by(f64::total_cmp);
-    times[times.len() / 2]
-}
-
 fn random(shape: [usize; 4], device: &Device) -> Tensor<4> {
     Tensor::random(shape, Distribution::Normal(0.0, 1.0), device)
 }
@@ -137,12 +120,12 @@ fn random(shape: [usize; 4], device: &Device) -> Tensor<4> {
 fn measure(reps: usize, x: [usize; 4], conv: &dyn Fn(Tensor<4>) -> Tensor<4>) -> (f64, f64) {
     let plain = Device::flex();
     let input = random(x, &plain);
-    let forward = time(reps, || {
+    let forward = median_seconds(reps, || {
         let _ = conv(input.clone()).into_data();
     });
     let autodiff = plain.autodiff();
     let input = random(x, &autodiff);
-    let backward = time(reps, || {
+    let backward = median_seconds(reps, || {
         let x = input.clone().detach().require_grad();
         let grads = conv(x.clone()).sum().backward();
         let _ = x.grad(&grads).unwrap().into_data();
@@ -312,7 +295,7 @@ fn analysis(
         let targets: Vec<usize> = (0..count).map(|i| i * 7 % 1000).collect();
         let keys: Vec<u64> = (0..count as u64).collect();
         let rate = |network: &Network| {
-            let seconds = time(reps, || {
+            let seconds = median_seconds(reps, || {
                 run_method(&method, network, images, &targets, &keys, 0, &device).unwrap();
             });
             count as f64 / seconds
@@ -361,7 +344,7 @@ fn lost(reps: usize, sparsity: f64, json: &mut Vec<String>) {
         dilate_last_stage: true,
     };
     let ms = |network: &Network| {
-        1e3 * time(reps, || {
+        1e3 * median_seconds(reps, || {
             let _ = network
                 .patch_features_with(x.clone(), options)
                 .features
