@@ -1,9 +1,18 @@
 //! A `flex` tensor's values on the host and back: what the CPU backend extensions of `models`
-//! (`gemm_conv`, `sparse`, `fused_batch_norm`, `max_pool`) read and write.
+//! (`gemm_conv`, `sparse`, `fused_batch_norm`, `max_pool`) read and write, and whether a device
+//! is the one they run on.
 
 use burn::backend::tensor::FloatTensor;
-use burn::backend::{Flex, TensorMetadata};
-use burn::tensor::{DType, Shape, TensorData};
+use burn::backend::{DispatchDevice, Flex, TensorMetadata};
+use burn::tensor::{DType, Device, Shape, TensorData};
+
+/// Whether `device` is the CPU backend (`flex`, plain or under autodiff) the extensions serve.
+pub fn is_flex(device: &Device) -> bool {
+    matches!(
+        device.clone().inner().as_dispatch(),
+        DispatchDevice::Flex(_)
+    )
+}
 
 /// The sizes of a 4-D tensor.
 pub fn dims4(tensor: &FloatTensor<Flex>) -> [usize; 4] {

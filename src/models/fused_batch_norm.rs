@@ -20,15 +20,14 @@ use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{
-    Autodiff, AutodiffBackend, Backend, Dispatch, DispatchDevice, Flex, TensorMetadata,
-    backend_extension,
+    Autodiff, AutodiffBackend, Backend, Dispatch, Flex, TensorMetadata, backend_extension,
 };
 use burn::module::RunningState;
 use burn::nn::BatchNorm;
 use burn::tensor::{DType, Tensor};
 use rayon::prelude::*;
 
-use super::flex_host::{contiguous_f32, dims4, from_values};
+use super::flex_host::{contiguous_f32, dims4, from_values, is_flex};
 
 /// `bn` applied to `x` (`[batch, channels, h, w]`): fused on `flex` f32, burn-nn's forward
 /// pass elsewhere. Training mode (an autodiff device and `bn` training) normalises with the
@@ -36,11 +35,7 @@ use super::flex_host::{contiguous_f32, dims4, from_values};
 /// normalise.
 pub fn batch_norm(bn: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
     let device = x.device();
-    let on_flex = matches!(
-        device.clone().inner().as_dispatch(),
-        DispatchDevice::Flex(_)
-    );
-    if !on_flex || x.dtype() != DType::F32 {
+    if !is_flex(&device) || x.dtype() != DType::F32 {
         return bn.forward(x);
     }
     let (gamma, beta) = (bn.gamma.val(), bn.beta.val());

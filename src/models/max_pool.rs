@@ -14,15 +14,13 @@
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::ops::ModuleOps;
 use burn::backend::tensor::FloatTensor;
-use burn::backend::{
-    Autodiff, AutodiffBackend, Backend, Dispatch, DispatchDevice, Flex, backend_extension,
-};
+use burn::backend::{Autodiff, AutodiffBackend, Backend, Dispatch, Flex, backend_extension};
 use burn::nn::PaddingConfig2d;
 use burn::nn::pool::MaxPool2d;
 use burn::tensor::{DType, Tensor};
 use rayon::prelude::*;
 
-use super::flex_host::{dims4, from_values};
+use super::flex_host::{dims4, from_values, is_flex};
 
 /// A max pool's window: square kernel and stride, the same padding on every side.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,7 +63,7 @@ pub fn max_pool2d(pool: &MaxPool2d, x: Tensor<4>) -> Tensor<4> {
     let [kh, kw] = pool.kernel_size;
     let [sh, sw] = pool.stride;
     let plain = kh == kw && sh == sw && pool.dilation == [1, 1] && !pool.ceil_mode;
-    let on_flex = matches!(x.device().inner().as_dispatch(), DispatchDevice::Flex(_));
+    let on_flex = is_flex(&x.device());
     let Some(padding) = padding.filter(|&p| plain && on_flex && p < kh && x.dtype() == DType::F32)
     else {
         return pool.forward(x);

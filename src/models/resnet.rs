@@ -9,6 +9,7 @@ use burn::nn::{BatchNorm, BatchNormConfig, Initializer, Linear, LinearConfig, Pa
 use burn::tensor::{Device, FloatDType, Tensor};
 
 use super::arch::Stem;
+use super::flex_host::is_flex;
 use super::guided_relu::ReluMode;
 use super::max_pool::max_pool2d;
 use super::sparse::{SparseKernels, SparsePolicy, SparseSummary};
@@ -342,10 +343,7 @@ impl ResNet {
     /// weights are final. For frozen networks (analyses).
     /// Only the CPU (`flex`) has sparse kernels: on other devices every layer stays dense.
     pub fn with_sparse_kernels(mut self, policy: SparsePolicy) -> (Self, SparseSummary) {
-        let on_cpu = matches!(
-            self.conv1.weight.val().device().inner().as_dispatch(),
-            burn::backend::DispatchDevice::Flex(_)
-        );
+        let on_cpu = is_flex(&self.conv1.weight.val().device());
         let policy = if on_cpu { policy } else { SparsePolicy::Off };
         let mut kernels = SparseKernels::new(policy);
         let mut summary = SparseSummary::default();

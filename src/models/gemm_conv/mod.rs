@@ -18,18 +18,19 @@ pub mod shape;
 #[cfg(test)]
 mod tests;
 
-use burn::backend::DispatchDevice;
 use burn::nn::conv::Conv2d;
 use burn::tensor::Tensor;
 use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
+
+use super::flex_host::is_flex;
 
 pub use extension::gemm_conv2d;
 pub use shape::ConvShape;
 
 /// `conv`'s weights (and bias) applied to `x` with `options`.
 pub fn dense_conv(conv: &Conv2d, x: Tensor<4>, options: ConvOptions<2>) -> Tensor<4> {
-    let on_flex = matches!(x.device().inner().as_dispatch(), DispatchDevice::Flex(_));
+    let on_flex = is_flex(&x.device());
     if on_flex && conv.bias.is_none() && options.groups == 1 {
         return gemm_conv2d(x, conv.weight.val(), options);
     }
