@@ -469,27 +469,10 @@ impl<B: Backend + BatchNormBackend, C: CheckpointStrategy> BatchNormBackend for 
 mod tests {
     use burn::module::{Module, Param};
     use burn::nn::BatchNormConfig;
-    use burn::tensor::{Device, TensorData};
+    use burn::tensor::Device;
 
     use super::*;
-    use crate::data::rng::Rng;
-
-    /// Normal values from their own generator (the device's is shared by the tests that run at
-    /// once).
-    fn normal(shape: [usize; 4], mean: f32, std: f32, seed: u64, device: &Device) -> Tensor<4> {
-        let mut rng = Rng::new(seed);
-        let values: Vec<f32> = (0..shape.iter().product())
-            .map(|_| mean + std * rng.normal())
-            .collect();
-        Tensor::from_data(TensorData::new(values, shape), device)
-    }
-
-    fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-        t.into_data()
-            .convert::<f32>()
-            .try_into_vec::<f32>()
-            .unwrap()
-    }
+    use crate::models::test_support::{normal, values};
 
     fn close(ours: &[f32], burns: &[f32], what: &str) {
         let scale = burns.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-6);
@@ -516,8 +499,8 @@ mod tests {
             running_var: RunningState::new(Tensor::from_floats([0.5, 2.0, 1.5, 3.0], &device)),
             ..bn
         };
-        let x = normal(shape, 3.0, 2.0, 1, &device);
-        let weights = normal(shape, 0.0, 1.0, 2, &device);
+        let x = normal(shape, 1, &device).mul_scalar(2.0).add_scalar(3.0);
+        let weights = normal(shape, 2, &device);
         // Inference with trainable parameters (partial finetuning) and with frozen ones (an
         // analysis, which skips their gradients).
         for (training, frozen) in [(true, false), (false, false), (false, true)] {

@@ -184,15 +184,7 @@ mod tests {
     use burn::tensor::{Device, TensorData};
 
     use super::*;
-    use crate::data::rng::Rng;
-
-    /// Standard normal values from their own generator (the device's is shared by the tests
-    /// that run at once).
-    fn normal<const D: usize>(shape: [usize; D], seed: u64, device: &Device) -> Tensor<D> {
-        let mut rng = Rng::new(seed);
-        let values: Vec<f32> = (0..shape.iter().product()).map(|_| rng.normal()).collect();
-        Tensor::from_data(TensorData::new(values, shape), device)
-    }
+    use crate::models::test_support::{normal, values};
 
     fn pool(kernel: usize, stride: usize, padding: usize) -> MaxPool2d {
         MaxPool2dConfig::new([kernel, kernel])
@@ -201,13 +193,6 @@ mod tests {
                 padding, padding, padding, padding,
             ))
             .init()
-    }
-
-    fn values(t: Tensor<4>) -> Vec<f32> {
-        t.into_data()
-            .convert::<f32>()
-            .try_into_vec::<f32>()
-            .unwrap()
     }
 
     /// Bit for bit Burn's pool on odd and even sizes, with ties (values rounded to a few levels)

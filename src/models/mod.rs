@@ -31,7 +31,17 @@ mod tests;
 /// What the models' tests share.
 #[cfg(test)]
 pub(crate) mod test_support {
-    use burn::tensor::Tensor;
+    use burn::tensor::{Device, Tensor, TensorData};
+
+    use crate::data::rng::Rng;
+
+    /// Standard normal values from their own generator: the device's is shared by the tests
+    /// that run at once, so what a test drew from it would depend on the others.
+    pub fn normal<const D: usize>(shape: [usize; D], seed: u64, device: &Device) -> Tensor<D> {
+        let mut rng = Rng::new(seed);
+        let values: Vec<f32> = (0..shape.iter().product()).map(|_| rng.normal()).collect();
+        Tensor::from_data(TensorData::new(values, shape), device)
+    }
 
     /// A tensor's values as `f32`, in row-major order.
     pub fn values<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
