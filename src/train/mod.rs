@@ -3,6 +3,7 @@
 pub mod clip;
 pub mod evaluate;
 pub mod fit;
+pub mod fused_step;
 pub mod loader;
 pub mod mix;
 pub mod optimizer;

@@ -1,9 +1,9 @@
-//! Builds Burn optimizers from the spec, with PyTorch's semantics (no momentum dampening).
+//! Builds the spec's optimizer, with PyTorch's semantics (SGD without momentum dampening),
+//! fused on the CPU ([`super::fused_step`]).
 
-use burn::optim::decay::WeightDecayConfig;
-use burn::optim::momentum::MomentumConfig;
-use burn::optim::{AdamWConfig, ModuleOptimizer, SgdConfig};
+use burn::optim::ModuleOptimizer;
 
+use super::fused_step::{FusedAdamW, FusedSgd};
 use crate::spec::OptimizerSpec;
 
 /// A fresh optimizer: LRR starts every round with one, so no state carries over.
@@ -14,28 +14,22 @@ pub fn build_optimizer(spec: &OptimizerSpec) -> ModuleOptimizer {
             weight_decay,
             nesterov,
             ..
-        } => SgdConfig::new()
-            .with_momentum((*momentum > 0.0).then_some(MomentumConfig {
-                momentum: *momentum,
-                // Burn defaults to 0.1; torch.optim.SGD (and the study) uses none.
-                dampening: 0.0,
-                nesterov: *nesterov,
-            }))
-            .with_weight_decay((*weight_decay > 0.0).then_some(WeightDecayConfig {
-                penalty: *weight_decay as f32,
-            }))
-            .init(),
+        } => ModuleOptimizer::from(FusedSgd::new(
+            *momentum as f32,
+            *weight_decay as f32,
+            *nesterov,
+        )),
         OptimizerSpec::Adamw {
             beta1,
             beta2,
             weight_decay,
             eps,
             ..
-        } => AdamWConfig::new()
-            .with_beta_1(*beta1 as f32)
-            .with_beta_2(*beta2 as f32)
-            .with_epsilon(*eps as f32)
-            .with_weight_decay(*weight_decay as f32)
-            .init(),
+        } => ModuleOptimizer::from(FusedAdamW::new(
+            *beta1 as f32,
+            *beta2 as f32,
+            *eps as f32,
+            *weight_decay as f32,
+        )),
     }
 }
