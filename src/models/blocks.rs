@@ -5,6 +5,8 @@ use burn::module::{Module, Param};
 use burn::nn::{Dropout, DropoutConfig, Gelu, Initializer, Linear, LinearConfig, Relu};
 use burn::tensor::{Device, Tensor};
 
+use super::fused_linear::linear;
+
 /// One entry of a torchvision `nn.Sequential` of linear layers and activations. Burn names the
 /// entries of a `Vec` by index, so a `Vec<SequentialLayer>` keeps torchvision's parameter paths
 /// exactly: `mlp.0.weight` and `mlp.3.weight` for `[Linear, GELU, Dropout, Linear, Dropout]`.
@@ -21,7 +23,7 @@ pub enum SequentialLayer {
 impl SequentialLayer {
     pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
         match self {
-            SequentialLayer::Linear(linear) => linear.forward(x),
+            SequentialLayer::Linear(layer) => linear(layer, x),
             SequentialLayer::Gelu(gelu) => gelu.forward(x),
             SequentialLayer::Relu(relu) => relu.forward(x),
             SequentialLayer::Dropout(dropout) => dropout.forward(x),

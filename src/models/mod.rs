@@ -12,6 +12,7 @@ pub mod config;
 pub mod flex_host;
 pub mod flops;
 pub mod fused_batch_norm;
+pub mod fused_linear;
 pub mod gemm_conv;
 pub mod guided_relu;
 pub mod max_pool;

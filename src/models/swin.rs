@@ -16,6 +16,7 @@ use super::arch::SwinShape;
 use super::blocks::{
     SequentialLayer, WithBiasInitializer, sequential, transformer_mlp, trunc_normal,
 };
+use super::fused_linear::linear;
 use super::window_attention::{ShiftedWindowAttention, WindowAttention, pad_bottom_right};
 
 const LAYER_NORM_EPS: f64 = 1e-5;
@@ -221,7 +222,7 @@ impl SwinTransformer {
             .reshape([batch, height * width, dim])
             .mean_dim(1)
             .reshape([batch, dim]);
-        self.head.forward(pooled)
+        linear(&self.head, pooled)
     }
 
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {

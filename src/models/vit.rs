@@ -10,7 +10,6 @@ use burn::module::{Module, Param};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{Initializer, LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::tensor::activation::softmax;
-use burn::tensor::module::linear;
 use burn::tensor::{Device, Tensor};
 
 use super::arch::VitShape;
@@ -18,6 +17,7 @@ use super::blocks::{
     SequentialLayer, WithBiasInitializer, sequential, transformer_mlp, trunc_normal,
     xavier_uniform_param,
 };
+use super::fused_linear::{linear, linear_with};
 
 const LAYER_NORM_EPS: f64 = 1e-6;
 
@@ -67,7 +67,7 @@ impl MultiheadAttention {
         let [batch, tokens, dim] = x.dims();
         let heads = self.num_heads;
         let head_dim = dim / heads;
-        let qkv = linear(
+        let qkv = linear_with(
             x,
             self.in_proj_weight.val().transpose(),
             Some(self.in_proj_bias.val()),
@@ -90,7 +90,7 @@ impl MultiheadAttention {
             .swap_dims(1, 2)
             .reshape([batch, tokens, dim]);
         SelfAttention {
-            output: self.out_proj.forward(context),
+            output: linear(&self.out_proj, context),
             keys,
             weights,
         }
@@ -250,7 +250,7 @@ impl VisionTransformer {
             .forward(tokens)
             .narrow(1, 0, 1)
             .reshape([batch, dim]);
-        self.heads.head.forward(class_token)
+        linear(&self.heads.head, class_token)
     }
 
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {

@@ -7,10 +7,10 @@
 use burn::module::{Module, Param};
 use burn::nn::{Initializer, Linear, LinearConfig, Relu};
 use burn::tensor::activation::{sigmoid, softmax};
-use burn::tensor::module::linear;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
 use super::blocks::{SequentialLayer, WithBiasInitializer, normalize_last, sequential};
+use super::fused_linear::{linear, linear_with};
 
 /// Hidden width of the continuous position bias MLP (torchvision's, whatever the model size).
 pub const CPB_HIDDEN: usize = 512;
@@ -149,7 +149,7 @@ impl ShiftedWindowAttention {
                 .collect();
             bias.val() * Tensor::<1>::from_data(TensorData::new(keep, [3 * dim]), &device)
         });
-        let qkv = linear(x, self.qkv.weight.val(), bias)
+        let qkv = linear_with(x, self.qkv.weight.val(), bias)
             .reshape([batch * windows, tokens, 3, heads, head_dim])
             .permute([2, 0, 3, 1, 4]);
         let part = |index: usize| -> Tensor<4> {
@@ -189,9 +189,7 @@ impl ShiftedWindowAttention {
                 .matmul(values)
                 .swap_dims(1, 2)
                 .reshape([batch * windows, tokens, dim]);
-        let x = self
-            .proj
-            .forward(x)
+        let x = linear(&self.proj, x)
             .reshape([batch, rows, columns, window, window, dim])
             .permute([0, 1, 3, 2, 4, 5])
             .reshape([batch, padded_height, padded_width, dim]);

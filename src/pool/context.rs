@@ -45,6 +45,14 @@ impl ModelContext {
         }
     }
 
+    /// Revisions of training that moved one architecture's models alone, added to the training
+    /// stages' versions so that the other architectures keep their keys: 1 for the transformers,
+    /// whose linear layers' weight gradients come from one GEMM over every row
+    /// (`models::fused_linear`), equal to Burn's per-batch sums up to float rounding.
+    pub fn arch_revision(&self) -> u32 {
+        u32::from(self.network.arch.is_transformer())
+    }
+
     /// A training stage's key: its own `params` (an object), then what every training of this
     /// pool reads (recipe, seed, device family, training data) and its replicas.
     pub fn training_key(&self, mut params: serde_json::Value) -> serde_json::Value {

@@ -30,9 +30,10 @@ impl Stage for PruneStage {
     /// 2: convolution weight gradients on the CPU come from `models::gemm_conv` (equal up to
     /// float rounding); an imported parent keeps its key, so the round's own version moves. 3:
     /// batch norm on the CPU is `models::fused_batch_norm`, for the same reason. 4: the dense
-    /// convolutions' forward pass on the CPU is `models::gemm_conv::forward`, for the same reason.
+    /// convolutions' forward pass on the CPU is `models::gemm_conv::forward`, for the same
+    /// reason. Plus `ModelContext::arch_revision`.
     fn version(&self) -> u32 {
-        4
+        4 + self.context.arch_revision()
     }
     fn params(&self) -> Value {
         let c = &self.context;

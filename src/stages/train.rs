@@ -25,9 +25,10 @@ impl Stage for TrainStage {
     /// the first forward pass first reads it. 3: convolution weight gradients on the CPU come
     /// from `models::gemm_conv` (equal up to float rounding). 4: batch norm on the CPU is
     /// `models::fused_batch_norm` (equal up to float rounding). 5: the dense convolutions' forward
-    /// pass on the CPU is `models::gemm_conv::forward` (equal up to float rounding).
+    /// pass on the CPU is `models::gemm_conv::forward` (equal up to float rounding). Plus
+    /// [`ModelContext::arch_revision`].
     fn version(&self) -> u32 {
-        5
+        5 + self.context.arch_revision()
     }
     fn params(&self) -> Value {
         self.context
