@@ -9,13 +9,19 @@ use pvr::pipeline::{compile, parse_spec};
 use pvr::spec::Override;
 
 const QUICKSTART: &str = include_str!("../experiments/quickstart.toml");
+const VIT_SMALL: &str = include_str!("../experiments/vit-small.toml");
 
 /// Label -> key of every stage of the quickstart plan under `overrides`.
 fn keys(overrides: &[&str]) -> BTreeMap<String, String> {
+    keys_of(QUICKSTART, "experiments/quickstart.toml", overrides)
+}
+
+/// Label -> key of every stage of the plan of `source` (read from `path`) under `overrides`.
+fn keys_of(source: &str, path: &str, overrides: &[&str]) -> BTreeMap<String, String> {
     let overrides: Vec<Override> = overrides.iter().map(|o| o.parse().unwrap()).collect();
-    let path = Path::new("experiments/quickstart.toml");
-    let spec = parse_spec(QUICKSTART, path, &overrides).expect("quickstart spec");
-    let pipeline = compile(&spec, path).expect("quickstart plan");
+    let path = Path::new(path);
+    let spec = parse_spec(source, path, &overrides).expect("spec");
+    let pipeline = compile(&spec, path).expect("plan");
     pipeline
         .plan
         .stages()
@@ -91,6 +97,26 @@ fn one_seed_keeps_the_keys_it_had_before_seeds() {
     .collect::<Vec<_>>();
     assert!(moved.is_empty(), "keys moved:\n{}", moved.join("\n"));
     assert_eq!(keys(&["experiment.seeds=[0]"]), base);
+}
+
+/// A transformer's keys (short form, as `pvr check` prints them). They moved alone, the
+/// ResNets' above did not, when the transformers' linear layers and GELU came to run as pvr's
+/// own on the CPU (`ModelContext::arch_revision`: `train`, `prune` and `control`, `eval`, `lost`,
+/// `ha` and `attribute` each one version up for transformers only).
+#[test]
+fn a_transformers_keys_hold_its_architectures_revision() {
+    let base = keys_of(VIT_SMALL, "experiments/vit-small.toml", &[]);
+    let moved = [
+        ("train", "21ca90f4646d"),
+        ("eval[0]", "bd9270dfae73"),
+        ("prune[2]", "e62dd1c619d4"),
+        ("eval[3]", "b7090d1b1ab3"),
+    ]
+    .into_iter()
+    .filter(|(label, short)| !base[*label].starts_with(short))
+    .map(|(label, _)| format!("{label}: {}", base[label]))
+    .collect::<Vec<_>>();
+    assert!(moved.is_empty(), "keys moved:\n{}", moved.join("\n"));
 }
 
 #[test]

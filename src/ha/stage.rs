@@ -138,8 +138,9 @@ impl Stage for HaStage {
     /// (`pool::frozen_network`): logits move at float rounding. 4: batch norm fused on the CPU
     /// (`models::fused_batch_norm`) and sparse sums tiled (`models::sparse::tiling`). 5: dense convolutions
     /// on the CPU run `models::gemm_conv::forward`: logits move at float rounding.
+    /// Plus `ModelContext::arch_revision`.
     fn version(&self) -> u32 {
-        5
+        5 + self.context.arch_revision()
     }
     /// `eval.batch_size` is left out: each image is classified on its own, so the batch size
     /// changes speed, not the scores.

@@ -95,8 +95,9 @@ impl Stage for LostStage {
     /// rounding. 4: batch norm fused on the CPU (`models::fused_batch_norm`) and sparse sums
     /// tiled (`models::sparse::tiling`). 5: dense convolutions on the CPU run
     /// `models::gemm_conv::forward`: features move at float rounding.
+    /// Plus `ModelContext::arch_revision`.
     fn version(&self) -> u32 {
-        5
+        5 + self.context.arch_revision()
     }
     fn params(&self) -> Value {
         let mut params = self.data.params();

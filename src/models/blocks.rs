@@ -5,6 +5,7 @@ use burn::module::{Module, Param};
 use burn::nn::{Dropout, DropoutConfig, Gelu, Initializer, Linear, LinearConfig, Relu};
 use burn::tensor::{Device, Tensor};
 
+use super::fast_gelu::gelu;
 use super::fused_linear::linear;
 
 /// One entry of a torchvision `nn.Sequential` of linear layers and activations. Burn names the
@@ -24,7 +25,7 @@ impl SequentialLayer {
     pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
         match self {
             SequentialLayer::Linear(layer) => linear(layer, x),
-            SequentialLayer::Gelu(gelu) => gelu.forward(x),
+            SequentialLayer::Gelu(_) => gelu(x),
             SequentialLayer::Relu(relu) => relu.forward(x),
             SequentialLayer::Dropout(dropout) => dropout.forward(x),
         }

@@ -9,6 +9,7 @@ pub mod all_reduce;
 pub mod arch;
 pub mod blocks;
 pub mod config;
+pub mod fast_gelu;
 pub mod flex_host;
 pub mod flops;
 pub mod fused_batch_norm;

@@ -31,8 +31,9 @@ impl Stage for EvalStage {
     /// (`pool::frozen_network`): logits move at float rounding. 4: batch norm fused on the CPU
     /// (`models::fused_batch_norm`) and sparse sums tiled (`models::sparse::tiling`). 5: dense convolutions
     /// on the CPU run `models::gemm_conv::forward`: logits move at float rounding.
+    /// Plus `ModelContext::arch_revision`.
     fn version(&self) -> u32 {
-        5
+        5 + self.context.arch_revision()
     }
     /// The batch size is left out: every image's logits are computed independently (batch norm
     /// is in inference mode), so it changes speed, not the metrics.

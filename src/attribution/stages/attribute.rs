@@ -79,8 +79,9 @@ impl Stage for AttributeStage {
     /// batch norm fused on the CPU (`models::fused_batch_norm`) and sparse sums tiled
     /// (`models::sparse::tiling`): maps move at float rounding again. 6: dense convolutions on
     /// the CPU run `models::gemm_conv::forward`: maps move at float rounding.
+    /// Plus `ModelContext::arch_revision`.
     fn version(&self) -> u32 {
-        6
+        6 + self.context.arch_revision()
     }
     fn params(&self) -> Value {
         let job = &self.job;
