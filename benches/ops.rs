@@ -1,6 +1,7 @@
 //! The activations' operations pvr runs its own way on the CPU (Burn `flex`), against Burn's:
-//! max pooling (`models::max_pool`) and batch norm in training and in inference
-//! (`models::fused_batch_norm`), forward alone and forward + backward, on a ResNet stem's
+//! max pooling (`models::max_pool`), batch norm in training and in inference
+//! (`models::fused_batch_norm`) and GELU (`models::fast_gelu`, on the same maps for scale),
+//! forward alone and forward + backward, on a ResNet stem's
 //! output at 224 px (batch 4), a width-64 ResNet-18's first stage at 32 px (batch 32) and the
 //! quickstart's first stage (batch 64). Milliseconds, median of the repetitions; the backward
 //! pass starts from a weighted sum of the output, whose own cost is in the `baseline` row.
@@ -12,6 +13,7 @@ use burn::module::Module;
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d};
 use burn::tensor::{Device, Distribution, Tensor};
+use pvr::models::fast_gelu::gelu;
 use pvr::models::fused_batch_norm::batch_norm;
 use pvr::models::max_pool::max_pool2d;
 
@@ -70,6 +72,11 @@ fn ops(channels: usize, device: &Device) -> Vec<Op> {
             name: "batch norm infer",
             burn: Box::new(move |x| infer_burn.forward(x)),
             pvr: Box::new(move |x| batch_norm(&infer_pvr, x)),
+        },
+        Op {
+            name: "gelu",
+            burn: Box::new(burn::tensor::activation::gelu),
+            pvr: Box::new(gelu),
         },
     ]
 }

@@ -1,8 +1,9 @@
 //! GELU and its derivative over host buffers, in branch-free arithmetic the compiler
-//! vectorises: `erf` is Abramowitz and Stegun's 7.1.26 (absolute error at most 1.5e-7, the
-//! formula of PyTorch's vectorised CPU `erf`) with Taylor's series near 0, and `exp` Cephes'
-//! `expf` (range reduction by ln 2 and a degree-5 polynomial, about one ulp). `libm`'s `erff` and `expf`, which `flex`
-//! calls per value, were an eighth of a SwinV2-T training step.
+//! vectorises (AVX2 where the CPU has it): `erf` is Abramowitz and Stegun's 7.1.26 (absolute
+//! error at most 1.5e-7, the formula of PyTorch's vectorised CPU `erf`) with Taylor's series
+//! near 0, and `exp` Cephes' `expf` (range reduction by ln 2 and a degree-5 polynomial, about
+//! one ulp). `libm`'s `erff` and `expf`, which `flex` calls per value, were an eighth of a
+//! SwinV2-T training step.
 
 use std::f32::consts::{FRAC_1_SQRT_2, FRAC_2_SQRT_PI, LN_2, LOG2_E};
 
@@ -63,13 +64,47 @@ const INV_SQRT_2PI: f32 = 0.398_942_3;
 
 /// `x * Φ(x)` of every value.
 pub fn forward(x: &[f32], output: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: this CPU has AVX2 (checked just above).
+        return unsafe { forward_avx2(x, output) };
+    }
+    forward_any(x, output);
+}
+
+/// `grad * (Φ(x) + x φ(x))` of every value: the exact derivative, as PyTorch's.
+pub fn backward(x: &[f32], grad: &[f32], output: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: this CPU has AVX2 (checked just above).
+        return unsafe { backward_avx2(x, grad, output) };
+    }
+    backward_any(x, grad, output);
+}
+
+// The loops again, compiled for AVX2: eight values per instruction instead of SSE2's four.
+// The same operations in the same order (no FMA contraction), so the same values.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn forward_avx2(x: &[f32], output: &mut [f32]) {
+    forward_any(x, output);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn backward_avx2(x: &[f32], grad: &[f32], output: &mut [f32]) {
+    backward_any(x, grad, output);
+}
+
+#[inline(always)]
+fn forward_any(x: &[f32], output: &mut [f32]) {
     for (y, &x) in output.iter_mut().zip(x) {
         *y = x * normal_cdf(x);
     }
 }
 
-/// `grad * (Φ(x) + x φ(x))` of every value: the exact derivative, as PyTorch's.
-pub fn backward(x: &[f32], grad: &[f32], output: &mut [f32]) {
+#[inline(always)]
+fn backward_any(x: &[f32], grad: &[f32], output: &mut [f32]) {
     for ((dx, &x), &g) in output.iter_mut().zip(x).zip(grad) {
         let density = INV_SQRT_2PI * exp(-0.5 * x * x);
         *dx = g * (normal_cdf(x) + x * density);
@@ -105,5 +140,19 @@ mod tests {
         assert_eq!(erf(40.0), 1.0);
         assert_eq!(erf(-40.0), -1.0);
         assert!(erf(f32::NAN).is_nan());
+    }
+
+    /// The AVX2 loops give the portable loops' values bit for bit.
+    #[test]
+    fn every_instruction_set_gives_the_same_values() {
+        let x: Vec<f32> = (0..1003).map(|i| (i as f32 - 501.0) * 0.0173).collect();
+        let grad: Vec<f32> = x.iter().map(|v| 1.0 - v).collect();
+        let (mut any, mut chosen) = (vec![0.0; x.len()], vec![0.0; x.len()]);
+        super::forward_any(&x, &mut any);
+        super::forward(&x, &mut chosen);
+        assert_eq!(any, chosen);
+        super::backward_any(&x, &grad, &mut any);
+        super::backward(&x, &grad, &mut chosen);
+        assert_eq!(any, chosen);
     }
 }
