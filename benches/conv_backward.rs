@@ -80,7 +80,7 @@ fn main() {
             Flex::conv2d(x.clone(), w.clone(), None, options.clone());
         });
         let gemm_forward = median_ms(reps, || {
-            gemm_conv_forward(&x_values, &w_values, &shape);
+            gemm_conv_forward(&x_values, &w_values, &shape, None);
         });
         let burn_dx = median_ms(reps, || {
             Flex::conv2d_x_backward(x.clone(), w.clone(), grad.clone(), options.clone());

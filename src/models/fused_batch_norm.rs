@@ -24,7 +24,7 @@ use burn::backend::{
 };
 use burn::module::RunningState;
 use burn::nn::BatchNorm;
-use burn::tensor::{DType, Tensor};
+use burn::tensor::{DType, Device, Tensor};
 use rayon::prelude::*;
 
 use super::flex_host::{contiguous_f32, dims4, from_values, is_flex};
@@ -221,12 +221,40 @@ fn backward(
 /// `(x - mean) * inv_std * gamma + beta` over `[batch, channels, plane]`, as one affine pass;
 /// `per_channel` is `[gamma, beta, mean, inv_std]`.
 fn normalise(x: &[f32], plane: usize, per_channel: [&[f32]; 4]) -> Vec<f32> {
+    let (scale, shift) = scale_and_shift(per_channel);
+    affine(x, scale.len(), plane, &scale, &shift)
+}
+
+/// Per channel, the `scale` and `shift` of `x * scale + shift`, which is
+/// `(x - mean) * inv_std * gamma + beta`; `per_channel` is `[gamma, beta, mean, inv_std]`.
+fn scale_and_shift(per_channel: [&[f32]; 4]) -> (Vec<f32>, Vec<f32>) {
     let [gamma, beta, mean, inv_std] = per_channel;
     let scale: Vec<f32> = gamma.iter().zip(inv_std).map(|(g, s)| g * s).collect();
     let shift: Vec<f32> = (0..scale.len())
         .map(|c| beta[c] - mean[c] * scale[c])
         .collect();
-    affine(x, scale.len(), plane, &scale, &shift)
+    (scale, shift)
+}
+
+/// The per-channel `scale` and `shift` by which [`batch_norm`] would normalise an f32 input on
+/// `device` with the running statistics, or `None` where it would not (another device, or
+/// training mode). The same values as its own pass uses, so `x * scale + shift` applied
+/// elsewhere (a convolution's output as it is written) equals it bit for bit.
+pub fn inference_scale_and_shift(bn: &BatchNorm, device: &Device) -> Option<(Vec<f32>, Vec<f32>)> {
+    if !is_flex(device) || (device.is_autodiff() && bn.training.is_enabled()) {
+        return None;
+    }
+    let host = |t: Tensor<1>| t.into_data().convert::<f32>().try_into_vec::<f32>().ok();
+    let [gamma, beta, mean, variance] = [
+        bn.gamma.val(),
+        bn.beta.val(),
+        bn.running_mean.value(),
+        bn.running_var.value(),
+    ]
+    .map(host);
+    let (gamma, beta, mean, variance) = (gamma?, beta?, mean?, variance?);
+    let inv_std = inv_std(&variance, bn.epsilon);
+    Some(scale_and_shift([&gamma, &beta, &mean, &inv_std]))
 }
 
 fn inv_std(variance: &[f32], epsilon: f64) -> Vec<f32> {

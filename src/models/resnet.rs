@@ -10,9 +10,11 @@ use burn::tensor::{Device, FloatDType, Tensor};
 
 use super::arch::Stem;
 use super::flex_host::is_flex;
+use super::fused_batch_norm::inference_scale_and_shift;
+use super::gemm_conv::{Epilogue, dense_conv, gemm_conv2d_epilogue, takes_epilogue};
 use super::guided_relu::ReluMode;
 use super::max_pool::max_pool2d;
-use super::sparse::{SparseKernels, SparsePolicy, SparseSummary};
+use super::sparse::{SparseKernels, SparsePolicy, SparseSummary, same_padding, sparse_conv2d};
 use super::sync_batch_norm::batch_norm_maybe_synced;
 
 /// torchvision's convolution init: Kaiming normal, fan-out, gain for ReLU.
@@ -48,32 +50,62 @@ pub enum BlockMode {
     Dilated,
 }
 
-/// `conv` as built: its own stride, no dilation, "same" padding (`kernel / 2`); sparse when
-/// `kernels` holds its weights.
-fn conv_built(kernels: &SparseKernels, conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
-    kernels.conv(conv, x, conv.stride[0], 1)
+/// A convolution's stride and dilation in one run (padding is always "same": `dilation *
+/// (kernel / 2)`).
+type Geometry = (usize, usize);
+
+/// `conv` as built: its own stride, no dilation.
+fn built(conv: &Conv2d) -> Geometry {
+    (conv.stride[0], 1)
 }
 
-/// The strided convolution of a block (basic `conv1`, bottleneck `conv2`, the shortcut).
-fn strided_conv(
-    kernels: &SparseKernels,
-    conv: &Conv2d,
-    x: Tensor<4>,
-    mode: BlockMode,
-) -> Tensor<4> {
+/// The strided convolution of a block (basic `conv1`, bottleneck `conv2`; a 1x1 shortcut's
+/// dilation changes nothing).
+fn strided(conv: &Conv2d, mode: BlockMode) -> Geometry {
     match mode {
-        BlockMode::AsBuilt => conv_built(kernels, conv, x),
-        BlockMode::DilatedFirst => kernels.conv(conv, x, 1, 1),
-        BlockMode::Dilated => kernels.conv(conv, x, 1, 2),
+        BlockMode::AsBuilt => built(conv),
+        BlockMode::DilatedFirst => (1, 1),
+        BlockMode::Dilated => (1, 2),
     }
 }
 
 /// A 3x3 convolution that runs after the block's stride.
-fn later_conv(kernels: &SparseKernels, conv: &Conv2d, x: Tensor<4>, mode: BlockMode) -> Tensor<4> {
+fn later(conv: &Conv2d, mode: BlockMode) -> Geometry {
     match mode {
-        BlockMode::AsBuilt => conv_built(kernels, conv, x),
-        BlockMode::DilatedFirst | BlockMode::Dilated => kernels.conv(conv, x, 1, 2),
+        BlockMode::AsBuilt => built(conv),
+        BlockMode::DilatedFirst | BlockMode::Dilated => (1, 2),
     }
+}
+
+/// `conv` on `x` in `geometry` (sparse when `kernels` holds its weights), then `bn`, then a ReLU
+/// in `relu`'s mode when given. A dense convolution in a pass that takes no gradient through it
+/// (evaluation, LOST, model-vs-human, GradCAM up to its layer) applies the inference batch norm
+/// and the ReLU as it writes its output (`gemm_conv::Epilogue`): the same values bit for bit,
+/// two passes over the activations fewer.
+fn conv_bn(
+    kernels: &SparseKernels,
+    conv: &Conv2d,
+    bn: &BatchNorm,
+    x: Tensor<4>,
+    (stride, dilation): Geometry,
+    relu: Option<ReluMode>,
+) -> Tensor<4> {
+    let after = |y| match relu {
+        Some(mode) => mode.apply(batch_norm(bn, y)),
+        None => batch_norm(bn, y),
+    };
+    if let Some(call) = kernels.sparse_call(conv, &x, stride, dilation) {
+        return after(sparse_conv2d(x, &call));
+    }
+    let options = same_padding(conv, stride, dilation);
+    if takes_epilogue(conv, &x, &options)
+        && let Some((scale, shift)) = inference_scale_and_shift(bn, &x.device())
+    {
+        let relu = relu.is_some();
+        let epilogue = Epilogue { scale, shift, relu };
+        return gemm_conv2d_epilogue(x, conv.weight.val(), options, epilogue);
+    }
+    after(dense_conv(conv, x, options))
 }
 
 /// 1x1 convolution + batch norm on the shortcut when the shape changes.
@@ -93,11 +125,11 @@ impl Downsample {
 
     fn forward(&self, x: Tensor<4>, mode: BlockMode, kernels: &SparseKernels) -> Tensor<4> {
         // A 1x1 convolution: only its stride changes (dilation is meaningless for it).
-        let out = match mode {
-            BlockMode::AsBuilt => conv_built(kernels, &self.conv, x),
-            BlockMode::DilatedFirst | BlockMode::Dilated => kernels.conv(&self.conv, x, 1, 1),
+        let geometry = match mode {
+            BlockMode::AsBuilt => built(&self.conv),
+            BlockMode::DilatedFirst | BlockMode::Dilated => (1, 1),
         };
-        batch_norm(&self.bn, out)
+        conv_bn(kernels, &self.conv, &self.bn, x, geometry, None)
     }
 }
 
@@ -146,9 +178,16 @@ impl BasicBlock {
             kernels,
         } = run;
         let identity = shortcut(&self.downsample, &x, mode, kernels);
-        let out = strided_conv(kernels, &self.conv1, x, mode);
-        let out = relu.apply(batch_norm(&self.bn1, out));
-        let out = batch_norm(&self.bn2, later_conv(kernels, &self.conv2, out, mode));
+        let (conv1, conv2) = (&self.conv1, &self.conv2);
+        let out = conv_bn(
+            kernels,
+            conv1,
+            &self.bn1,
+            x,
+            strided(conv1, mode),
+            Some(relu),
+        );
+        let out = conv_bn(kernels, conv2, &self.bn2, out, later(conv2, mode), None);
         relu.apply(out + identity)
     }
 }
@@ -189,11 +228,18 @@ impl Bottleneck {
             kernels,
         } = run;
         let identity = shortcut(&self.downsample, &x, mode, kernels);
+        let (conv1, conv2, conv3) = (&self.conv1, &self.conv2, &self.conv3);
         // The 1x1 convolutions have stride 1 and no spatial extent: dilation leaves them alone.
-        let out = relu.apply(batch_norm(&self.bn1, conv_built(kernels, &self.conv1, x)));
-        let out = strided_conv(kernels, &self.conv2, out, mode);
-        let out = relu.apply(batch_norm(&self.bn2, out));
-        let out = batch_norm(&self.bn3, conv_built(kernels, &self.conv3, out));
+        let out = conv_bn(kernels, conv1, &self.bn1, x, built(conv1), Some(relu));
+        let out = conv_bn(
+            kernels,
+            conv2,
+            &self.bn2,
+            out,
+            strided(conv2, mode),
+            Some(relu),
+        );
+        let out = conv_bn(kernels, conv3, &self.bn3, out, built(conv3), None);
         relu.apply(out + identity)
     }
 }
@@ -380,10 +426,8 @@ impl ResNet {
             relu,
             kernels,
         };
-        let mut x = relu.apply(batch_norm(
-            &self.bn1,
-            conv_built(kernels, &self.conv1, images),
-        ));
+        let stem = built(&self.conv1);
+        let mut x = conv_bn(kernels, &self.conv1, &self.bn1, images, stem, Some(relu));
         if let Some(pool) = &self.maxpool {
             x = max_pool2d(pool, x);
         }

@@ -435,3 +435,24 @@ fn last_block_attention_rows_are_distributions() {
         .last_block_attention(images(2, *size, &device));
     assert_eq!(attention.unwrap().dims(), [2, 8, 16, 16]);
 }
+
+/// A frozen ResNet's untracked forward pass applies batch norm and ReLU as its dense
+/// convolutions write their outputs (`gemm_conv::Epilogue`); a tracked pass runs them as passes
+/// of their own. The logits are the same bit for bit, basic blocks and bottlenecks, with running
+/// statistics that training moved away from their initial values.
+#[test]
+fn fused_batch_norm_and_relu_epilogues_keep_the_logits() {
+    let device = Device::flex().autodiff();
+    for arch in [Architecture::ResNet18, Architecture::ResNet50] {
+        let network = config(arch, 8, Stem::Small, 10).init(&device, 0);
+        for seed in 0..3 {
+            // Training-mode passes move the running statistics.
+            let _ = network.forward(super::test_support::normal([4, 3, 16, 16], seed, &device));
+        }
+        let network = crate::attribution::tensors::attribution_network(network, &device);
+        let x = super::test_support::normal([2, 3, 16, 16], 9, &device);
+        let untracked = values(network.forward(x.clone()));
+        let tracked = values(network.forward(x.require_grad()));
+        assert_eq!(untracked, tracked, "{arch:?}");
+    }
+}

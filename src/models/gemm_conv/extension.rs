@@ -7,14 +7,16 @@ use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
-use burn::backend::ops::ModuleOps;
+use burn::backend::ops::{ActivationOps, FloatTensorOps, ModuleOps};
 use burn::backend::tensor::FloatTensor;
-use burn::backend::{Autodiff, AutodiffBackend, Backend, Dispatch, Flex, backend_extension};
+use burn::backend::{
+    Autodiff, AutodiffBackend, Backend, Dispatch, Flex, TensorMetadata, backend_extension,
+};
 use burn::tensor::ops::ConvOptions;
-use burn::tensor::{DType, Tensor};
+use burn::tensor::{DType, Tensor, TensorData};
 
 use super::super::flex_host::{dims4, from_values};
-use super::forward::forward;
+use super::forward::{Epilogue, forward};
 use super::grad::weight_grad;
 use super::shape::ConvShape;
 
@@ -28,14 +30,37 @@ pub fn gemm_conv2d(x: Tensor<4>, weight: Tensor<4>, options: ConvOptions<2>) -> 
     ))
 }
 
-/// The backend operations behind [`gemm_conv2d`]; the backward operation takes the arguments
-/// of Burn's `conv2d_weight_backward`.
+/// [`gemm_conv2d`] with `epilogue` applied to its output as it is written: for passes that take
+/// no gradient through the convolution (a tracked call composes the same operations instead).
+pub fn gemm_conv2d_epilogue(
+    x: Tensor<4>,
+    weight: Tensor<4>,
+    options: ConvOptions<2>,
+    epilogue: Epilogue,
+) -> Tensor<4> {
+    Tensor::from_dispatch(<Dispatch as GemmConvBackend>::gemm_conv2d_epilogue(
+        x.into_dispatch(),
+        weight.into_dispatch(),
+        options,
+        epilogue,
+    ))
+}
+
+/// The backend operations behind [`gemm_conv2d`] and [`gemm_conv2d_epilogue`]; the backward
+/// operation takes the arguments of Burn's `conv2d_weight_backward`.
 #[backend_extension(Flex, Autodiff)]
 pub trait GemmConvBackend: Backend {
     fn gemm_conv2d(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
         options: ConvOptions<2>,
+    ) -> FloatTensor<Self>;
+
+    fn gemm_conv2d_epilogue(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        options: ConvOptions<2>,
+        epilogue: Epilogue,
     ) -> FloatTensor<Self>;
 
     fn gemm_conv2d_weight_backward(
@@ -70,7 +95,52 @@ impl GemmConvBackend for Flex {
             return <Flex as ModuleOps<Flex>>::conv2d(x, weight, None, options);
         };
         let (x, weight) = (x.to_contiguous(), weight.to_contiguous());
-        let output = forward(x.storage::<f32>(), weight.storage::<f32>(), &shape);
+        let output = forward(x.storage::<f32>(), weight.storage::<f32>(), &shape, None);
+        from_values(
+            output,
+            [
+                shape.images,
+                shape.out_channels,
+                shape.out_height,
+                shape.out_width,
+            ],
+        )
+    }
+
+    fn gemm_conv2d_epilogue(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        options: ConvOptions<2>,
+        epilogue: Epilogue,
+    ) -> FloatTensor<Self> {
+        let channels = epilogue.scale.len();
+        let Some(shape) = gemm_shape([&x, &weight], &[], &options)
+            .filter(|shape| shape.out_channels == channels && epilogue.shift.len() == channels)
+        else {
+            // The same operations one after another.
+            let output = <Self as GemmConvBackend>::gemm_conv2d(x, weight, options);
+            let dims = dims4(&output);
+            let output = output.to_contiguous();
+            let plane = dims[2] * dims[3];
+            let values = output.storage::<f32>()[..dims.iter().product()]
+                .chunks(plane.max(1))
+                .enumerate()
+                .flat_map(|(index, plane)| {
+                    let epilogue = &epilogue;
+                    plane
+                        .iter()
+                        .map(move |&y| epilogue.apply(index % channels.max(1), y))
+                })
+                .collect();
+            return from_values(values, dims);
+        };
+        let (x, weight) = (x.to_contiguous(), weight.to_contiguous());
+        let output = forward(
+            x.storage::<f32>(),
+            weight.storage::<f32>(),
+            &shape,
+            Some(&epilogue),
+        );
         from_values(
             output,
             [
@@ -161,6 +231,42 @@ impl<B: Backend + GemmConvBackend, C: CheckpointStrategy> GemmConvBackend for Au
                 weight.into_primitive(),
                 options,
             )),
+        }
+    }
+
+    fn gemm_conv2d_epilogue(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        options: ConvOptions<2>,
+        epilogue: Epilogue,
+    ) -> FloatTensor<Self> {
+        if !x.is_tracked() && !weight.is_tracked() {
+            return <Self as AutodiffBackend>::from_inner(B::gemm_conv2d_epilogue(
+                <Self as AutodiffBackend>::inner(x),
+                <Self as AutodiffBackend>::inner(weight),
+                options,
+                epilogue,
+            ));
+        }
+        // Tracked: the convolution, the affine map and the ReLU as operations of their own,
+        // each with its backward pass.
+        let device = x.device();
+        let output = <Self as GemmConvBackend>::gemm_conv2d(x, weight, options);
+        let per_channel = |values: Vec<f32>| {
+            let channels = values.len();
+            <Self as FloatTensorOps<Self>>::float_from_data(
+                TensorData::new(values, [1, channels, 1, 1]),
+                &device,
+            )
+        };
+        let output = <Self as FloatTensorOps<Self>>::float_add(
+            <Self as FloatTensorOps<Self>>::float_mul(output, per_channel(epilogue.scale)),
+            per_channel(epilogue.shift),
+        );
+        if epilogue.relu {
+            <Self as ActivationOps<Self>>::relu(output)
+        } else {
+            output
         }
     }
 

@@ -25,10 +25,40 @@ const TILE_BUDGET: usize = 1 << 18;
 /// and so the rounding, and the output must not depend on the machine.
 const MIN_TILES: usize = 8;
 
+/// What the copy of each tile into the output applies on the way, per output channel: an
+/// inference batch norm's `y * scale + shift`, then a ReLU if asked. It saves a frozen
+/// network's forward pass the two passes over the activations these would take on their own,
+/// and gives their values bit for bit (the same float operations on the same sums).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Epilogue {
+    pub scale: Vec<f32>,
+    pub shift: Vec<f32>,
+    pub relu: bool,
+}
+
+impl Epilogue {
+    /// The epilogue's value for output channel `channel`'s sum `y`.
+    #[inline(always)]
+    pub(super) fn apply(&self, channel: usize, y: f32) -> f32 {
+        let y = y * self.scale[channel] + self.shift[channel];
+        // `flex`'s ReLU: NaN passes, as in PyTorch.
+        if !self.relu || y.is_nan() || y > 0.0 {
+            y
+        } else {
+            0.0
+        }
+    }
+}
+
 /// The output (`[images, out, oh, ow]`, contiguous) of `input` (`[images, in, h, w]`) convolved
-/// with `weight` (`[out, in, kh, kw]`), both contiguous.
-pub fn forward(input: &[f32], weight: &[f32], shape: &ConvShape) -> Vec<f32> {
-    forward_in_tiles(input, weight, shape, TILE_BUDGET)
+/// with `weight` (`[out, in, kh, kw]`), both contiguous, `epilogue` applied if any.
+pub fn forward(
+    input: &[f32],
+    weight: &[f32],
+    shape: &ConvShape,
+    epilogue: Option<&Epilogue>,
+) -> Vec<f32> {
+    forward_in_tiles(input, weight, shape, TILE_BUDGET, epilogue)
 }
 
 /// [`forward`] with patch tiles of at most `budget` values (one output row at least).
@@ -37,6 +67,7 @@ pub(super) fn forward_in_tiles(
     weight: &[f32],
     shape: &ConvShape,
     budget: usize,
+    epilogue: Option<&Epilogue>,
 ) -> Vec<f32> {
     let positions = shape.positions();
     let mut output = vec![0.0f32; shape.images * shape.out_channels * positions];
@@ -48,6 +79,13 @@ pub(super) fn forward_in_tiles(
         shape.images * shape.in_channels * shape.plane()
     );
     assert_eq!(weight.len(), shape.out_channels * shape.patch_rows());
+    if let Some(epilogue) = epilogue {
+        assert!(
+            epilogue.scale.len() == shape.out_channels
+                && epilogue.shift.len() == shape.out_channels,
+            "one scale and shift per output channel"
+        );
+    }
     let target = OutputPointer(output.as_mut_ptr(), output.len());
     tiles(shape, budget).into_par_iter().for_each_init(
         || (Vec::new(), Vec::new()),
@@ -56,7 +94,7 @@ pub(super) fn forward_in_tiles(
             // SAFETY: the tiles are disjoint ranges of output lines, and a tile writes only
             // the values of its own lines (`scatter_tile`), so no two threads write one value
             // and nothing reads `output` until every tile is done.
-            unsafe { scatter_tile(target, product, shape, lines) };
+            unsafe { scatter_tile(target, product, shape, lines, epilogue) };
         },
     );
     output
@@ -106,7 +144,7 @@ fn tile_product(
 }
 
 /// Copies a tile's product (`out x (lines.len() * out_width)`) into the output planes of the
-/// images its lines belong to.
+/// images its lines belong to, through `epilogue` if any.
 ///
 /// # Safety
 /// No other thread may read or write the output values of `lines` meanwhile.
@@ -115,6 +153,7 @@ unsafe fn scatter_tile(
     product: &[f32],
     shape: &ConvShape,
     lines: Range<usize>,
+    epilogue: Option<&Epilogue>,
 ) {
     let (width, height) = (shape.out_width, shape.out_height);
     let columns = lines.len() * width;
@@ -127,7 +166,16 @@ unsafe fn scatter_tile(
             let plane = (image * shape.out_channels + channel) * shape.positions();
             let start = plane + (line % height) * width;
             // SAFETY: the caller owns these values; `run` checks they lie inside the output.
-            unsafe { output.run(start, count) }.copy_from_slice(&source[from..from + count]);
+            let run = unsafe { output.run(start, count) };
+            let source = &source[from..from + count];
+            match epilogue {
+                None => run.copy_from_slice(source),
+                Some(epilogue) => {
+                    for (out, &y) in run.iter_mut().zip(source) {
+                        *out = epilogue.apply(channel, y);
+                    }
+                }
+            }
         }
         line = end;
     }

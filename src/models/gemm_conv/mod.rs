@@ -19,14 +19,26 @@ pub mod shape;
 mod tests;
 
 use burn::nn::conv::Conv2d;
-use burn::tensor::Tensor;
 use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
+use burn::tensor::{DType, Tensor};
 
 use super::flex_host::is_flex;
 
-pub use extension::gemm_conv2d;
+pub use extension::{gemm_conv2d, gemm_conv2d_epilogue};
+pub use forward::Epilogue;
 pub use shape::ConvShape;
+
+/// Whether `conv` on `x` with `options` can run [`gemm_conv2d_epilogue`]: on `flex`, f32, an
+/// unbiased ungrouped convolution, in a pass that takes no gradient through it.
+pub fn takes_epilogue(conv: &Conv2d, x: &Tensor<4>, options: &ConvOptions<2>) -> bool {
+    is_flex(&x.device())
+        && x.dtype() == DType::F32
+        && conv.bias.is_none()
+        && options.groups == 1
+        && !x.is_require_grad()
+        && !conv.weight.val().is_require_grad()
+}
 
 /// `conv`'s weights (and bias) applied to `x` with `options`.
 pub fn dense_conv(conv: &Conv2d, x: Tensor<4>, options: ConvOptions<2>) -> Tensor<4> {

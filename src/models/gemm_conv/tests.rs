@@ -6,10 +6,10 @@ use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Distribution, Tensor, TensorData};
 
-use super::forward::{forward, forward_in_tiles};
-use super::gemm_conv2d;
+use super::forward::{Epilogue, forward, forward_in_tiles};
 use super::grad::weight_grad_in_chunks;
 use super::shape::ConvShape;
+use super::{gemm_conv2d, gemm_conv2d_epilogue};
 use crate::models::test_support::values;
 
 /// `max |a - b| <= 1e-5 * max |b|`, and `b` not all zero.
@@ -168,9 +168,9 @@ fn tiles_of_output_rows_make_up_the_whole_output() {
     let options = ConvOptions::new([1, 2], [1, 0], [1, 1], 1);
     let (shape, x, weight) = random_operands([3, 4, 7, 9], [5, 4, 3, 3], &options);
     let device = Device::flex();
-    let whole = forward_in_tiles(&x, &weight, &shape, usize::MAX);
+    let whole = forward_in_tiles(&x, &weight, &shape, usize::MAX, None);
     assert_close(
-        &forward_in_tiles(&x, &weight, &shape, 1),
+        &forward_in_tiles(&x, &weight, &shape, 1, None),
         &whole,
         "one row per tile",
     );
@@ -195,7 +195,7 @@ fn the_output_does_not_depend_on_the_thread_count() {
             .num_threads(threads)
             .build()
             .unwrap();
-        pool.install(|| forward(&x, &weight, &shape))
+        pool.install(|| forward(&x, &weight, &shape, None))
     };
     let one = on_threads(1);
     assert!(one.iter().any(|v| *v != 0.0));
@@ -229,4 +229,65 @@ fn shapes_follow_the_convolution_arithmetic() {
     assert!(ConvShape::new([1, 4, 5, 5], [4, 2, 3, 3], &grouped).is_err());
     let plain = ConvOptions::new([1, 1], [0, 0], [1, 1], 1);
     assert!(ConvShape::new([1, 3, 2, 2], [4, 3, 3, 3], &plain).is_err());
+}
+
+/// Per channel `y * scale + shift`, then a ReLU: what an inference batch norm and a ReLU do as
+/// passes of their own.
+fn affine_then_relu(output: &[f32], shape: &ConvShape, epilogue: &Epilogue) -> Vec<f32> {
+    output
+        .chunks(shape.positions())
+        .enumerate()
+        .flat_map(|(plane, values)| {
+            let channel = plane % shape.out_channels;
+            values.iter().map(move |&y| {
+                let y = y * epilogue.scale[channel] + epilogue.shift[channel];
+                if !epilogue.relu || y.is_nan() || y > 0.0 {
+                    y
+                } else {
+                    0.0
+                }
+            })
+        })
+        .collect()
+}
+
+/// The epilogue gives, bit for bit, the plain output passed through the affine map and the
+/// ReLU afterwards, on every geometry, through the backend extension too (tracked on an
+/// autodiff device it composes the same operations and passes gradients back).
+#[test]
+fn the_epilogue_equals_batch_norm_and_relu_afterwards() {
+    for (input, weight, options) in cases() {
+        let (shape, x, w) = random_operands(input, weight, &options);
+        for relu in [false, true] {
+            let channels = shape.out_channels;
+            let epilogue = Epilogue {
+                scale: (0..channels).map(|c| 0.5 + c as f32 * 0.25).collect(),
+                shift: (0..channels).map(|c| c as f32 * 0.1 - 0.3).collect(),
+                relu,
+            };
+            let plain = forward(&x, &w, &shape, None);
+            let expected = affine_then_relu(&plain, &shape, &epilogue);
+            assert_eq!(forward(&x, &w, &shape, Some(&epilogue)), expected);
+            for device in [Device::flex(), Device::flex().autodiff()] {
+                let (xt, wt) = (
+                    Tensor::<4>::from_data(TensorData::new(x.clone(), input), &device),
+                    Tensor::<4>::from_data(TensorData::new(w.clone(), weight), &device),
+                );
+                let fused = gemm_conv2d_epilogue(xt, wt, options.clone(), epilogue.clone());
+                assert_eq!(values(fused), expected, "{input:?} {weight:?} {device:?}");
+            }
+            let device = Device::flex().autodiff();
+            let xt =
+                Tensor::<4>::from_data(TensorData::new(x.clone(), input), &device).require_grad();
+            let wt = Tensor::<4>::from_data(TensorData::new(w.clone(), weight), &device);
+            let tracked = gemm_conv2d_epilogue(xt.clone(), wt, options.clone(), epilogue.clone());
+            assert_close(&values(tracked.clone()), &expected, "tracked");
+            let grads = tracked.sum().backward();
+            let grad = values(xt.grad(&grads).expect("the input has a gradient"));
+            assert!(
+                grad.iter().any(|g| *g != 0.0),
+                "no gradient reached the input"
+            );
+        }
+    }
 }

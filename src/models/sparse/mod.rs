@@ -33,7 +33,6 @@ use burn::nn::conv::Conv2d;
 use burn::tensor::Tensor;
 use burn::tensor::ops::ConvOptions;
 
-use super::gemm_conv::dense_conv;
 pub use conv::CsrConv;
 pub use extension::{SparseConvCall, sparse_conv2d};
 pub use geometry::ConvParams;
@@ -178,40 +177,44 @@ impl SparseKernels {
         summary.layers.push((shape, density, kept));
     }
 
-    /// `conv`'s convolution of `x` with the given stride and dilation ("same" padding for its odd
-    /// kernel: `dilation * (k / 2)`), sparse when this holds its weights and they are frozen.
-    pub fn conv(&self, conv: &Conv2d, x: Tensor<4>, stride: usize, dilation: usize) -> Tensor<4> {
-        let padding = dilation * (conv.kernel_size[0] / 2);
+    /// The sparse call for `conv` on `x` with the given stride and dilation ("same" padding for
+    /// its odd kernel: `dilation * (k / 2)`) when this holds its weights, they are frozen and
+    /// the output's size passes their crossover; `None` where it runs dense.
+    pub fn sparse_call(
+        &self,
+        conv: &Conv2d,
+        x: &Tensor<4>,
+        stride: usize,
+        dilation: usize,
+    ) -> Option<SparseConvCall> {
         let [_, _, h, w] = x.dims();
-        if let Some(weights) = self.convs.get(&conv.weight.id)
-            && conv.bias.is_none()
+        let weights = self.convs.get(&conv.weight.id)?;
+        let admitted = conv.bias.is_none()
             && !conv.weight.val().is_require_grad()
             && self.policy.admits(
                 weights.density(),
                 weights.kernel,
                 h.div_ceil(stride) * w.div_ceil(stride),
-            )
-        {
-            let call = SparseConvCall {
-                weights: weights.clone(),
-                params: ConvParams {
-                    stride,
-                    padding,
-                    dilation,
-                },
-            };
-            return sparse_conv2d(x, &call);
-        }
-        // As built when `stride` is the layer's own and `dilation` 1 ("same" padding either way).
-        dense_conv(
-            conv,
-            x,
-            ConvOptions::new(
-                [stride, stride],
-                [padding, padding],
-                [dilation, dilation],
-                conv.groups,
-            ),
-        )
+            );
+        admitted.then(|| SparseConvCall {
+            weights: weights.clone(),
+            params: ConvParams {
+                stride,
+                padding: dilation * (conv.kernel_size[0] / 2),
+                dilation,
+            },
+        })
     }
+}
+
+/// `conv`'s options with the given stride and dilation and "same" padding for its odd kernel
+/// (`dilation * (k / 2)`): as built when `stride` is the layer's own and `dilation` 1.
+pub fn same_padding(conv: &Conv2d, stride: usize, dilation: usize) -> ConvOptions<2> {
+    let padding = dilation * (conv.kernel_size[0] / 2);
+    ConvOptions::new(
+        [stride, stride],
+        [padding, padding],
+        [dilation, dilation],
+        conv.groups,
+    )
 }
