@@ -31,13 +31,19 @@ pub fn gemm_conv2d(x: Tensor<4>, weight: Tensor<4>, options: ConvOptions<2>) -> 
 }
 
 /// [`gemm_conv2d`] with `epilogue` applied to its output as it is written: for passes that take
-/// no gradient through the convolution (a tracked call composes the same operations instead).
+/// no gradient through the convolution ([`super::takes_epilogue`]). A tracked call composes the
+/// convolution, the affine map and a standard ReLU, each with its backward pass.
 pub fn gemm_conv2d_epilogue(
     x: Tensor<4>,
     weight: Tensor<4>,
     options: ConvOptions<2>,
     epilogue: Epilogue,
 ) -> Tensor<4> {
+    let channels = weight.dims()[0];
+    assert!(
+        epilogue.scale.len() == channels && epilogue.shift.len() == channels,
+        "an epilogue has one scale and one shift per output channel"
+    );
     Tensor::from_dispatch(<Dispatch as GemmConvBackend>::gemm_conv2d_epilogue(
         x.into_dispatch(),
         weight.into_dispatch(),
@@ -85,6 +91,24 @@ fn gemm_shape(
         .flatten()
 }
 
+/// [`forward`] of `x` and `weight` (f32, of `shape`), `epilogue` applied if any.
+fn forward_on_host(
+    x: FloatTensor<Flex>,
+    weight: FloatTensor<Flex>,
+    shape: &ConvShape,
+    epilogue: Option<&Epilogue>,
+) -> FloatTensor<Flex> {
+    let (x, weight) = (x.to_contiguous(), weight.to_contiguous());
+    let output = forward(x.storage::<f32>(), weight.storage::<f32>(), shape, epilogue);
+    let dims = [
+        shape.images,
+        shape.out_channels,
+        shape.out_height,
+        shape.out_width,
+    ];
+    from_values(output, dims)
+}
+
 impl GemmConvBackend for Flex {
     fn gemm_conv2d(
         x: FloatTensor<Self>,
@@ -94,17 +118,7 @@ impl GemmConvBackend for Flex {
         let Some(shape) = gemm_shape([&x, &weight], &[], &options) else {
             return <Flex as ModuleOps<Flex>>::conv2d(x, weight, None, options);
         };
-        let (x, weight) = (x.to_contiguous(), weight.to_contiguous());
-        let output = forward(x.storage::<f32>(), weight.storage::<f32>(), &shape, None);
-        from_values(
-            output,
-            [
-                shape.images,
-                shape.out_channels,
-                shape.out_height,
-                shape.out_width,
-            ],
-        )
+        forward_on_host(x, weight, &shape, None)
     }
 
     fn gemm_conv2d_epilogue(
@@ -113,43 +127,19 @@ impl GemmConvBackend for Flex {
         options: ConvOptions<2>,
         epilogue: Epilogue,
     ) -> FloatTensor<Self> {
-        let channels = epilogue.scale.len();
-        let Some(shape) = gemm_shape([&x, &weight], &[], &options)
-            .filter(|shape| shape.out_channels == channels && epilogue.shift.len() == channels)
-        else {
-            // The same operations one after another.
-            let output = <Self as GemmConvBackend>::gemm_conv2d(x, weight, options);
+        let Some(shape) = gemm_shape([&x, &weight], &[], &options) else {
+            // Shapes the GEMMs do not take: `flex`'s convolution, then the epilogue over it.
+            let output = <Flex as ModuleOps<Flex>>::conv2d(x, weight, None, options);
             let dims = dims4(&output);
-            let output = output.to_contiguous();
-            let plane = dims[2] * dims[3];
-            let values = output.storage::<f32>()[..dims.iter().product()]
-                .chunks(plane.max(1))
-                .enumerate()
-                .flat_map(|(index, plane)| {
-                    let epilogue = &epilogue;
-                    plane
-                        .iter()
-                        .map(move |&y| epilogue.apply(index % channels.max(1), y))
-                })
-                .collect();
+            let mut values = output
+                .into_data()
+                .convert::<f32>()
+                .try_into_vec::<f32>()
+                .expect("f32 after conversion");
+            epilogue.apply_to_planes(&mut values, dims[2] * dims[3]);
             return from_values(values, dims);
         };
-        let (x, weight) = (x.to_contiguous(), weight.to_contiguous());
-        let output = forward(
-            x.storage::<f32>(),
-            weight.storage::<f32>(),
-            &shape,
-            Some(&epilogue),
-        );
-        from_values(
-            output,
-            [
-                shape.images,
-                shape.out_channels,
-                shape.out_height,
-                shape.out_width,
-            ],
-        )
+        forward_on_host(x, weight, &shape, Some(&epilogue))
     }
 
     fn gemm_conv2d_weight_backward(

@@ -39,13 +39,23 @@ pub struct Epilogue {
 impl Epilogue {
     /// The epilogue's value for output channel `channel`'s sum `y`.
     #[inline(always)]
-    pub(super) fn apply(&self, channel: usize, y: f32) -> f32 {
+    fn apply(&self, channel: usize, y: f32) -> f32 {
         let y = y * self.scale[channel] + self.shift[channel];
         // `flex`'s ReLU: NaN passes, as in PyTorch.
         if !self.relu || y.is_nan() || y > 0.0 {
             y
         } else {
             0.0
+        }
+    }
+
+    /// Applies the epilogue to a whole output, `[images, channels, plane]` row-major.
+    pub(super) fn apply_to_planes(&self, output: &mut [f32], plane: usize) {
+        let channels = self.scale.len().max(1);
+        for (index, values) in output.chunks_mut(plane.max(1)).enumerate() {
+            for value in values {
+                *value = self.apply(index % channels, *value);
+            }
         }
     }
 }

@@ -36,8 +36,10 @@ pub fn takes_epilogue(conv: &Conv2d, x: &Tensor<4>, options: &ConvOptions<2>) ->
         && x.dtype() == DType::F32
         && conv.bias.is_none()
         && options.groups == 1
-        && !x.is_require_grad()
-        && !conv.weight.val().is_require_grad()
+        // Tracked, not merely requiring a gradient: an activation inside a tracked pass does not
+        // require one itself, yet its gradient flows through (a guided ReLU's too).
+        && !x.is_tracked()
+        && !conv.weight.val().is_tracked()
 }
 
 /// `conv`'s weights (and bias) applied to `x` with `options`.
