@@ -10,6 +10,8 @@ pub mod arch;
 pub mod blocks;
 pub mod config;
 pub mod fast_gelu;
+pub mod fast_math;
+pub mod fast_softmax;
 pub mod flex_host;
 pub mod flops;
 pub mod fused_batch_norm;

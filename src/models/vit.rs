@@ -9,7 +9,6 @@
 use burn::module::{Module, Param};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{Initializer, LayerNorm, LayerNormConfig, Linear, LinearConfig};
-use burn::tensor::activation::softmax;
 use burn::tensor::{Device, Tensor};
 
 use super::arch::VitShape;
@@ -17,6 +16,7 @@ use super::blocks::{
     SequentialLayer, WithBiasInitializer, sequential, transformer_mlp, trunc_normal,
     xavier_uniform_param,
 };
+use super::fast_softmax::softmax_last;
 use super::fused_linear::{linear, linear_with};
 
 const LAYER_NORM_EPS: f64 = 1e-6;
@@ -83,7 +83,7 @@ impl MultiheadAttention {
         };
         let (queries, keys, values) = (part(0), part(1), part(2));
         let scores = queries.matmul(keys.clone().swap_dims(2, 3)) / (head_dim as f64).sqrt();
-        let weights = softmax(scores, 3);
+        let weights = softmax_last(scores);
         let context = weights
             .clone()
             .matmul(values)

@@ -6,10 +6,11 @@
 
 use burn::module::{Module, Param};
 use burn::nn::{Initializer, Linear, LinearConfig, Relu};
-use burn::tensor::activation::{sigmoid, softmax};
+use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
 use super::blocks::{SequentialLayer, WithBiasInitializer, normalize_last, sequential};
+use super::fast_softmax::softmax_last;
 use super::fused_linear::{linear, linear_with};
 
 /// Hidden width of the continuous position bias MLP (torchvision's, whatever the model size).
@@ -181,7 +182,7 @@ impl ShiftedWindowAttention {
                 tokens,
             ]);
         }
-        let weights = softmax(logits, 3);
+        let weights = softmax_last(logits);
 
         let x =
             weights

@@ -5,29 +5,9 @@
 //! one ulp). `libm`'s `erff` and `expf`, which `flex` calls per value, were an eighth of a
 //! SwinV2-T training step.
 
-use std::f32::consts::{FRAC_1_SQRT_2, FRAC_2_SQRT_PI, LN_2, LOG2_E};
+use std::f32::consts::{FRAC_1_SQRT_2, FRAC_2_SQRT_PI};
 
-/// `e^x` for `x` at most 88 (GELU only takes it of `-x²/2`); below -87.3 it is clamped to
-/// `e^-87.3`, about 1e-38, which is 0 for every use here.
-#[inline(always)]
-fn exp(x: f32) -> f32 {
-    let x = x.clamp(-87.3, 88.0);
-    // Round `x / ln 2` to the nearest integer: adding 1.5 * 2^23 pushes the fraction out.
-    const ROUND: f32 = 12_582_912.0;
-    let n = (x * LOG2_E + ROUND) - ROUND;
-    // ln 2 in two parts, so that `n * LN2_HIGH` is exact.
-    const LN2_HIGH: f32 = 0.693_359_4;
-    const LN2_LOW: f32 = LN_2 - LN2_HIGH;
-    let r = x - n * LN2_HIGH - n * LN2_LOW;
-    let p = 1.987_569_2e-4;
-    let p = p * r + 1.398_199_9e-3;
-    let p = p * r + 8.333_452e-3;
-    let p = p * r + 4.166_579_6e-2;
-    let p = p * r + 1.666_666_5e-1;
-    let p = p * r + 0.5;
-    let e_r = p * r * r + r + 1.0;
-    e_r * f32::from_bits(((n as i32 + 127) << 23) as u32)
-}
+use super::super::fast_math::exp;
 
 /// `erf(x)`: Taylor's series below 0.5, where A&S's `1 - poly * e^(-x²)` cancels and loses
 /// digits, A&S 7.1.26 above; within 3e-7 (tested). Both are computed and one selected, so the
@@ -113,7 +93,8 @@ fn backward_any(x: &[f32], grad: &[f32], output: &mut [f32]) {
 
 #[cfg(test)]
 mod tests {
-    use super::{erf, exp};
+    use super::erf;
+    use crate::models::fast_math::exp;
 
     /// Against f64's: `exp` within 3e-7 relative over GELU's range; `erf` within 3e-7, odd,
     /// and saturated far out.
