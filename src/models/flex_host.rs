@@ -30,6 +30,13 @@ pub fn contiguous_f32(tensor: FloatTensor<Flex>) -> FloatTensor<Flex> {
     }
 }
 
+/// The values of `tensor`, contiguous f32 (as [`contiguous_f32`] returns it), from its first:
+/// a contiguous view may start later in its buffer.
+pub fn values_from_start(tensor: &FloatTensor<Flex>) -> &[f32] {
+    let start = tensor.layout().start_offset();
+    &tensor.storage::<f32>()[start..start + tensor.shape().num_elements()]
+}
+
 /// A `flex` tensor holding `values`.
 pub fn from_values(values: Vec<f32>, shape: impl Into<Shape>) -> FloatTensor<Flex> {
     FloatTensor::<Flex>::from_data(TensorData::new(values, shape))

@@ -20,7 +20,7 @@ use burn::backend::{
 use burn::tensor::{DType, Tensor};
 use rayon::prelude::*;
 
-use super::flex_host::{contiguous_f32, from_values, is_flex};
+use super::flex_host::{contiguous_f32, from_values, is_flex, values_from_start};
 
 /// GELU of every value of `x`.
 pub fn gelu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
@@ -43,16 +43,10 @@ pub trait GeluBackend: Backend {
 /// Values per parallel task.
 const CHUNK: usize = 1 << 14;
 
-/// `contiguous_f32` and the values from the tensor's first one (a view may start later).
-fn values_of(tensor: &FloatTensor<Flex>) -> &[f32] {
-    let start = tensor.layout().start_offset();
-    &tensor.storage::<f32>()[start..start + tensor.shape().num_elements()]
-}
-
 impl GeluBackend for Flex {
     fn fast_gelu(x: FloatTensor<Self>) -> FloatTensor<Self> {
         let x = contiguous_f32(x);
-        let input = values_of(&x);
+        let input = values_from_start(&x);
         let mut output = vec![0.0f32; input.len()];
         output
             .par_chunks_mut(CHUNK)
@@ -63,7 +57,7 @@ impl GeluBackend for Flex {
 
     fn fast_gelu_backward(x: FloatTensor<Self>, grad: FloatTensor<Self>) -> FloatTensor<Self> {
         let (x, grad) = (contiguous_f32(x), contiguous_f32(grad));
-        let (input, grad_values) = (values_of(&x), values_of(&grad));
+        let (input, grad_values) = (values_from_start(&x), values_from_start(&grad));
         let mut output = vec![0.0f32; input.len()];
         output
             .par_chunks_mut(CHUNK)

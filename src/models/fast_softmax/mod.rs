@@ -19,7 +19,7 @@ use burn::backend::{
 use burn::tensor::{DType, Tensor};
 use rayon::prelude::*;
 
-use super::flex_host::{contiguous_f32, from_values, is_flex};
+use super::flex_host::{contiguous_f32, from_values, is_flex, values_from_start};
 
 /// Softmax of `x` over its last axis.
 pub fn softmax_last<const D: usize>(x: Tensor<D>) -> Tensor<D> {
@@ -52,15 +52,10 @@ fn rows(tensor: FloatTensor<Flex>) -> (FloatTensor<Flex>, usize) {
     (tensor, width)
 }
 
-fn values_of(tensor: &FloatTensor<Flex>) -> &[f32] {
-    let start = tensor.layout().start_offset();
-    &tensor.storage::<f32>()[start..start + tensor.shape().num_elements()]
-}
-
 impl SoftmaxBackend for Flex {
     fn fast_softmax(x: FloatTensor<Self>) -> FloatTensor<Self> {
         let (x, width) = rows(x);
-        let input = values_of(&x);
+        let input = values_from_start(&x);
         let mut output = vec![0.0f32; input.len()];
         let task = width.max(1) * TASK_VALUES.div_ceil(width.max(1));
         output
@@ -72,7 +67,7 @@ impl SoftmaxBackend for Flex {
 
     fn fast_softmax_backward(y: FloatTensor<Self>, grad: FloatTensor<Self>) -> FloatTensor<Self> {
         let ((y, width), (grad, _)) = (rows(y), rows(grad));
-        let (output_values, grad_values) = (values_of(&y), values_of(&grad));
+        let (output_values, grad_values) = (values_from_start(&y), values_from_start(&grad));
         let mut dx = vec![0.0f32; output_values.len()];
         let task = width.max(1) * TASK_VALUES.div_ceil(width.max(1));
         dx.par_chunks_mut(task)
