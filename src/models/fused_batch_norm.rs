@@ -39,7 +39,7 @@ pub fn batch_norm(bn: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
         return bn.forward(x);
     }
     let (gamma, beta) = (bn.gamma.val(), bn.beta.val());
-    if device.is_autodiff() && bn.training.is_enabled() {
+    if normalises_by_batch(bn, &device) {
         let (output, mean, variance) = <Dispatch as BatchNormBackend>::fused_batch_norm_train(
             x.into_dispatch(),
             gamma.into_dispatch(),
@@ -236,12 +236,18 @@ fn scale_and_shift(per_channel: [&[f32]; 4]) -> (Vec<f32>, Vec<f32>) {
     (scale, shift)
 }
 
+/// Whether [`batch_norm`] normalises by the batch's statistics on `device` (training mode)
+/// rather than by the running ones.
+fn normalises_by_batch(bn: &BatchNorm, device: &Device) -> bool {
+    device.is_autodiff() && bn.training.is_enabled()
+}
+
 /// The per-channel `scale` and `shift` by which [`batch_norm`] would normalise an f32 input on
 /// `device` with the running statistics, or `None` where it would not (another device, or
 /// training mode). The same values as its own pass uses, so `x * scale + shift` applied
 /// elsewhere (a convolution's output as it is written) equals it bit for bit.
 pub fn inference_scale_and_shift(bn: &BatchNorm, device: &Device) -> Option<(Vec<f32>, Vec<f32>)> {
-    if !is_flex(device) || (device.is_autodiff() && bn.training.is_enabled()) {
+    if !is_flex(device) || normalises_by_batch(bn, device) {
         return None;
     }
     let host = |t: Tensor<1>| t.into_data().convert::<f32>().try_into_vec::<f32>().ok();
