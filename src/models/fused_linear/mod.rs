@@ -23,7 +23,7 @@ use burn::backend::{
 use burn::nn::Linear;
 use burn::tensor::{DType, Shape, Tensor};
 
-use super::flex_host::{from_values, is_flex};
+use super::flex_host::{contiguous_f32, from_values, is_flex, values_from_start};
 use kernel::Operand;
 
 /// `layer` applied to `x` (`[..., d_input]`).
@@ -73,19 +73,10 @@ pub trait LinearBackend: Backend {
     fn linear_bias_grad(grad: FloatTensor<Self>) -> FloatTensor<Self>;
 }
 
-/// `tensor` contiguous from its first value, and the number of its rows of `width` values.
+/// `tensor` contiguous (its values: [`values_from_start`]), and the number of its rows of
+/// `width` values.
 fn rows_of(tensor: FloatTensor<Flex>) -> (FloatTensor<Flex>, usize) {
-    let tensor = tensor.to_contiguous();
-    let start = tensor.layout().start_offset();
-    let tensor = if start == 0 {
-        tensor
-    } else {
-        let count = tensor.shape().num_elements();
-        from_values(
-            tensor.storage::<f32>()[start..start + count].to_vec(),
-            tensor.shape(),
-        )
-    };
+    let tensor = contiguous_f32(tensor);
     let shape = tensor.shape();
     let width = shape[shape.num_dims() - 1];
     (tensor, shape.num_elements() / width.max(1))
@@ -99,7 +90,11 @@ fn weight_operand(weight: &FloatTensor<Flex>) -> (Option<FloatTensor<Flex>>, [is
     if weight.layout().start_offset() == 0 && row > 0 && col > 0 {
         (None, [row, col])
     } else {
-        let copy = rows_of(weight.clone()).0;
+        // A fresh buffer: its values start at its first.
+        let copy = from_values(
+            values_from_start(&contiguous_f32(weight.clone())).to_vec(),
+            weight.shape(),
+        );
         let columns = copy.shape()[1] as isize;
         (Some(copy), [columns, 1])
     }
@@ -123,14 +118,14 @@ impl LinearBackend for Flex {
         let (copy, [row_stride, col_stride]) = weight_operand(&weight);
         let weight = copy.as_ref().unwrap_or(&weight);
         let output = kernel::forward(
-            x.storage::<f32>(),
+            values_from_start(&x),
             rows,
             Operand {
                 values: weight.storage::<f32>(),
                 row_stride,
                 col_stride,
             },
-            bias.storage::<f32>(),
+            values_from_start(&bias),
         );
         from_values(output, with_last(&x.shape(), weight.shape()[1]))
     }
@@ -149,7 +144,7 @@ impl LinearBackend for Flex {
             rows,
             inputs,
             outputs,
-            Operand::row_major(grad.storage::<f32>(), outputs),
+            Operand::row_major(values_from_start(&grad), outputs),
             weight.transposed(),
         );
         from_values(values, with_last(&grad.shape(), inputs))
@@ -166,8 +161,8 @@ impl LinearBackend for Flex {
             inputs,
             outputs,
             rows,
-            Operand::row_major(x.storage::<f32>(), inputs).transposed(),
-            Operand::row_major(grad.storage::<f32>(), outputs),
+            Operand::row_major(values_from_start(&x), inputs).transposed(),
+            Operand::row_major(values_from_start(&grad), outputs),
         );
         from_values(values, [inputs, outputs])
     }
@@ -176,7 +171,10 @@ impl LinearBackend for Flex {
         let (grad, _) = rows_of(grad);
         let shape = grad.shape();
         let outputs = shape[shape.num_dims() - 1];
-        from_values(kernel::bias_grad(grad.storage::<f32>(), outputs), [outputs])
+        from_values(
+            kernel::bias_grad(values_from_start(&grad), outputs),
+            [outputs],
+        )
     }
 }
 

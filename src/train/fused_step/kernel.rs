@@ -2,10 +2,9 @@
 
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, Flex, TensorMetadata, backend_extension};
-use burn::tensor::DType;
 use rayon::prelude::*;
 
-use crate::models::flex_host::from_values;
+use crate::models::flex_host::{contiguous_f32, from_values, values_from_start};
 
 /// One AdamW step's scalars: `1 - beta` factors and bias corrections as Burn computes them.
 #[derive(Clone, Copy, Debug)]
@@ -133,14 +132,10 @@ impl FusedStepBackend for Flex {
 /// `tensor` as a contiguous f32 buffer holding exactly its values from the start, so that its
 /// storage indexes like the others'. A view (an offset, a stride) becomes a copy.
 fn owned(tensor: FloatTensor<Flex>) -> FloatTensor<Flex> {
+    let tensor = contiguous_f32(tensor);
     let count = tensor.shape().num_elements();
-    let exact = tensor.dtype() == DType::F32
-        && tensor.layout().contiguous_offsets() == Some((0, count))
-        && tensor.bytes().len() == count * size_of::<f32>();
-    if exact {
+    if tensor.bytes().len() == count * size_of::<f32>() {
         return tensor;
     }
-    let shape = tensor.shape();
-    let values = tensor.into_data().convert::<f32>().try_into_vec::<f32>();
-    from_values(values.expect("f32 after conversion"), shape)
+    from_values(values_from_start(&tensor).to_vec(), tensor.shape())
 }
