@@ -4,23 +4,32 @@
 //! fifth of a sparse GradCAM batch; this takes 3 ms (`cargo bench --bench ops`). Its output is
 //! `flex`'s bit for bit, NaNs included (tested).
 //!
-//! It keeps no indices, so it serves the passes that take no gradient through the pool:
-//! evaluation, LOST, model-vs-human, and GradCAM, whose gradient stops at the last stage. A pool
-//! whose input takes part in a backward pass (training, Guided Backprop, Integrated Gradients)
-//! runs Burn's, which records the indices its backward pass scatters by: finding each window's
-//! maximum again in the backward pass measured slower than that. So do other devices, dilated,
-//! ceil-mode or asymmetrically padded pools, and non-f32 tensors.
+//! A pool whose input takes part in a backward pass (training, Guided Backprop, Integrated
+//! Gradients) runs the same two passes carrying each maximum's position along, and its backward
+//! pass adds each output's gradient at that position: the positions Burn's pool records, so
+//! output and gradient are Burn's bit for bit (tested). On that stem output, forward and
+//! backward take 4 ms where Burn's take 16.5 (its per-tap index arithmetic and i64 indices;
+//! `cargo bench --bench ops`, less the baseline row). A pool that takes no gradient (evaluation,
+//! LOST, model-vs-human, GradCAM, whose gradient stops at the last stage) keeps no positions.
+//! Other devices, dilated, ceil-mode or asymmetrically padded pools, and non-f32 tensors run
+//! Burn's pool.
 
+use std::sync::Arc;
+
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
-use burn::backend::ops::ModuleOps;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind, unary};
 use burn::backend::tensor::FloatTensor;
-use burn::backend::{Autodiff, AutodiffBackend, Backend, Dispatch, Flex, backend_extension};
+use burn::backend::{
+    Autodiff, AutodiffBackend, Backend, Dispatch, Flex, TensorMetadata, backend_extension,
+};
 use burn::nn::PaddingConfig2d;
 use burn::nn::pool::MaxPool2d;
 use burn::tensor::{DType, Tensor};
 use rayon::prelude::*;
 
-use super::flex_host::{dims4, from_values, is_flex};
+use super::flex_host::{contiguous_f32, dims4, from_values, is_flex, values_from_start};
 
 /// A max pool's window: square kernel and stride, the same padding on every side.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,7 +73,11 @@ pub fn max_pool2d(pool: &MaxPool2d, x: Tensor<4>) -> Tensor<4> {
     let [sh, sw] = pool.stride;
     let plain = kh == kw && sh == sw && pool.dilation == [1, 1] && !pool.ceil_mode;
     let on_flex = is_flex(&x.device());
-    let Some(padding) = padding.filter(|&p| plain && on_flex && p < kh && x.dtype() == DType::F32)
+    // The tracked pass keeps row and column positions as floats, exact below 2^24.
+    let [_, _, h, w] = x.dims();
+    let exact = h.max(w) < 1 << 24;
+    let Some(padding) =
+        padding.filter(|&p| plain && on_flex && exact && p < kh && x.dtype() == DType::F32)
     else {
         return pool.forward(x);
     };
@@ -79,10 +92,30 @@ pub fn max_pool2d(pool: &MaxPool2d, x: Tensor<4>) -> Tensor<4> {
     ))
 }
 
-/// The backend operation behind [`max_pool2d`].
+/// Per output of a pool, the position in its input plane (`y * w + x`) of its window's
+/// maximum, as Burn's pool picks it: the first of the greatest in row-major order, or the last
+/// NaN.
+#[derive(Debug, Clone)]
+pub struct Argmax(Arc<Vec<u32>>);
+
+/// The backend operations behind [`max_pool2d`].
 #[backend_extension(Flex, Autodiff)]
 pub trait MaxPoolBackend: Backend {
     fn separable_max_pool2d(x: FloatTensor<Self>, window: PoolWindow) -> FloatTensor<Self>;
+
+    /// The pool and where each maximum came from.
+    fn max_pool2d_with_argmax(
+        x: FloatTensor<Self>,
+        window: PoolWindow,
+    ) -> (FloatTensor<Self>, Argmax);
+
+    /// The gradient with respect to an input of shape `input`: each output's gradient added at
+    /// its maximum's position.
+    fn max_pool2d_argmax_backward(
+        grad: FloatTensor<Self>,
+        argmax: Argmax,
+        input: [usize; 4],
+    ) -> FloatTensor<Self>;
 }
 
 /// `best` or `candidate`, whichever wins by `flex`'s rule: greater, or NaN (so a NaN wins and
@@ -135,15 +168,154 @@ fn pool_plane(plane: &[f32], w: usize, window: PoolWindow, rows: &mut [f32], out
     }
 }
 
+/// `(candidate, its position)` where it replaces the window's maximum so far by Burn's rule for
+/// its indices (greater, or NaN: the last NaN wins), else `(best, best_at)`. Positions are
+/// floats (exact below 2^24), so that both take one mask of one comparison. Written with SSE2
+/// masks on x86-64 because LLVM turns a plain select into a branch, which on noisy activations
+/// mispredicts half the time (4x slower measured).
+#[inline(always)]
+fn keep_max(best: f32, best_at: f32, candidate: f32, at: f32) -> (f32, f32) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{
+            _mm_and_ps, _mm_andnot_ps, _mm_cmpgt_ss, _mm_cmpunord_ss, _mm_cvtss_f32, _mm_or_ps,
+            _mm_set_ss,
+        };
+        // SAFETY: SSE and SSE2 are part of every x86-64 CPU.
+        unsafe {
+            let (b, c) = (_mm_set_ss(best), _mm_set_ss(candidate));
+            let mask = _mm_or_ps(_mm_cmpgt_ss(c, b), _mm_cmpunord_ss(c, c));
+            let pick = |new, old| {
+                _mm_cvtss_f32(_mm_or_ps(
+                    _mm_and_ps(mask, _mm_set_ss(new)),
+                    _mm_andnot_ps(mask, _mm_set_ss(old)),
+                ))
+            };
+            (pick(candidate, best), pick(at, best_at))
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let replace = (candidate > best) | candidate.is_nan();
+        if replace {
+            (candidate, at)
+        } else {
+            (best, best_at)
+        }
+    }
+}
+
+/// Each input row's window maxima (`[h, out_w]`) and their columns: the row pass of
+/// [`pool_plane_with_argmax`].
+struct RowMaxima<'a> {
+    rows: &'a mut [f32],
+    columns: &'a mut [f32],
+    /// The row each output's maximum is from, in the column pass (`out_w`).
+    winners: &'a mut [f32],
+}
+
+/// The maximum of each of a row's windows and its column. Windows wholly inside the row (most)
+/// run tap by tap across all of them, without clipping; the clipped ones at the ends one by one
+/// (a fifth faster than all one by one on a stem output).
+fn row_maxima_with_argmax(row: &[f32], window: PoolWindow, maxima: &mut [f32], at: &mut [f32]) {
+    let PoolWindow {
+        kernel,
+        stride,
+        padding,
+    } = window;
+    let w = row.len();
+    let out_w = maxima.len();
+    // Outputs `inner` have windows `o * stride - padding + (0..kernel)` inside the row.
+    let first = padding.div_ceil(stride).min(out_w);
+    let end = if w + padding >= kernel {
+        ((w + padding - kernel) / stride + 1).clamp(first, out_w)
+    } else {
+        first
+    };
+    for o in (0..first).chain(end..out_w) {
+        let taps = window.taps(o, w);
+        let (mut best, mut best_at) = (row[taps.start], taps.start as f32);
+        for x in taps.skip(1) {
+            (best, best_at) = keep_max(best, best_at, row[x], x as f32);
+        }
+        maxima[o] = best;
+        at[o] = best_at;
+    }
+    let inner = first..end;
+    for o in inner.clone() {
+        let x = o * stride - padding;
+        (maxima[o], at[o]) = (row[x], x as f32);
+    }
+    for tap in 1..kernel {
+        for ((o, best), best_at) in inner
+            .clone()
+            .zip(&mut maxima[inner.clone()])
+            .zip(&mut at[inner.clone()])
+        {
+            let x = o * stride - padding + tap;
+            (*best, *best_at) = keep_max(*best, *best_at, row[x], x as f32);
+        }
+    }
+}
+
+/// [`pool_plane`], also writing each maximum's position in the plane. Burn's pool scans a window
+/// row by row and keeps the first tap, then any greater or NaN one; the row pass keeps each
+/// row's by that rule and the column pass the rows' by it again, which picks the same tap: the
+/// first row holding the greatest value and its first column holding it (or, with NaNs, the last
+/// row holding one and its last).
+fn pool_plane_with_argmax(
+    plane: &[f32],
+    w: usize,
+    window: PoolWindow,
+    scratch: RowMaxima,
+    out: &mut [f32],
+    argmax: &mut [u32],
+) {
+    let RowMaxima {
+        rows,
+        columns,
+        winners,
+    } = scratch;
+    let h = plane.len() / w.max(1);
+    let out_w = window.out_len(w);
+    for ((row, maxima), at) in plane
+        .chunks(w)
+        .zip(rows.chunks_mut(out_w))
+        .zip(columns.chunks_mut(out_w))
+    {
+        row_maxima_with_argmax(row, window, maxima, at);
+    }
+    for ((o, out_row), argmax_row) in out
+        .chunks_mut(out_w)
+        .enumerate()
+        .zip(argmax.chunks_mut(out_w))
+    {
+        let mut taps = window.taps(o, h);
+        let first = taps.next().expect("a window holds an input row");
+        out_row.copy_from_slice(&rows[first * out_w..][..out_w]);
+        winners.fill(first as f32);
+        for y in taps {
+            let maxima = &rows[y * out_w..][..out_w];
+            for ((best, winner), &candidate) in out_row.iter_mut().zip(&mut *winners).zip(maxima) {
+                (*best, *winner) = keep_max(*best, *winner, candidate, y as f32);
+            }
+        }
+        for (ow, (best_at, &y)) in argmax_row.iter_mut().zip(&*winners).enumerate() {
+            let y = y as usize;
+            *best_at = (y * w) as u32 + columns[y * out_w + ow] as u32;
+        }
+    }
+}
+
 impl MaxPoolBackend for Flex {
     fn separable_max_pool2d(x: FloatTensor<Self>, window: PoolWindow) -> FloatTensor<Self> {
         let [n, c, h, w] = dims4(&x);
         let (out_h, out_w) = (window.out_len(h), window.out_len(w));
-        let x = x.to_contiguous();
+        let x = contiguous_f32(x);
         let mut out = vec![0.0; n * c * out_h * out_w];
         if out_h * out_w > 0 {
             out.par_chunks_mut(out_h * out_w)
-                .zip(x.storage::<f32>().par_chunks(h * w))
+                .zip(values_from_start(&x).par_chunks(h * w))
                 .for_each_init(
                     || vec![0.0; h * out_w],
                     |rows, (out, plane)| pool_plane(plane, w, window, rows, out),
@@ -151,29 +323,120 @@ impl MaxPoolBackend for Flex {
         }
         from_values(out, [n, c, out_h, out_w])
     }
+
+    fn max_pool2d_with_argmax(
+        x: FloatTensor<Self>,
+        window: PoolWindow,
+    ) -> (FloatTensor<Self>, Argmax) {
+        let [n, c, h, w] = dims4(&x);
+        let (out_h, out_w) = (window.out_len(h), window.out_len(w));
+        let x = contiguous_f32(x);
+        let plane_out = out_h * out_w;
+        let mut out = vec![0.0; n * c * plane_out];
+        let mut argmax = vec![0u32; n * c * plane_out];
+        if plane_out > 0 {
+            out.par_chunks_mut(plane_out)
+                .zip(argmax.par_chunks_mut(plane_out))
+                .zip(values_from_start(&x).par_chunks(h * w))
+                .for_each_init(
+                    || (vec![0.0; h * out_w], vec![0.0; h * out_w], vec![0.0; out_w]),
+                    |(rows, columns, winners), ((out, argmax), plane)| {
+                        let scratch = RowMaxima {
+                            rows,
+                            columns,
+                            winners,
+                        };
+                        pool_plane_with_argmax(plane, w, window, scratch, out, argmax)
+                    },
+                );
+        }
+        (
+            from_values(out, [n, c, out_h, out_w]),
+            Argmax(Arc::new(argmax)),
+        )
+    }
+
+    fn max_pool2d_argmax_backward(
+        grad: FloatTensor<Self>,
+        argmax: Argmax,
+        input: [usize; 4],
+    ) -> FloatTensor<Self> {
+        let [_, _, h, w] = input;
+        let grad = contiguous_f32(grad);
+        let plane_out = grad.shape().num_elements() / (input[0] * input[1]).max(1);
+        let mut out = vec![0.0; input.iter().product()];
+        if plane_out > 0 && h * w > 0 {
+            out.par_chunks_mut(h * w)
+                .zip(values_from_start(&grad).par_chunks(plane_out))
+                .zip(argmax.0.par_chunks(plane_out))
+                .for_each(|((plane, grad), argmax)| {
+                    // In output order, as Burn's backward pass adds them.
+                    for (&g, &at) in grad.iter().zip(argmax) {
+                        plane[at as usize] += g;
+                    }
+                });
+        }
+        from_values(out, input)
+    }
 }
 
 impl<B: Backend + MaxPoolBackend, C: CheckpointStrategy> MaxPoolBackend for Autodiff<B, C> {
     fn separable_max_pool2d(x: FloatTensor<Self>, window: PoolWindow) -> FloatTensor<Self> {
-        if x.is_tracked() {
-            // Burn's pool, with the indices its backward pass needs.
-            let PoolWindow {
-                kernel,
-                stride,
-                padding,
-            } = window;
-            return <Self as ModuleOps<Self>>::max_pool2d(
-                x,
-                [kernel, kernel],
-                [stride, stride],
-                [padding, padding],
-                [1, 1],
-                false,
-            );
+        #[derive(Debug)]
+        struct MaxPoolBackward;
+
+        impl<B: Backend + MaxPoolBackend> Backward<B, 1> for MaxPoolBackward {
+            /// The maxima's positions and the input's shape.
+            type State = (Argmax, [usize; 4]);
+
+            fn backward(
+                self,
+                ops: Ops<Self::State, 1>,
+                grads: &mut Gradients,
+                _checkpointer: &mut Checkpointer,
+            ) {
+                let (argmax, input) = ops.state;
+                unary::<B, _>(ops.parents, ops.node, grads, |grad| {
+                    B::max_pool2d_argmax_backward(grad, argmax, input)
+                });
+            }
         }
-        <Self as AutodiffBackend>::from_inner(B::separable_max_pool2d(
-            <Self as AutodiffBackend>::inner(x),
-            window,
+
+        match MaxPoolBackward
+            .prepare::<C>([x.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let dims = x.primitive().shape();
+                let input = [dims[0], dims[1], dims[2], dims[3]];
+                let (out, argmax) = B::max_pool2d_with_argmax(x.into_primitive(), window);
+                prep.finish((argmax, input), out)
+            }
+            OpsKind::UnTracked(prep) => {
+                prep.finish(B::separable_max_pool2d(x.into_primitive(), window))
+            }
+        }
+    }
+
+    fn max_pool2d_with_argmax(
+        x: FloatTensor<Self>,
+        window: PoolWindow,
+    ) -> (FloatTensor<Self>, Argmax) {
+        let (out, argmax) = B::max_pool2d_with_argmax(<Self as AutodiffBackend>::inner(x), window);
+        (<Self as AutodiffBackend>::from_inner(out), argmax)
+    }
+
+    fn max_pool2d_argmax_backward(
+        grad: FloatTensor<Self>,
+        argmax: Argmax,
+        input: [usize; 4],
+    ) -> FloatTensor<Self> {
+        // A gradient of a gradient is never taken through the pool.
+        <Self as AutodiffBackend>::from_inner(B::max_pool2d_argmax_backward(
+            <Self as AutodiffBackend>::inner(grad),
+            argmax,
+            input,
         ))
     }
 }
