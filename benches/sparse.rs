@@ -181,6 +181,7 @@ fn crossover(reps: usize, layer: &str, json: &mut Vec<String>) {
                     padding,
                     dilation: 1,
                 },
+                batch_norm: None,
             };
             let (fwd, bwd) = measure(reps, x, &|input| sparse_conv2d(input, &call));
             ratios.push((density, fwd / dense_fwd, bwd / dense_bwd));

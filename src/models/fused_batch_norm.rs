@@ -263,6 +263,16 @@ pub fn inference_scale_and_shift(bn: &BatchNorm, device: &Device) -> Option<(Vec
     Some(scale_and_shift([&gamma, &beta, &mean, &inv_std]))
 }
 
+/// [`inference_scale_and_shift`] where `gamma` and `beta` take no gradient either (a frozen
+/// network's analyses): the batch norm is then an affine map forward and a scaling by `scale`
+/// backward, which the operation before it may apply in its own passes, bit for bit.
+pub fn frozen_scale_and_shift(bn: &BatchNorm, device: &Device) -> Option<(Vec<f32>, Vec<f32>)> {
+    let frozen = !bn.gamma.val().is_require_grad() && !bn.beta.val().is_require_grad();
+    frozen
+        .then(|| inference_scale_and_shift(bn, device))
+        .flatten()
+}
+
 fn inv_std(variance: &[f32], epsilon: f64) -> Vec<f32> {
     variance
         .iter()

@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use rayon::prelude::*;
 
+use super::extension::ChannelAffine;
 use super::geometry::{ConvParams, Geometry, forward_entries};
 use super::kernel::{Entry, SLACK};
 use super::tiling::{Tiled, images_per_chunk};
@@ -180,8 +181,15 @@ impl CsrConv {
         Tiled::new(columns, geometry.plane_len(), row_len, 1, margin)
     }
 
-    /// The convolution of `x` (`input` shaped), `[batch, out_channels, out_h, out_w]`.
-    pub fn forward(&self, x: &[f32], input: [usize; 4], plan: &Plan) -> Vec<f32> {
+    /// The convolution of `x` (`input` shaped), `[batch, out_channels, out_h, out_w]`, then
+    /// `batch_norm` when given.
+    pub fn forward(
+        &self,
+        x: &[f32],
+        input: [usize; 4],
+        plan: &Plan,
+        batch_norm: Option<&ChannelAffine>,
+    ) -> Vec<f32> {
         let [batch, channels, height, width] = input;
         let geometry = &plan.geometry;
         let image_len = channels * height * width;
@@ -213,14 +221,27 @@ impl CsrConv {
                     for (y, out_row) in out.chunks_mut(out_w).enumerate() {
                         tiled.read(grid, o, y * grid_w, out_row);
                     }
+                    if let Some(ChannelAffine { scale, shift }) = batch_norm {
+                        let (a, b) = (scale[o], shift[o]);
+                        for value in out.iter_mut() {
+                            *value = *value * a + b;
+                        }
+                    }
                 });
         }
         out
     }
 
     /// The gradient with respect to the input of [`CsrConv::forward`], from the gradient of its
-    /// output `[batch, out_channels, out_h, out_w]`.
-    pub fn input_grad(&self, grad: &[f32], input: [usize; 4], plan: &Plan) -> Vec<f32> {
+    /// output `[batch, out_channels, out_h, out_w]`; with a batch norm's `scale`, of the
+    /// convolution followed by it.
+    pub fn input_grad(
+        &self,
+        grad: &[f32],
+        input: [usize; 4],
+        plan: &Plan,
+        scale: Option<&[f32]>,
+    ) -> Vec<f32> {
         let [batch, channels, height, width] = input;
         let geometry = &plan.geometry;
         let phases = geometry.phase_count();
@@ -250,9 +271,19 @@ impl CsrConv {
             padded[..count * grads_len]
                 .par_chunks_mut(row_len)
                 .zip(grad.par_chunks(out_h * out_w))
-                .for_each(|(row, grad)| {
+                .enumerate()
+                .for_each(|(index, (row, grad))| {
                     for (y, grad_row) in grad.chunks(out_w).enumerate() {
-                        row[margin + y * grid_w..][..out_w].copy_from_slice(grad_row);
+                        let row = &mut row[margin + y * grid_w..][..out_w];
+                        match scale {
+                            Some(scale) => {
+                                let a = scale[index % self.out_channels];
+                                for (r, &g) in row.iter_mut().zip(grad_row) {
+                                    *r = a * g;
+                                }
+                            }
+                            None => row.copy_from_slice(grad_row),
+                        }
                     }
                 });
             let planes = &mut planes[..count * planes_len];
@@ -377,10 +408,10 @@ mod tests {
             let plan = csr.plan(params, input).unwrap();
             let (expected, oh, ow) = dense_conv(&x, &w, input, 4, k, params);
             assert_eq!((plan.geometry.out_h, plan.geometry.out_w), (oh, ow));
-            close(&csr.forward(&x, input, &plan), &expected);
+            close(&csr.forward(&x, input, &plan, None), &expected);
             // The kept plan serves the next call of that size.
             close(
-                &csr.forward(&x, input, &csr.plan(params, input).unwrap()),
+                &csr.forward(&x, input, &csr.plan(params, input).unwrap(), None),
                 &expected,
             );
         }
@@ -397,7 +428,7 @@ mod tests {
             let plan = csr.plan(params, input).unwrap();
             let out_len = 2 * 4 * plan.geometry.out_h * plan.geometry.out_w;
             let g = pseudo(out_len, 4, 0);
-            let grad = csr.input_grad(&g, input, &plan);
+            let grad = csr.input_grad(&g, input, &plan, None);
             // Column by column: d<conv(x), g>/dx_i = <conv(e_i), g>.
             let mut expected = vec![0f64; grad.len()];
             for (i, e) in expected.iter_mut().enumerate() {

@@ -21,11 +21,35 @@ use super::super::flex_host::{contiguous_f32, dims4, from_values};
 use super::conv::CsrConv;
 use super::geometry::ConvParams;
 
-/// One call's sparse weights and convolution parameters.
+/// One call's sparse weights and convolution parameters, and the inference batch norm that
+/// follows the convolution when it is folded in.
 #[derive(Debug, Clone)]
 pub struct SparseConvCall {
     pub weights: Arc<CsrConv>,
     pub params: ConvParams,
+    pub batch_norm: Option<Arc<ChannelAffine>>,
+}
+
+impl SparseConvCall {
+    /// This call followed by `batch_norm`, applied as each output channel is written.
+    pub fn with_batch_norm(self, batch_norm: ChannelAffine) -> Self {
+        Self {
+            batch_norm: Some(Arc::new(batch_norm)),
+            ..self
+        }
+    }
+}
+
+/// A frozen batch norm in inference, `y * scale + shift` per output channel, folded into a sparse
+/// convolution: the forward pass applies it as each channel is written, the input gradient
+/// scales the output's gradient by `scale` as it reads it. These are the float operations of
+/// `fused_batch_norm`'s inference passes (forward, and backward without parameter gradients),
+/// so the results are the separate passes' bit for bit, with two passes over the activations
+/// fewer each way.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChannelAffine {
+    pub scale: Vec<f32>,
+    pub shift: Vec<f32>,
 }
 
 /// The convolution of `x` `[batch, in, h, w]` with `call`'s sparse weights (no bias). On an
@@ -58,7 +82,10 @@ impl SparseConvBackend for Flex {
             .weights
             .plan(call.params, input)
             .unwrap_or_else(|message| panic!("{message}"));
-        let out = call.weights.forward(x.storage::<f32>(), input, &plan);
+        let affine = call.batch_norm.as_deref();
+        let out = call
+            .weights
+            .forward(x.storage::<f32>(), input, &plan, affine);
         from_values(
             out,
             [
@@ -80,8 +107,10 @@ impl SparseConvBackend for Flex {
             .weights
             .plan(call.params, input)
             .unwrap_or_else(|message| panic!("{message}"));
+        let scale = call.batch_norm.as_ref().map(|affine| &affine.scale[..]);
         from_values(
-            call.weights.input_grad(grad.storage::<f32>(), input, &plan),
+            call.weights
+                .input_grad(grad.storage::<f32>(), input, &plan, scale),
             input,
         )
     }

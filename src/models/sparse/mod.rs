@@ -8,6 +8,10 @@
 //! network's forward pass then routes those convolutions here. Results equal the dense path up
 //! to float rounding (the sums run in another order; tested within 1e-5 relative).
 //!
+//! A frozen network's batch norm after a sparse convolution folds into it ([`ChannelAffine`]):
+//! applied as each output channel is written, and to the output's gradient as the input
+//! gradient reads it, bit for bit the separate passes (tested) with two passes fewer each way.
+//!
 //! Frozen weights only: a convolution whose weight takes a gradient (training) always runs
 //! dense, because the sparse path gives no weight gradient. A convolution that stays dense runs
 //! exactly the code it runs without sparse kernels, so `PVR_SPARSE=off` reproduces the dense
@@ -34,7 +38,7 @@ use burn::tensor::Tensor;
 use burn::tensor::ops::ConvOptions;
 
 pub use conv::CsrConv;
-pub use extension::{SparseConvCall, sparse_conv2d};
+pub use extension::{ChannelAffine, SparseConvCall, sparse_conv2d};
 pub use geometry::ConvParams;
 
 /// When to run a layer sparse.
@@ -203,6 +207,7 @@ impl SparseKernels {
                 padding: dilation * (conv.kernel_size[0] / 2),
                 dilation,
             },
+            batch_norm: None,
         })
     }
 }

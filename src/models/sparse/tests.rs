@@ -92,6 +92,7 @@ fn sparse_conv_equals_the_dense_convolution_forward_and_input_gradient() {
                 padding,
                 dilation,
             },
+            batch_norm: None,
         };
         let dense_weight = Tensor::<4>::from_data(TensorData::new(w, [c_out, c_in, k, k]), &device);
         let options = ConvOptions::new(
@@ -271,4 +272,74 @@ fn policies_parse_from_their_names() {
             .contains("PVR_SPARSE")
     );
     assert!(SparsePolicy::parse("fast").is_err());
+}
+
+/// A frozen batch norm folded into a sparse convolution gives the separate passes' output and
+/// input gradient bit for bit (strided and not, whole channels pruned); a batch norm whose
+/// `gamma` trains is not folded.
+#[test]
+fn a_folded_batch_norm_equals_the_separate_pass_bit_for_bit() {
+    use burn::module::{Param, RunningState};
+    use burn::nn::{BatchNorm, BatchNormConfig};
+
+    use crate::models::fused_batch_norm::{batch_norm, frozen_scale_and_shift};
+
+    let device = Device::flex().autodiff();
+    let bits = |t: Tensor<4>| values(t).iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    let channels = 6;
+    let per_channel = |seed: f32| {
+        Tensor::<1>::from_floats(
+            [0.5, -1.25, 2.0, 0.75, -0.5, 1.5].map(|v| v * seed + 0.1),
+            &device,
+        )
+    };
+    let trainable = BatchNorm {
+        gamma: Param::from_tensor(per_channel(1.0)),
+        beta: Param::from_tensor(per_channel(-0.5)),
+        running_mean: RunningState::new(per_channel(0.3)),
+        running_var: RunningState::new(per_channel(0.7).abs().add_scalar(0.2)),
+        ..BatchNormConfig::new(channels).init(&device)
+    };
+    // Moving to the autodiff device leaves the parameters untracked, as in an analysis.
+    let frozen = trainable.clone().valid().to_device(&device);
+    assert!(frozen_scale_and_shift(&trainable.clone().train(), &device).is_none());
+    let (scale, shift) = frozen_scale_and_shift(&frozen, &device).expect("a frozen batch norm");
+    for stride in [1, 2] {
+        let weight = thin(
+            Tensor::<4>::random([channels, 4, 3, 3], Distribution::Normal(0.0, 1.0), &device),
+            0.3,
+        );
+        let call = SparseConvCall {
+            weights: Arc::new(CsrConv::from_dense(&values(weight), [channels, 4, 3, 3])),
+            params: ConvParams {
+                stride,
+                padding: 1,
+                dilation: 1,
+            },
+            batch_norm: None,
+        };
+        let folded = call.clone().with_batch_norm(super::ChannelAffine {
+            scale: scale.clone(),
+            shift: shift.clone(),
+        });
+        let x = Tensor::<4>::random([3, 4, 11, 9], Distribution::Normal(0.0, 1.0), &device);
+        let g = Tensor::<4>::random(
+            sparse_conv2d(x.clone(), &call).shape(),
+            Distribution::Normal(0.0, 1.0),
+            &device,
+        );
+        let run = |fold: bool| {
+            let x = x.clone().detach().require_grad();
+            let out = if fold {
+                sparse_conv2d(x.clone(), &folded)
+            } else {
+                batch_norm(&frozen, sparse_conv2d(x.clone(), &call))
+            };
+            let grads = (out.clone() * g.clone()).sum().backward();
+            (bits(out), bits(x.grad(&grads).unwrap()))
+        };
+        let ((out, grad), (separate_out, separate_grad)) = (run(true), run(false));
+        assert_eq!(out, separate_out, "stride {stride}: output");
+        assert_eq!(grad, separate_grad, "stride {stride}: input gradient");
+    }
 }
