@@ -17,7 +17,7 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, AutodiffBackend, Backend, Dispatch, Flex, backend_extension};
 use burn::tensor::Tensor;
 
-use super::super::flex_host::{contiguous_f32, dims4, from_values};
+use super::super::flex_host::{contiguous_f32, dims4, from_values, values_from_start};
 use super::conv::CsrConv;
 use super::geometry::ConvParams;
 
@@ -85,7 +85,7 @@ impl SparseConvBackend for Flex {
         let affine = call.batch_norm.as_deref();
         let out = call
             .weights
-            .forward(x.storage::<f32>(), input, &plan, affine);
+            .forward(values_from_start(&x), input, &plan, affine);
         from_values(
             out,
             [
@@ -110,7 +110,7 @@ impl SparseConvBackend for Flex {
         let scale = call.batch_norm.as_ref().map(|affine| &affine.scale[..]);
         from_values(
             call.weights
-                .input_grad(grad.storage::<f32>(), input, &plan, scale),
+                .input_grad(values_from_start(&grad), input, &plan, scale),
             input,
         )
     }
