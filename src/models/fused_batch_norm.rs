@@ -242,11 +242,28 @@ fn normalises_by_batch(bn: &BatchNorm, device: &Device) -> bool {
     device.is_autodiff() && bn.training.is_enabled()
 }
 
-/// The per-channel `scale` and `shift` by which [`batch_norm`] would normalise an f32 input on
-/// `device` with the running statistics, or `None` where it would not (another device, or
-/// training mode). The same values as its own pass uses, so `x * scale + shift` applied
-/// elsewhere (a convolution's output as it is written) equals it bit for bit.
-pub fn inference_scale_and_shift(bn: &BatchNorm, device: &Device) -> Option<(Vec<f32>, Vec<f32>)> {
+/// A batch norm in inference as the per-channel affine map it is, `y * scale + shift`, for the
+/// convolution before it to apply in its own passes (`gemm_conv::Epilogue`, the sparse kernels'
+/// folded batch norm): the float operations of [`batch_norm`]'s own passes, so bit for bit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChannelAffine {
+    pub scale: Vec<f32>,
+    pub shift: Vec<f32>,
+}
+
+impl ChannelAffine {
+    /// The map of output channel `channel`'s value `y`.
+    #[inline(always)]
+    pub fn apply(&self, channel: usize, y: f32) -> f32 {
+        y * self.scale[channel] + self.shift[channel]
+    }
+}
+
+/// The affine map by which [`batch_norm`] would normalise an f32 input on `device` with the
+/// running statistics, or `None` where it would not (another device, or training mode). The
+/// same values as its own pass uses, so the map applied elsewhere (a convolution's output as it
+/// is written) equals it bit for bit.
+pub fn inference_affine(bn: &BatchNorm, device: &Device) -> Option<ChannelAffine> {
     if !is_flex(device) || normalises_by_batch(bn, device) {
         return None;
     }
@@ -260,17 +277,16 @@ pub fn inference_scale_and_shift(bn: &BatchNorm, device: &Device) -> Option<(Vec
     .map(host);
     let (gamma, beta, mean, variance) = (gamma?, beta?, mean?, variance?);
     let inv_std = inv_std(&variance, bn.epsilon);
-    Some(scale_and_shift([&gamma, &beta, &mean, &inv_std]))
+    let (scale, shift) = scale_and_shift([&gamma, &beta, &mean, &inv_std]);
+    Some(ChannelAffine { scale, shift })
 }
 
-/// [`inference_scale_and_shift`] where `gamma` and `beta` take no gradient either (a frozen
-/// network's analyses): the batch norm is then an affine map forward and a scaling by `scale`
-/// backward, which the operation before it may apply in its own passes, bit for bit.
-pub fn frozen_scale_and_shift(bn: &BatchNorm, device: &Device) -> Option<(Vec<f32>, Vec<f32>)> {
+/// [`inference_affine`] where `gamma` and `beta` take no gradient either (a frozen network's
+/// analyses): the batch norm is then the map forward and a scaling by `scale` backward, which
+/// the operation before it may apply in its own passes, bit for bit.
+pub fn frozen_affine(bn: &BatchNorm, device: &Device) -> Option<ChannelAffine> {
     let frozen = !bn.gamma.val().is_require_grad() && !bn.beta.val().is_require_grad();
-    frozen
-        .then(|| inference_scale_and_shift(bn, device))
-        .flatten()
+    frozen.then(|| inference_affine(bn, device)).flatten()
 }
 
 fn inv_std(variance: &[f32], epsilon: f64) -> Vec<f32> {

@@ -10,13 +10,11 @@ use burn::tensor::{Device, FloatDType, Tensor};
 
 use super::arch::Stem;
 use super::flex_host::is_flex;
-use super::fused_batch_norm::{frozen_scale_and_shift, inference_scale_and_shift};
+use super::fused_batch_norm::{frozen_affine, inference_affine};
 use super::gemm_conv::{Epilogue, dense_conv, gemm_conv2d_epilogue, takes_epilogue};
 use super::guided_relu::ReluMode;
 use super::max_pool::max_pool2d;
-use super::sparse::{
-    ChannelAffine, SparseKernels, SparsePolicy, SparseSummary, same_padding, sparse_conv2d,
-};
+use super::sparse::{SparseKernels, SparsePolicy, SparseSummary, same_padding, sparse_conv2d};
 use super::sync_batch_norm::batch_norm_maybe_synced;
 
 /// torchvision's convolution init: Kaiming normal, fan-out, gain for ReLU.
@@ -99,20 +97,17 @@ fn conv_bn(
     let after = |y| activate(batch_norm(bn, y));
     if let Some(call) = kernels.sparse_call(conv, &x, stride, dilation) {
         // A frozen network's batch norm folds into the sparse passes, bit for bit.
-        return match frozen_scale_and_shift(bn, &x.device()) {
-            Some((scale, shift)) => {
-                let call = call.with_batch_norm(ChannelAffine { scale, shift });
-                activate(sparse_conv2d(x, &call))
-            }
+        return match frozen_affine(bn, &x.device()) {
+            Some(affine) => activate(sparse_conv2d(x, &call.with_batch_norm(affine))),
             None => after(sparse_conv2d(x, &call)),
         };
     }
     let options = same_padding(conv, stride, dilation);
     if takes_epilogue(conv, &x, &options)
-        && let Some((scale, shift)) = inference_scale_and_shift(bn, &x.device())
+        && let Some(affine) = inference_affine(bn, &x.device())
     {
         let relu = relu.is_some();
-        let epilogue = Epilogue { scale, shift, relu };
+        let epilogue = Epilogue { affine, relu };
         return gemm_conv2d_epilogue(x, conv.weight.val(), options, epilogue);
     }
     after(dense_conv(conv, x, options))

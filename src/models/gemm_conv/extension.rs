@@ -41,7 +41,7 @@ pub fn gemm_conv2d_epilogue(
 ) -> Tensor<4> {
     let channels = weight.dims()[0];
     assert!(
-        epilogue.scale.len() == channels && epilogue.shift.len() == channels,
+        epilogue.affine.scale.len() == channels && epilogue.affine.shift.len() == channels,
         "an epilogue has one scale and one shift per output channel"
     );
     Tensor::from_dispatch(<Dispatch as GemmConvBackend>::gemm_conv2d_epilogue(
@@ -250,8 +250,8 @@ impl<B: Backend + GemmConvBackend, C: CheckpointStrategy> GemmConvBackend for Au
             )
         };
         let output = <Self as FloatTensorOps<Self>>::float_add(
-            <Self as FloatTensorOps<Self>>::float_mul(output, per_channel(epilogue.scale)),
-            per_channel(epilogue.shift),
+            <Self as FloatTensorOps<Self>>::float_mul(output, per_channel(epilogue.affine.scale)),
+            per_channel(epilogue.affine.shift),
         );
         if epilogue.relu {
             <Self as ActivationOps<Self>>::relu(output)

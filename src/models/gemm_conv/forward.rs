@@ -12,6 +12,7 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 
+use super::super::fused_batch_norm::ChannelAffine;
 use super::patches::im2col_channel_major;
 use super::shape::ConvShape;
 
@@ -31,8 +32,7 @@ const MIN_TILES: usize = 8;
 /// and gives their values bit for bit (the same float operations on the same sums).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Epilogue {
-    pub scale: Vec<f32>,
-    pub shift: Vec<f32>,
+    pub affine: ChannelAffine,
     pub relu: bool,
 }
 
@@ -40,7 +40,7 @@ impl Epilogue {
     /// The epilogue's value for output channel `channel`'s sum `y`.
     #[inline(always)]
     fn apply(&self, channel: usize, y: f32) -> f32 {
-        let y = y * self.scale[channel] + self.shift[channel];
+        let y = self.affine.apply(channel, y);
         // `flex`'s ReLU: NaN passes, as in PyTorch.
         if !self.relu || y.is_nan() || y > 0.0 {
             y
@@ -51,7 +51,7 @@ impl Epilogue {
 
     /// Applies the epilogue to a whole output, `[images, channels, plane]` row-major.
     pub(super) fn apply_to_planes(&self, output: &mut [f32], plane: usize) {
-        let channels = self.scale.len().max(1);
+        let channels = self.affine.scale.len().max(1);
         for (index, values) in output.chunks_mut(plane.max(1)).enumerate() {
             for value in values {
                 *value = self.apply(index % channels, *value);
@@ -91,8 +91,8 @@ pub(super) fn forward_in_tiles(
     assert_eq!(weight.len(), shape.out_channels * shape.patch_rows());
     if let Some(epilogue) = epilogue {
         assert!(
-            epilogue.scale.len() == shape.out_channels
-                && epilogue.shift.len() == shape.out_channels,
+            epilogue.affine.scale.len() == shape.out_channels
+                && epilogue.affine.shift.len() == shape.out_channels,
             "one scale and shift per output channel"
         );
     }

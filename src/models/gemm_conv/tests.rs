@@ -6,6 +6,7 @@ use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Distribution, Tensor, TensorData};
 
+use super::super::fused_batch_norm::ChannelAffine;
 use super::forward::{Epilogue, forward, forward_in_tiles};
 use super::grad::weight_grad_in_chunks;
 use super::shape::ConvShape;
@@ -240,7 +241,7 @@ fn affine_then_relu(output: &[f32], shape: &ConvShape, epilogue: &Epilogue) -> V
         .flat_map(|(plane, values)| {
             let channel = plane % shape.out_channels;
             values.iter().map(move |&y| {
-                let y = y * epilogue.scale[channel] + epilogue.shift[channel];
+                let y = y * epilogue.affine.scale[channel] + epilogue.affine.shift[channel];
                 if !epilogue.relu || y.is_nan() || y > 0.0 {
                     y
                 } else {
@@ -261,8 +262,10 @@ fn the_epilogue_equals_batch_norm_and_relu_afterwards() {
         for relu in [false, true] {
             let channels = shape.out_channels;
             let epilogue = Epilogue {
-                scale: (0..channels).map(|c| 0.5 + c as f32 * 0.25).collect(),
-                shift: (0..channels).map(|c| c as f32 * 0.1 - 0.3).collect(),
+                affine: ChannelAffine {
+                    scale: (0..channels).map(|c| 0.5 + c as f32 * 0.25).collect(),
+                    shift: (0..channels).map(|c| c as f32 * 0.1 - 0.3).collect(),
+                },
                 relu,
             };
             let plain = forward(&x, &w, &shape, None);

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use rayon::prelude::*;
 
-use super::extension::ChannelAffine;
+use super::super::fused_batch_norm::ChannelAffine;
 use super::geometry::{ConvParams, Geometry, forward_entries};
 use super::kernel::{Entry, SLACK};
 use super::tiling::{Tiled, images_per_chunk};
@@ -221,10 +221,9 @@ impl CsrConv {
                     for (y, out_row) in out.chunks_mut(out_w).enumerate() {
                         tiled.read(grid, o, y * grid_w, out_row);
                     }
-                    if let Some(ChannelAffine { scale, shift }) = batch_norm {
-                        let (a, b) = (scale[o], shift[o]);
+                    if let Some(affine) = batch_norm {
                         for value in out.iter_mut() {
-                            *value = *value * a + b;
+                            *value = affine.apply(o, *value);
                         }
                     }
                 });

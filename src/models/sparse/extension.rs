@@ -18,11 +18,15 @@ use burn::backend::{Autodiff, AutodiffBackend, Backend, Dispatch, Flex, backend_
 use burn::tensor::Tensor;
 
 use super::super::flex_host::{contiguous_f32, dims4, from_values, values_from_start};
+use super::super::fused_batch_norm::ChannelAffine;
 use super::conv::CsrConv;
 use super::geometry::ConvParams;
 
-/// One call's sparse weights and convolution parameters, and the inference batch norm that
-/// follows the convolution when it is folded in.
+/// One call's sparse weights and convolution parameters, and the frozen batch norm that
+/// follows the convolution when it is folded in: the forward pass applies it as each output
+/// channel is written, the input gradient scales the output's gradient by its `scale` as it
+/// reads it (the batch norm's backward pass without parameter gradients), so the results are
+/// the separate passes' bit for bit, with two passes over the activations fewer each way.
 #[derive(Debug, Clone)]
 pub struct SparseConvCall {
     pub weights: Arc<CsrConv>,
@@ -38,18 +42,6 @@ impl SparseConvCall {
             ..self
         }
     }
-}
-
-/// A frozen batch norm in inference, `y * scale + shift` per output channel, folded into a sparse
-/// convolution: the forward pass applies it as each channel is written, the input gradient
-/// scales the output's gradient by `scale` as it reads it. These are the float operations of
-/// `fused_batch_norm`'s inference passes (forward, and backward without parameter gradients),
-/// so the results are the separate passes' bit for bit, with two passes over the activations
-/// fewer each way.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ChannelAffine {
-    pub scale: Vec<f32>,
-    pub shift: Vec<f32>,
 }
 
 /// The convolution of `x` `[batch, in, h, w]` with `call`'s sparse weights (no bias). On an

@@ -8,7 +8,8 @@
 //! network's forward pass then routes those convolutions here. Results equal the dense path up
 //! to float rounding (the sums run in another order; tested within 1e-5 relative).
 //!
-//! A frozen network's batch norm after a sparse convolution folds into it ([`ChannelAffine`]):
+//! A frozen network's batch norm after a sparse convolution folds into it
+//! ([`SparseConvCall::with_batch_norm`]):
 //! applied as each output channel is written, and to the output's gradient as the input
 //! gradient reads it, bit for bit the separate passes (tested) with two passes fewer each way.
 //!
@@ -38,7 +39,7 @@ use burn::tensor::Tensor;
 use burn::tensor::ops::ConvOptions;
 
 pub use conv::CsrConv;
-pub use extension::{ChannelAffine, SparseConvCall, sparse_conv2d};
+pub use extension::{SparseConvCall, sparse_conv2d};
 pub use geometry::ConvParams;
 
 /// When to run a layer sparse.

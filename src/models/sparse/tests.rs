@@ -282,7 +282,7 @@ fn a_folded_batch_norm_equals_the_separate_pass_bit_for_bit() {
     use burn::module::{Param, RunningState};
     use burn::nn::{BatchNorm, BatchNormConfig};
 
-    use crate::models::fused_batch_norm::{batch_norm, frozen_scale_and_shift};
+    use crate::models::fused_batch_norm::{batch_norm, frozen_affine};
 
     let device = Device::flex().autodiff();
     let bits = |t: Tensor<4>| values(t).iter().map(|v| v.to_bits()).collect::<Vec<_>>();
@@ -302,8 +302,8 @@ fn a_folded_batch_norm_equals_the_separate_pass_bit_for_bit() {
     };
     // Moving to the autodiff device leaves the parameters untracked, as in an analysis.
     let frozen = trainable.clone().valid().to_device(&device);
-    assert!(frozen_scale_and_shift(&trainable.clone().train(), &device).is_none());
-    let (scale, shift) = frozen_scale_and_shift(&frozen, &device).expect("a frozen batch norm");
+    assert!(frozen_affine(&trainable.clone().train(), &device).is_none());
+    let affine = frozen_affine(&frozen, &device).expect("a frozen batch norm");
     for stride in [1, 2] {
         let weight = thin(
             Tensor::<4>::random([channels, 4, 3, 3], Distribution::Normal(0.0, 1.0), &device),
@@ -318,10 +318,7 @@ fn a_folded_batch_norm_equals_the_separate_pass_bit_for_bit() {
             },
             batch_norm: None,
         };
-        let folded = call.clone().with_batch_norm(super::ChannelAffine {
-            scale: scale.clone(),
-            shift: shift.clone(),
-        });
+        let folded = call.clone().with_batch_norm(affine.clone());
         let x = Tensor::<4>::random([3, 4, 11, 9], Distribution::Normal(0.0, 1.0), &device);
         let g = Tensor::<4>::random(
             sparse_conv2d(x.clone(), &call).shape(),
