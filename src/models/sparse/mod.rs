@@ -205,7 +205,7 @@ impl SparseKernels {
             weights: weights.clone(),
             params: ConvParams {
                 stride,
-                padding: dilation * (conv.kernel_size[0] / 2),
+                padding: same_padding_of(conv, dilation),
                 dilation,
             },
             batch_norm: None,
@@ -216,11 +216,16 @@ impl SparseKernels {
 /// `conv`'s options with the given stride and dilation and "same" padding for its odd kernel
 /// (`dilation * (k / 2)`): as built when `stride` is the layer's own and `dilation` 1.
 pub fn same_padding(conv: &Conv2d, stride: usize, dilation: usize) -> ConvOptions<2> {
-    let padding = dilation * (conv.kernel_size[0] / 2);
+    let padding = same_padding_of(conv, dilation);
     ConvOptions::new(
         [stride, stride],
         [padding, padding],
         [dilation, dilation],
         conv.groups,
     )
+}
+
+/// The "same" padding of `conv`'s odd kernel at `dilation`: `dilation * (k / 2)`.
+fn same_padding_of(conv: &Conv2d, dilation: usize) -> usize {
+    dilation * (conv.kernel_size[0] / 2)
 }
