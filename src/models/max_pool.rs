@@ -118,11 +118,17 @@ pub trait MaxPoolBackend: Backend {
     ) -> FloatTensor<Self>;
 }
 
-/// `best` or `candidate`, whichever wins by `flex`'s rule: greater, or NaN (so a NaN wins and
-/// stays). Branch-free, so the column pass vectorises.
+/// Whether `candidate` replaces a window's maximum so far by `flex`'s rule: greater, or NaN (so
+/// a NaN wins and stays).
+#[inline(always)]
+fn wins(best: f32, candidate: f32) -> bool {
+    (candidate > best) | candidate.is_nan()
+}
+
+/// `best` or `candidate`, whichever [`wins`]. Branch-free, so the column pass vectorises.
 #[inline(always)]
 fn pick(best: f32, candidate: f32) -> f32 {
-    if (candidate > best) | candidate.is_nan() {
+    if wins(best, candidate) {
         candidate
     } else {
         best
@@ -168,11 +174,10 @@ fn pool_plane(plane: &[f32], w: usize, window: PoolWindow, rows: &mut [f32], out
     }
 }
 
-/// `(candidate, its position)` where it replaces the window's maximum so far by Burn's rule for
-/// its indices (greater, or NaN: the last NaN wins), else `(best, best_at)`. Positions are
-/// floats (exact below 2^24), so that both take one mask of one comparison. Written with SSE2
-/// masks on x86-64 because LLVM turns a plain select into a branch, which on noisy activations
-/// mispredicts half the time (4x slower measured).
+/// `(candidate, its position)` where it [`wins`] (so the last NaN wins, as in Burn's indices),
+/// else `(best, best_at)`. Positions are floats (exact below 2^24), so that both take one mask
+/// of one comparison. Written with SSE2 masks on x86-64 because LLVM turns a plain select into a
+/// branch, which on noisy activations mispredicts half the time (4x slower measured).
 #[inline(always)]
 fn keep_max(best: f32, best_at: f32, candidate: f32, at: f32) -> (f32, f32) {
     #[cfg(target_arch = "x86_64")]
@@ -181,7 +186,7 @@ fn keep_max(best: f32, best_at: f32, candidate: f32, at: f32) -> (f32, f32) {
             _mm_and_ps, _mm_andnot_ps, _mm_cmpgt_ss, _mm_cmpunord_ss, _mm_cvtss_f32, _mm_or_ps,
             _mm_set_ss,
         };
-        // SAFETY: SSE and SSE2 are part of every x86-64 CPU.
+        // SAFETY: SSE and SSE2 are part of every x86-64 CPU. The mask is `wins`.
         unsafe {
             let (b, c) = (_mm_set_ss(best), _mm_set_ss(candidate));
             let mask = _mm_or_ps(_mm_cmpgt_ss(c, b), _mm_cmpunord_ss(c, c));
@@ -196,8 +201,7 @@ fn keep_max(best: f32, best_at: f32, candidate: f32, at: f32) -> (f32, f32) {
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
-        let replace = (candidate > best) | candidate.is_nan();
-        if replace {
+        if wins(best, candidate) {
             (candidate, at)
         } else {
             (best, best_at)
