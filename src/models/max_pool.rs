@@ -374,6 +374,10 @@ impl MaxPoolBackend for Flex {
                 .zip(values_from_start(&grad).par_chunks(plane_out))
                 .zip(argmax.0.par_chunks(plane_out))
                 .for_each(|((plane, grad), argmax)| {
+                    // Written before it is read: a fresh mapping's pages, read first, map the
+                    // shared zero page, and each first write then copies it and flushes every
+                    // core's TLB (a seventh of sparse IG's time before this fill).
+                    plane.fill(0.0);
                     // In output order, as Burn's backward pass adds them.
                     for (&g, &at) in grad.iter().zip(argmax) {
                         plane[at as usize] += g;
