@@ -174,15 +174,13 @@ fn crossover(reps: usize, layer: &str, json: &mut Vec<String>) {
                 .convert::<f32>()
                 .try_into_vec::<f32>()
                 .unwrap();
-            let call = SparseConvCall {
-                weights: std::sync::Arc::new(CsrConv::from_dense(&values, [c_out, c_in, k, k])),
-                params: ConvParams {
-                    stride,
-                    padding,
-                    dilation: 1,
-                },
-                batch_norm: None,
+            let weights = std::sync::Arc::new(CsrConv::from_dense(&values, [c_out, c_in, k, k]));
+            let params = ConvParams {
+                stride,
+                padding,
+                dilation: 1,
             };
+            let call = SparseConvCall::new(weights, params);
             let (fwd, bwd) = measure(reps, x, &|input| sparse_conv2d(input, &call));
             ratios.push((density, fwd / dense_fwd, bwd / dense_bwd));
         }

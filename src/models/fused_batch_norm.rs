@@ -252,10 +252,12 @@ pub struct ChannelAffine {
 }
 
 impl ChannelAffine {
-    /// The map of output channel `channel`'s value `y`.
+    /// The map of output channel `channel`'s values, its scale and shift read once, so that a
+    /// loop over the channel's values vectorises.
     #[inline(always)]
-    pub fn apply(&self, channel: usize, y: f32) -> f32 {
-        y * self.scale[channel] + self.shift[channel]
+    pub fn for_channel(&self, channel: usize) -> impl Fn(f32) -> f32 + Copy {
+        let (scale, shift) = (self.scale[channel], self.shift[channel]);
+        move |y| y * scale + shift
     }
 }
 

@@ -38,6 +38,29 @@ impl ReluMode {
             ReluMode::Guided => guided_relu(x),
         }
     }
+
+    /// The gradient this mode's ReLU passes back at one position, from its `output` there and
+    /// the incoming `grad`: `flex`'s `relu_backward` (kept where the output is positive or NaN),
+    /// then for [`ReluMode::Guided`] a ReLU of that. Bit for bit the backward passes of
+    /// [`ReluMode::apply`], for an operation that folds the ReLU into its own passes.
+    #[inline(always)]
+    pub fn gradient(self, output: f32, grad: f32) -> f32 {
+        let passed = if output.is_nan() || output > 0.0 {
+            grad
+        } else {
+            0.0
+        };
+        match self {
+            ReluMode::Standard => passed,
+            ReluMode::Guided => relu_value(passed),
+        }
+    }
+}
+
+/// `flex`'s ReLU of one value, bit for bit: NaN passes, as in PyTorch.
+#[inline(always)]
+pub fn relu_value(y: f32) -> f32 {
+    if y.is_nan() || y > 0.0 { y } else { 0.0 }
 }
 
 /// `max(x, 0)` whose backward pass keeps only positive gradients at positive inputs.
@@ -118,6 +141,44 @@ mod tests {
         for device in [Device::flex(), Device::flex().autodiff()] {
             let x = Tensor::<1>::from_floats([-2.0, -0.5, 0.0, 0.5, 3.0], &device);
             assert_eq!(values(guided_relu(x)), vec![0.0, 0.0, 0.0, 0.5, 3.0]);
+        }
+    }
+
+    /// The scalar rules that fused operations use equal `flex`'s ReLU and its backward passes,
+    /// bit for bit, on signed zeros and NaN too.
+    #[test]
+    fn scalar_rules_equal_the_tensor_operations() {
+        let device = Device::flex();
+        let specials = [
+            -2.0,
+            -0.0,
+            0.0,
+            0.5,
+            f32::NAN,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+        ];
+        let bits = |v: Vec<f32>| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        let (outputs, grads): (Vec<f32>, Vec<f32>) = specials
+            .iter()
+            .flat_map(|&y| specials.iter().map(move |&g| (y, g)))
+            .unzip();
+        let tensor = |v: &[f32], device: &Device| Tensor::<1>::from_floats(v, device);
+        let scalar: Vec<f32> = outputs.iter().map(|&y| relu_value(y)).collect();
+        assert_eq!(bits(scalar), bits(values(relu(tensor(&outputs, &device)))));
+        // The input gradients of `sum(relu(x) * g)`: each ReLU's backward pass applied to `g`.
+        let autodiff = device.autodiff();
+        for mode in [ReluMode::Standard, ReluMode::Guided] {
+            let x = tensor(&outputs, &autodiff).require_grad();
+            let g = tensor(&grads, &autodiff);
+            let backward = (mode.apply(x.clone()) * g).sum().backward();
+            let expected = values(x.grad(&backward).unwrap());
+            let scalar: Vec<f32> = outputs
+                .iter()
+                .zip(&grads)
+                .map(|(&y, &g)| mode.gradient(relu_value(y), g))
+                .collect();
+            assert_eq!(bits(scalar), bits(expected), "{mode:?}");
         }
     }
 

@@ -96,9 +96,9 @@ fn conv_bn(
     };
     let after = |y| activate(batch_norm(bn, y));
     if let Some(call) = kernels.sparse_call(conv, &x, stride, dilation) {
-        // A frozen network's batch norm folds into the sparse passes, bit for bit.
+        // A frozen network's batch norm and ReLU fold into the sparse passes, bit for bit.
         return match frozen_affine(bn, &x.device()) {
-            Some(affine) => activate(sparse_conv2d(x, &call.with_batch_norm(affine))),
+            Some(affine) => sparse_conv2d(x, &call.with_batch_norm(affine).with_relu(relu)),
             None => after(sparse_conv2d(x, &call)),
         };
     }

@@ -13,6 +13,7 @@ use std::ops::Range;
 use rayon::prelude::*;
 
 use super::super::fused_batch_norm::ChannelAffine;
+use super::super::guided_relu::relu_value;
 use super::patches::im2col_channel_major;
 use super::shape::ConvShape;
 
@@ -37,15 +38,13 @@ pub struct Epilogue {
 }
 
 impl Epilogue {
-    /// The epilogue's value for output channel `channel`'s sum `y`.
+    /// The epilogue of output channel `channel`'s sums (see [`ChannelAffine::for_channel`]).
     #[inline(always)]
-    fn apply(&self, channel: usize, y: f32) -> f32 {
-        let y = self.affine.apply(channel, y);
-        // `flex`'s ReLU: NaN passes, as in PyTorch.
-        if !self.relu || y.is_nan() || y > 0.0 {
-            y
-        } else {
-            0.0
+    fn for_channel(&self, channel: usize) -> impl Fn(f32) -> f32 + Copy {
+        let (affine, relu) = (self.affine.for_channel(channel), self.relu);
+        move |y| {
+            let y = affine(y);
+            if relu { relu_value(y) } else { y }
         }
     }
 
@@ -53,8 +52,9 @@ impl Epilogue {
     pub(super) fn apply_to_planes(&self, output: &mut [f32], plane: usize) {
         let channels = self.affine.scale.len().max(1);
         for (index, values) in output.chunks_mut(plane.max(1)).enumerate() {
+            let epilogue = self.for_channel(index % channels);
             for value in values {
-                *value = self.apply(index % channels, *value);
+                *value = epilogue(*value);
             }
         }
     }
@@ -181,8 +181,9 @@ unsafe fn scatter_tile(
             match epilogue {
                 None => run.copy_from_slice(source),
                 Some(epilogue) => {
+                    let epilogue = epilogue.for_channel(channel);
                     for (out, &y) in run.iter_mut().zip(source) {
-                        *out = epilogue.apply(channel, y);
+                        *out = epilogue(y);
                     }
                 }
             }

@@ -6,9 +6,37 @@ use std::sync::{Arc, Mutex, OnceLock};
 use rayon::prelude::*;
 
 use super::super::fused_batch_norm::ChannelAffine;
+use super::super::guided_relu::{ReluMode, relu_value};
 use super::geometry::{ConvParams, Geometry, forward_entries};
 use super::kernel::{Entry, SLACK};
 use super::tiling::{Tiled, images_per_chunk};
+
+/// What a frozen network applies right after a convolution, which the forward pass applies as
+/// it writes each output channel: a batch norm's affine map, then a ReLU.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Folded<'a> {
+    pub batch_norm: Option<&'a ChannelAffine>,
+    pub relu: bool,
+}
+
+impl Folded<'_> {
+    /// Applies the folded operations to output channel `channel`'s values.
+    fn apply(&self, channel: usize, values: &mut [f32]) {
+        match (self.batch_norm, self.relu) {
+            (Some(affine), relu) => {
+                let affine = affine.for_channel(channel);
+                for value in values {
+                    let y = affine(*value);
+                    *value = if relu { relu_value(y) } else { y };
+                }
+            }
+            (None, true) => values
+                .iter_mut()
+                .for_each(|value| *value = relu_value(*value)),
+            (None, false) => {}
+        }
+    }
+}
 
 /// The non-zero weights of a `[out, in, k, k]` convolution (groups 1), one row per output
 /// channel. Built once per model from its dense weights; immutable.
@@ -182,14 +210,8 @@ impl CsrConv {
     }
 
     /// The convolution of `x` (`input` shaped), `[batch, out_channels, out_h, out_w]`, then
-    /// `batch_norm` when given.
-    pub fn forward(
-        &self,
-        x: &[f32],
-        input: [usize; 4],
-        plan: &Plan,
-        batch_norm: Option<&ChannelAffine>,
-    ) -> Vec<f32> {
+    /// the `folded` operations.
+    pub fn forward(&self, x: &[f32], input: [usize; 4], plan: &Plan, folded: Folded) -> Vec<f32> {
         let [batch, channels, height, width] = input;
         let geometry = &plan.geometry;
         let image_len = channels * height * width;
@@ -221,11 +243,7 @@ impl CsrConv {
                     for (y, out_row) in out.chunks_mut(out_w).enumerate() {
                         tiled.read(grid, o, y * grid_w, out_row);
                     }
-                    if let Some(affine) = batch_norm {
-                        for value in out.iter_mut() {
-                            *value = affine.apply(o, *value);
-                        }
-                    }
+                    folded.apply(o, out);
                 });
         }
         out
@@ -233,13 +251,15 @@ impl CsrConv {
 
     /// The gradient with respect to the input of [`CsrConv::forward`], from the gradient of its
     /// output `[batch, out_channels, out_h, out_w]`; with a batch norm's `scale`, of the
-    /// convolution followed by it.
+    /// convolution followed by it; with a ReLU's mode and the forward pass's `output` (the ReLU's),
+    /// of all that followed by the ReLU.
     pub fn input_grad(
         &self,
         grad: &[f32],
         input: [usize; 4],
         plan: &Plan,
         scale: Option<&[f32]>,
+        relu: Option<(ReluMode, &[f32])>,
     ) -> Vec<f32> {
         let [batch, channels, height, width] = input;
         let geometry = &plan.geometry;
@@ -262,27 +282,26 @@ impl CsrConv {
         let mut planes = vec![0.0; chunk * planes_len];
         let mut out = vec![0.0; batch * channels * channel_len];
         let image_out = channels * channel_len;
-        for (out, grad) in out
+        for (chunk_index, (out, grad)) in out
             .chunks_mut(chunk * image_out)
             .zip(grad.chunks(chunk * grad_len))
+            .enumerate()
         {
             let count = out.len() / image_out;
+            let relu = relu.map(|(mode, output)| (mode, &output[chunk_index * chunk * grad_len..]));
             padded[..count * grads_len]
                 .par_chunks_mut(row_len)
                 .zip(grad.par_chunks(out_h * out_w))
                 .enumerate()
                 .for_each(|(index, (row, grad))| {
+                    let output = relu.map(|(mode, output)| {
+                        (mode, &output[index * out_h * out_w..][..out_h * out_w])
+                    });
+                    let scale = scale.map(|scale| scale[index % self.out_channels]);
                     for (y, grad_row) in grad.chunks(out_w).enumerate() {
                         let row = &mut row[margin + y * grid_w..][..out_w];
-                        match scale {
-                            Some(scale) => {
-                                let a = scale[index % self.out_channels];
-                                for (r, &g) in row.iter_mut().zip(grad_row) {
-                                    *r = a * g;
-                                }
-                            }
-                            None => row.copy_from_slice(grad_row),
-                        }
+                        let output_row = output.map(|(mode, output)| (mode, &output[y * out_w..]));
+                        gradient_row(row, grad_row, output_row, scale);
                     }
                 });
             let planes = &mut planes[..count * planes_len];
@@ -302,6 +321,35 @@ impl CsrConv {
             );
         }
         out
+    }
+}
+
+/// One row of an output channel's gradient as the transposed sums read it: through the ReLU's
+/// mask (its mode and output row) when given, then scaled by the batch norm's `scale`, the
+/// order of those passes' backward.
+fn gradient_row(
+    row: &mut [f32],
+    grad: &[f32],
+    relu: Option<(ReluMode, &[f32])>,
+    scale: Option<f32>,
+) {
+    match (relu, scale) {
+        (Some((mode, output)), Some(a)) => {
+            for ((r, &g), &y) in row.iter_mut().zip(grad).zip(output) {
+                *r = a * mode.gradient(y, g);
+            }
+        }
+        (Some((mode, output)), None) => {
+            for ((r, &g), &y) in row.iter_mut().zip(grad).zip(output) {
+                *r = mode.gradient(y, g);
+            }
+        }
+        (None, Some(a)) => {
+            for (r, &g) in row.iter_mut().zip(grad) {
+                *r = a * g;
+            }
+        }
+        (None, None) => row.copy_from_slice(grad),
     }
 }
 
@@ -407,10 +455,15 @@ mod tests {
             let plan = csr.plan(params, input).unwrap();
             let (expected, oh, ow) = dense_conv(&x, &w, input, 4, k, params);
             assert_eq!((plan.geometry.out_h, plan.geometry.out_w), (oh, ow));
-            close(&csr.forward(&x, input, &plan, None), &expected);
+            close(&csr.forward(&x, input, &plan, Folded::default()), &expected);
             // The kept plan serves the next call of that size.
             close(
-                &csr.forward(&x, input, &csr.plan(params, input).unwrap(), None),
+                &csr.forward(
+                    &x,
+                    input,
+                    &csr.plan(params, input).unwrap(),
+                    Folded::default(),
+                ),
                 &expected,
             );
         }
@@ -427,7 +480,7 @@ mod tests {
             let plan = csr.plan(params, input).unwrap();
             let out_len = 2 * 4 * plan.geometry.out_h * plan.geometry.out_w;
             let g = pseudo(out_len, 4, 0);
-            let grad = csr.input_grad(&g, input, &plan, None);
+            let grad = csr.input_grad(&g, input, &plan, None, None);
             // Column by column: d<conv(x), g>/dx_i = <conv(e_i), g>.
             let mut expected = vec![0f64; grad.len()];
             for (i, e) in expected.iter_mut().enumerate() {

@@ -19,28 +19,46 @@ use burn::tensor::Tensor;
 
 use super::super::flex_host::{contiguous_f32, dims4, from_values, values_from_start};
 use super::super::fused_batch_norm::ChannelAffine;
-use super::conv::CsrConv;
+use super::super::guided_relu::ReluMode;
+use super::conv::{CsrConv, Folded};
 use super::geometry::ConvParams;
 
-/// One call's sparse weights and convolution parameters, and the frozen batch norm that
-/// follows the convolution when it is folded in: the forward pass applies it as each output
-/// channel is written, the input gradient scales the output's gradient by its `scale` as it
-/// reads it (the batch norm's backward pass without parameter gradients), so the results are
-/// the separate passes' bit for bit, with two passes over the activations fewer each way.
+/// One call's sparse weights and convolution parameters, and what follows the convolution when
+/// it is folded in: a frozen batch norm, then a ReLU. The forward pass applies them as each
+/// output channel is written; the input gradient passes the output's gradient through the
+/// ReLU's mask and scales it by the batch norm's `scale` as it reads it (the batch norm's
+/// backward pass without parameter gradients). The results are the separate passes' bit for
+/// bit, with two passes over the activations fewer each way for each operation folded in.
 #[derive(Debug, Clone)]
 pub struct SparseConvCall {
     pub weights: Arc<CsrConv>,
     pub params: ConvParams,
     pub batch_norm: Option<Arc<ChannelAffine>>,
+    pub relu: Option<ReluMode>,
 }
 
 impl SparseConvCall {
+    /// A call of `weights` with `params`, nothing folded in.
+    pub fn new(weights: Arc<CsrConv>, params: ConvParams) -> Self {
+        Self {
+            weights,
+            params,
+            batch_norm: None,
+            relu: None,
+        }
+    }
+
     /// This call followed by `batch_norm`, applied as each output channel is written.
     pub fn with_batch_norm(self, batch_norm: ChannelAffine) -> Self {
         Self {
             batch_norm: Some(Arc::new(batch_norm)),
             ..self
         }
+    }
+
+    /// This call followed by a ReLU in `relu`'s mode when given (after the batch norm, if any).
+    pub fn with_relu(self, relu: Option<ReluMode>) -> Self {
+        Self { relu, ..self }
     }
 }
 
@@ -58,9 +76,19 @@ pub fn sparse_conv2d(x: Tensor<4>, call: &SparseConvCall) -> Tensor<4> {
 pub trait SparseConvBackend: Backend {
     fn sparse_conv2d(x: FloatTensor<Self>, call: SparseConvCall) -> FloatTensor<Self>;
 
-    /// The gradient with respect to an input of shape `input` from the output's gradient.
+    /// The gradient with respect to an input of shape `input` from the output's gradient, for a
+    /// call without a ReLU.
     fn sparse_conv2d_input_grad(
         grad: FloatTensor<Self>,
+        call: SparseConvCall,
+        input: [usize; 4],
+    ) -> FloatTensor<Self>;
+
+    /// [`SparseConvBackend::sparse_conv2d_input_grad`] for a call with a ReLU, whose mask is
+    /// read from the call's `output`.
+    fn sparse_conv2d_relu_input_grad(
+        grad: FloatTensor<Self>,
+        output: FloatTensor<Self>,
         call: SparseConvCall,
         input: [usize; 4],
     ) -> FloatTensor<Self>;
@@ -74,10 +102,13 @@ impl SparseConvBackend for Flex {
             .weights
             .plan(call.params, input)
             .unwrap_or_else(|message| panic!("{message}"));
-        let affine = call.batch_norm.as_deref();
+        let folded = Folded {
+            batch_norm: call.batch_norm.as_deref(),
+            relu: call.relu.is_some(),
+        };
         let out = call
             .weights
-            .forward(values_from_start(&x), input, &plan, affine);
+            .forward(values_from_start(&x), input, &plan, folded);
         from_values(
             out,
             [
@@ -94,18 +125,45 @@ impl SparseConvBackend for Flex {
         call: SparseConvCall,
         input: [usize; 4],
     ) -> FloatTensor<Self> {
-        let grad = contiguous_f32(grad);
-        let plan = call
-            .weights
-            .plan(call.params, input)
-            .unwrap_or_else(|message| panic!("{message}"));
-        let scale = call.batch_norm.as_ref().map(|affine| &affine.scale[..]);
-        from_values(
-            call.weights
-                .input_grad(values_from_start(&grad), input, &plan, scale),
-            input,
-        )
+        assert!(
+            call.relu.is_none(),
+            "a folded ReLU's gradient needs the output"
+        );
+        flex_input_grad(grad, None, &call, input)
     }
+
+    fn sparse_conv2d_relu_input_grad(
+        grad: FloatTensor<Self>,
+        output: FloatTensor<Self>,
+        call: SparseConvCall,
+        input: [usize; 4],
+    ) -> FloatTensor<Self> {
+        flex_input_grad(grad, Some(contiguous_f32(output)), &call, input)
+    }
+}
+
+/// The input gradient on `flex`, through the ReLU's mask when `output` is given.
+fn flex_input_grad(
+    grad: FloatTensor<Flex>,
+    output: Option<FloatTensor<Flex>>,
+    call: &SparseConvCall,
+    input: [usize; 4],
+) -> FloatTensor<Flex> {
+    let grad = contiguous_f32(grad);
+    let plan = call
+        .weights
+        .plan(call.params, input)
+        .unwrap_or_else(|message| panic!("{message}"));
+    let scale = call.batch_norm.as_ref().map(|affine| &affine.scale[..]);
+    let relu = call
+        .relu
+        .zip(output.as_ref())
+        .map(|(mode, output)| (mode, values_from_start(output)));
+    from_values(
+        call.weights
+            .input_grad(values_from_start(&grad), input, &plan, scale, relu),
+        input,
+    )
 }
 
 impl<B: Backend + SparseConvBackend, C: CheckpointStrategy> SparseConvBackend for Autodiff<B, C> {
@@ -114,8 +172,9 @@ impl<B: Backend + SparseConvBackend, C: CheckpointStrategy> SparseConvBackend fo
         struct SparseConvBackward;
 
         impl<B: Backend + SparseConvBackend> Backward<B, 1> for SparseConvBackward {
-            /// The weights and the input's shape: the input gradient needs nothing else.
-            type State = (SparseConvCall, [usize; 4]);
+            /// The call, the input's shape, and the output when a ReLU is folded in (its
+            /// mask): the input gradient needs nothing else.
+            type State = (SparseConvCall, [usize; 4], Option<FloatTensor<B>>);
 
             fn backward(
                 self,
@@ -123,9 +182,10 @@ impl<B: Backend + SparseConvBackend, C: CheckpointStrategy> SparseConvBackend fo
                 grads: &mut Gradients,
                 _checkpointer: &mut Checkpointer,
             ) {
-                let (call, input) = ops.state;
-                unary::<B, _>(ops.parents, ops.node, grads, |grad| {
-                    B::sparse_conv2d_input_grad(grad, call, input)
+                let (call, input, output) = ops.state;
+                unary::<B, _>(ops.parents, ops.node, grads, |grad| match output {
+                    Some(output) => B::sparse_conv2d_relu_input_grad(grad, output, call, input),
+                    None => B::sparse_conv2d_input_grad(grad, call, input),
                 });
             }
         }
@@ -139,7 +199,8 @@ impl<B: Backend + SparseConvBackend, C: CheckpointStrategy> SparseConvBackend fo
                 let dims = x.primitive().shape();
                 let input = [dims[0], dims[1], dims[2], dims[3]];
                 let output = B::sparse_conv2d(x.into_primitive(), call.clone());
-                prep.finish((call, input), output)
+                let mask = call.relu.is_some().then(|| output.clone());
+                prep.finish((call, input, mask), output)
             }
             OpsKind::UnTracked(prep) => prep.finish(B::sparse_conv2d(x.into_primitive(), call)),
         }
@@ -153,6 +214,20 @@ impl<B: Backend + SparseConvBackend, C: CheckpointStrategy> SparseConvBackend fo
         // A gradient of a gradient is never taken through these layers.
         <Self as AutodiffBackend>::from_inner(B::sparse_conv2d_input_grad(
             <Self as AutodiffBackend>::inner(grad),
+            call,
+            input,
+        ))
+    }
+
+    fn sparse_conv2d_relu_input_grad(
+        grad: FloatTensor<Self>,
+        output: FloatTensor<Self>,
+        call: SparseConvCall,
+        input: [usize; 4],
+    ) -> FloatTensor<Self> {
+        <Self as AutodiffBackend>::from_inner(B::sparse_conv2d_relu_input_grad(
+            <Self as AutodiffBackend>::inner(grad),
+            <Self as AutodiffBackend>::inner(output),
             call,
             input,
         ))

@@ -201,14 +201,14 @@ impl SparseKernels {
                 weights.kernel,
                 h.div_ceil(stride) * w.div_ceil(stride),
             );
-        admitted.then(|| SparseConvCall {
-            weights: weights.clone(),
-            params: ConvParams {
+        admitted.then(|| {
+            let padding = same_padding_of(conv, dilation);
+            let params = ConvParams {
                 stride,
-                padding: same_padding_of(conv, dilation),
+                padding,
                 dilation,
-            },
-            batch_norm: None,
+            };
+            SparseConvCall::new(weights.clone(), params)
         })
     }
 }

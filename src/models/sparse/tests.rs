@@ -85,15 +85,12 @@ fn sparse_conv_equals_the_dense_convolution_forward_and_input_gradient() {
         }
         let weights = CsrConv::from_dense(&w, [c_out, c_in, k, k]);
         assert!(weights.density() < 0.5, "case {case}: sparse weights");
-        let call = SparseConvCall {
-            weights: Arc::new(weights),
-            params: ConvParams {
-                stride,
-                padding,
-                dilation,
-            },
-            batch_norm: None,
+        let params = ConvParams {
+            stride,
+            padding,
+            dilation,
         };
+        let call = SparseConvCall::new(Arc::new(weights), params);
         let dense_weight = Tensor::<4>::from_data(TensorData::new(w, [c_out, c_in, k, k]), &device);
         let options = ConvOptions::new(
             [stride, stride],
@@ -278,11 +275,12 @@ fn policies_parse_from_their_names() {
 /// input gradient bit for bit (strided and not, whole channels pruned); a batch norm whose
 /// `gamma` trains is not folded.
 #[test]
-fn a_folded_batch_norm_equals_the_separate_pass_bit_for_bit() {
+fn a_folded_batch_norm_and_relu_equal_the_separate_passes_bit_for_bit() {
     use burn::module::{Param, RunningState};
     use burn::nn::{BatchNorm, BatchNormConfig};
 
     use crate::models::fused_batch_norm::{batch_norm, frozen_affine};
+    use crate::models::guided_relu::ReluMode;
 
     let device = Device::flex().autodiff();
     let bits = |t: Tensor<4>| values(t).iter().map(|v| v.to_bits()).collect::<Vec<_>>();
@@ -309,34 +307,45 @@ fn a_folded_batch_norm_equals_the_separate_pass_bit_for_bit() {
             Tensor::<4>::random([channels, 4, 3, 3], Distribution::Normal(0.0, 1.0), &device),
             0.3,
         );
-        let call = SparseConvCall {
-            weights: Arc::new(CsrConv::from_dense(&values(weight), [channels, 4, 3, 3])),
-            params: ConvParams {
-                stride,
-                padding: 1,
-                dilation: 1,
-            },
-            batch_norm: None,
+        let weights = Arc::new(CsrConv::from_dense(&values(weight), [channels, 4, 3, 3]));
+        let params = ConvParams {
+            stride,
+            padding: 1,
+            dilation: 1,
         };
-        let folded = call.clone().with_batch_norm(affine.clone());
+        let call = SparseConvCall::new(weights, params);
         let x = Tensor::<4>::random([3, 4, 11, 9], Distribution::Normal(0.0, 1.0), &device);
         let g = Tensor::<4>::random(
             sparse_conv2d(x.clone(), &call).shape(),
             Distribution::Normal(0.0, 1.0),
             &device,
         );
-        let run = |fold: bool| {
-            let x = x.clone().detach().require_grad();
-            let out = if fold {
-                sparse_conv2d(x.clone(), &folded)
-            } else {
-                batch_norm(&frozen, sparse_conv2d(x.clone(), &call))
+        for relu in [None, Some(ReluMode::Standard), Some(ReluMode::Guided)] {
+            let folded = call.clone().with_batch_norm(affine.clone()).with_relu(relu);
+            let run = |fold: bool| {
+                let x = x.clone().detach().require_grad();
+                let out = if fold {
+                    sparse_conv2d(x.clone(), &folded)
+                } else {
+                    let y = batch_norm(&frozen, sparse_conv2d(x.clone(), &call));
+                    relu.map_or(y.clone(), |mode| mode.apply(y))
+                };
+                let grads = (out.clone() * g.clone()).sum().backward();
+                (bits(out), bits(x.grad(&grads).unwrap()))
             };
-            let grads = (out.clone() * g.clone()).sum().backward();
-            (bits(out), bits(x.grad(&grads).unwrap()))
-        };
-        let ((out, grad), (separate_out, separate_grad)) = (run(true), run(false));
-        assert_eq!(out, separate_out, "stride {stride}: output");
-        assert_eq!(grad, separate_grad, "stride {stride}: input gradient");
+            let ((out, grad), (separate_out, separate_grad)) = (run(true), run(false));
+            assert_eq!(out, separate_out, "stride {stride}, {relu:?}: output");
+            assert_eq!(
+                grad, separate_grad,
+                "stride {stride}, {relu:?}: input gradient"
+            );
+            if relu.is_some() {
+                let zeros = out.iter().filter(|&&v| v == 0).count();
+                assert!(
+                    zeros > 0 && zeros < out.len(),
+                    "the ReLU masks some outputs"
+                );
+            }
+        }
     }
 }
