@@ -41,3 +41,75 @@ pub fn values_from_start(tensor: &FloatTensor<Flex>) -> &[f32] {
 pub fn from_values(values: Vec<f32>, shape: impl Into<Shape>) -> FloatTensor<Flex> {
     FloatTensor::<Flex>::from_data(TensorData::new(values, shape))
 }
+
+/// Appends `len` floats to `values`, `chunk` floats at a time (the last chunk shorter) zeroed
+/// and then passed to `fill(index, chunk)`, the chunks in parallel: the values of appending
+/// `len` zeros and then running `par_chunks_mut(chunk)` over them.
+///
+/// Without a serial zeroing pass: on memory the allocator hands out again, which is most of a
+/// pass's buffers, `vec![0.0; len]` (`calloc`) clears the whole block on the calling thread
+/// while the other cores wait. Here each chunk is cleared by the thread that fills it, into
+/// cache lines that `fill` then finds there.
+pub fn par_extend_zeroed(
+    values: &mut Vec<f32>,
+    len: usize,
+    chunk: usize,
+    fill: impl Fn(usize, &mut [f32]) + Sync + Send,
+) {
+    use rayon::prelude::*;
+    use std::mem::MaybeUninit;
+
+    values.reserve(len);
+    let start = values.len();
+    values.spare_capacity_mut()[..len]
+        .par_chunks_mut(chunk.max(1))
+        .enumerate()
+        .for_each(|(index, chunk)| {
+            chunk.fill(MaybeUninit::new(0.0));
+            // SAFETY: every element of `chunk` was initialised on the line above, and
+            // `MaybeUninit<f32>` has the layout of `f32`.
+            let chunk = unsafe { &mut *(std::ptr::from_mut(chunk) as *mut [f32]) };
+            fill(index, chunk);
+        });
+    // SAFETY: the chunks cover the `len` floats past `start`, each initialised (a panic in
+    // `fill` unwinds past this line, leaving the vector as it was).
+    unsafe { values.set_len(start + len) };
+}
+
+/// A new buffer of `len` floats made by [`par_extend_zeroed`].
+pub fn par_zeroed(
+    len: usize,
+    chunk: usize,
+    fill: impl Fn(usize, &mut [f32]) + Sync + Send,
+) -> Vec<f32> {
+    let mut values = Vec::new();
+    par_extend_zeroed(&mut values, len, chunk, fill);
+    values
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Chunks arrive zeroed, with their index, the last one shorter, after what the vector
+    /// held; nothing is appended for a length of zero.
+    #[test]
+    fn extended_chunks_start_at_zero_and_cover_the_length() {
+        let mut values = vec![7.0, 8.0];
+        par_extend_zeroed(&mut values, 10, 4, |index, chunk| {
+            assert!(chunk.iter().all(|&v| v == 0.0), "chunk {index} zeroed");
+            assert_eq!(chunk.len(), if index == 2 { 2 } else { 4 });
+            for (i, v) in chunk.iter_mut().enumerate() {
+                *v += (index * 4 + i) as f32;
+            }
+        });
+        let expected: Vec<f32> = [7.0, 8.0]
+            .into_iter()
+            .chain((0..10).map(|i| i as f32))
+            .collect();
+        assert_eq!(values, expected);
+        par_extend_zeroed(&mut values, 0, 4, |_, _| panic!("no chunk"));
+        assert_eq!(values.len(), 12);
+        assert_eq!(par_zeroed(5, 0, |_, _| {}), vec![0.0; 5]);
+    }
+}

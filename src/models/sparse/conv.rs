@@ -10,6 +10,7 @@ use super::super::guided_relu::{ReluMode, relu_value};
 use super::geometry::{ConvParams, Geometry, forward_entries};
 use super::kernel::{Entry, SLACK};
 use super::tiling::{Tiled, images_per_chunk};
+use crate::models::flex_host::{par_extend_zeroed, par_zeroed};
 
 /// What a frozen network applies right after a convolution, which the forward pass applies as
 /// it writes each output channel: a batch norm's affine map, then a ReLU.
@@ -221,30 +222,25 @@ impl CsrConv {
         let (grids_len, out_len) = (tiled.image_len(), self.out_channels * out_h * out_w);
         let chunk = images_per_chunk(batch, planes_len + grids_len);
         // SLACK floats past the last plane let every row end in whole blocks.
-        let mut planes = vec![0.0; chunk * planes_len + SLACK];
-        let mut grids = vec![0.0; chunk * grids_len];
-        let mut out = vec![0.0; batch * out_len];
-        for (out, x) in out
-            .chunks_mut(chunk * out_len)
-            .zip(x.chunks(chunk * image_len))
-        {
-            let count = out.len() / out_len;
+        let mut planes = par_zeroed(chunk * planes_len + SLACK, planes_len, |_, _| {});
+        let mut grids = par_zeroed(chunk * grids_len, grids_len, |_, _| {});
+        let mut out = Vec::with_capacity(batch * out_len);
+        for x in x.chunks(chunk * image_len) {
+            let count = x.len() / image_len;
             planes[..count * planes_len]
                 .par_chunks_mut(planes_len)
                 .zip(x.par_chunks(image_len))
                 .for_each(|(planes, image)| geometry.planes(image, channels, planes));
             let grids = &mut grids[..count * grids_len];
             tiled.run_into(&planes, planes_len, grids);
-            out.par_chunks_mut(out_h * out_w)
-                .enumerate()
-                .for_each(|(index, out)| {
-                    let (b, o) = (index / self.out_channels, index % self.out_channels);
-                    let grid = &grids[b * grids_len..][..grids_len];
-                    for (y, out_row) in out.chunks_mut(out_w).enumerate() {
-                        tiled.read(grid, o, y * grid_w, out_row);
-                    }
-                    folded.apply(o, out);
-                });
+            par_extend_zeroed(&mut out, count * out_len, out_h * out_w, |index, out| {
+                let (b, o) = (index / self.out_channels, index % self.out_channels);
+                let grid = &grids[b * grids_len..][..grids_len];
+                for (y, out_row) in out.chunks_mut(out_w).enumerate() {
+                    tiled.read(grid, o, y * grid_w, out_row);
+                }
+                folded.apply(o, out);
+            });
         }
         out
     }
@@ -278,16 +274,11 @@ impl CsrConv {
         let (grad_len, channel_len) = (self.out_channels * out_h * out_w, height * width);
         let chunk = images_per_chunk(batch, grads_len + planes_len);
         // Only the grid's own positions are ever written: the margins stay zero across chunks.
-        let mut padded = vec![0.0; chunk * grads_len + SLACK];
-        let mut planes = vec![0.0; chunk * planes_len];
-        let mut out = vec![0.0; batch * channels * channel_len];
-        let image_out = channels * channel_len;
-        for (chunk_index, (out, grad)) in out
-            .chunks_mut(chunk * image_out)
-            .zip(grad.chunks(chunk * grad_len))
-            .enumerate()
-        {
-            let count = out.len() / image_out;
+        let mut padded = par_zeroed(chunk * grads_len + SLACK, grads_len, |_, _| {});
+        let mut planes = par_zeroed(chunk * planes_len, planes_len, |_, _| {});
+        let mut out = Vec::with_capacity(batch * channels * channel_len);
+        for (chunk_index, grad) in grad.chunks(chunk * grad_len).enumerate() {
+            let count = grad.len() / grad_len;
             let relu = relu.map(|(mode, output)| (mode, &output[chunk_index * chunk * grad_len..]));
             padded[..count * grads_len]
                 .par_chunks_mut(row_len)
@@ -306,15 +297,18 @@ impl CsrConv {
                 });
             let planes = &mut planes[..count * planes_len];
             tiled.run_into(&padded, grads_len, planes);
-            out.par_chunks_mut(channel_len).enumerate().for_each_init(
-                || vec![0.0; plane],
-                |scratch, (index, channel)| {
+            par_extend_zeroed(
+                &mut out,
+                count * channels * channel_len,
+                channel_len,
+                |index, channel| {
                     let (b, c) = (index / channels, index % channels);
                     let image = &planes[b * planes_len..][..planes_len];
+                    let mut scratch = vec![0.0; plane];
                     for phase in 0..phases {
                         if tiled.has_entries(c * phases + phase) {
-                            tiled.read(image, c * phases + phase, 0, scratch);
-                            geometry.scatter_plane(phase, scratch, channel);
+                            tiled.read(image, c * phases + phase, 0, &mut scratch);
+                            geometry.scatter_plane(phase, &scratch, channel);
                         }
                     }
                 },
