@@ -5,6 +5,7 @@
 //! [`Network::patch_features`], [`Network::last_block_attention`]), which reuse each
 //! architecture's forward pass rather than copying it.
 
+pub mod add_relu;
 pub mod all_reduce;
 pub mod arch;
 pub mod blocks;

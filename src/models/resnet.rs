@@ -8,6 +8,7 @@ use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig, MaxPool2d, MaxP
 use burn::nn::{BatchNorm, BatchNormConfig, Initializer, Linear, LinearConfig, PaddingConfig2d};
 use burn::tensor::{Device, FloatDType, Tensor};
 
+use super::add_relu::add_relu;
 use super::arch::Stem;
 use super::flex_host::is_flex;
 use super::fused_batch_norm::{frozen_affine, inference_affine};
@@ -193,7 +194,7 @@ impl BasicBlock {
             Some(relu),
         );
         let out = conv_bn(kernels, conv2, &self.bn2, out, later(conv2, mode), None);
-        relu.apply(out + identity)
+        add_relu(out, identity, relu)
     }
 }
 
@@ -245,7 +246,7 @@ impl Bottleneck {
             Some(relu),
         );
         let out = conv_bn(kernels, conv3, &self.bn3, out, built(conv3), None);
-        relu.apply(out + identity)
+        add_relu(out, identity, relu)
     }
 }
 
