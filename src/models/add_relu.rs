@@ -13,7 +13,7 @@ use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Backend, Dispatch, Flex, backend_extension};
-use burn::tensor::Tensor;
+use burn::tensor::{DType, Tensor};
 
 use super::flex_host::{contiguous_f32, from_values, par_zeroed, values_from_start};
 use super::guided_relu::{ReluMode, relu_value};
@@ -45,7 +45,7 @@ pub trait AddReluBackend: Backend {
         relu: ReluMode,
     ) -> FloatTensor<Self> {
         let _ = relu;
-        Self::relu(Self::float_add(x, identity))
+        separate_add_relu::<Self>(x, identity)
     }
 
     /// The gradient of both summands from the output's `grad` and the `output` itself.
@@ -54,12 +54,32 @@ pub trait AddReluBackend: Backend {
         grad: FloatTensor<Self>,
         relu: ReluMode,
     ) -> FloatTensor<Self> {
-        let passed = Self::relu_backward(output, grad);
-        match relu {
-            ReluMode::Standard => passed,
-            ReluMode::Guided => Self::relu(passed),
-        }
+        separate_backward::<Self>(output, grad, relu)
     }
+}
+
+/// Burn's add, then its ReLU.
+fn separate_add_relu<B: Backend>(x: FloatTensor<B>, identity: FloatTensor<B>) -> FloatTensor<B> {
+    B::relu(B::float_add(x, identity))
+}
+
+/// Burn's ReLU backward, then for the guided mode its ReLU.
+fn separate_backward<B: Backend>(
+    output: FloatTensor<B>,
+    grad: FloatTensor<B>,
+    relu: ReluMode,
+) -> FloatTensor<B> {
+    let passed = B::relu_backward(output, grad);
+    match relu {
+        ReluMode::Standard => passed,
+        ReluMode::Guided => B::relu(passed),
+    }
+}
+
+/// Whether both tensors are f32 with one shape, the case the parallel passes serve (a network
+/// may compute in f64 or half precision, and `flex`'s operations broadcast).
+fn parallel_case(a: &FloatTensor<Flex>, b: &FloatTensor<Flex>) -> bool {
+    a.dtype() == DType::F32 && b.dtype() == DType::F32 && a.shape() == b.shape()
 }
 
 impl AddReluBackend for Flex {
@@ -68,6 +88,9 @@ impl AddReluBackend for Flex {
         identity: FloatTensor<Self>,
         _relu: ReluMode,
     ) -> FloatTensor<Self> {
+        if !parallel_case(&x, &identity) {
+            return separate_add_relu::<Self>(x, identity);
+        }
         elementwise(x, identity, |x, identity| relu_value(x + identity))
     }
 
@@ -76,6 +99,9 @@ impl AddReluBackend for Flex {
         grad: FloatTensor<Self>,
         relu: ReluMode,
     ) -> FloatTensor<Self> {
+        if !parallel_case(&output, &grad) {
+            return separate_backward::<Self>(output, grad, relu);
+        }
         elementwise(output, grad, move |output, grad| {
             relu.gradient(output, grad)
         })
@@ -85,14 +111,13 @@ impl AddReluBackend for Flex {
 #[cfg(any(feature = "cuda", feature = "vulkan"))]
 impl AddReluBackend for burn::backend::Cube {}
 
-/// `f` of each pair of values of two tensors of one shape, in parallel.
+/// `f` of each pair of values of two f32 tensors of one shape, in parallel.
 fn elementwise(
     a: FloatTensor<Flex>,
     b: FloatTensor<Flex>,
     f: impl Fn(f32, f32) -> f32 + Sync + Send,
 ) -> FloatTensor<Flex> {
     let shape = a.shape();
-    assert_eq!(shape, b.shape(), "add_relu: operands of one shape");
     let (a, b) = (contiguous_f32(a), contiguous_f32(b));
     let (a_values, b_values) = (values_from_start(&a), values_from_start(&b));
     let out = par_zeroed(a_values.len(), TASK_FLOATS, |index, out| {
@@ -222,6 +247,16 @@ mod tests {
             );
         }
         let untracked = add_relu(x.clone(), identity.clone(), ReluMode::Standard);
-        assert_eq!(bits(untracked), bits(relu(x + identity)));
+        assert_eq!(bits(untracked), bits(relu(x.clone() + identity.clone())));
+        // Another precision takes Burn's operations, in that precision.
+        let (x, identity) = (x.cast(DType::F64), identity.cast(DType::F64));
+        let wide = add_relu(x.clone(), identity.clone(), ReluMode::Guided);
+        assert_eq!(wide.dtype(), DType::F64);
+        let expected = relu(x + identity);
+        let f64_bits = |t: Tensor<4>| {
+            let data = t.into_data().convert::<f64>().try_to_vec::<f64>().unwrap();
+            data.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+        };
+        assert_eq!(f64_bits(wide), f64_bits(expected));
     }
 }

@@ -35,8 +35,8 @@ use std::sync::Arc;
 
 use burn::module::ParamId;
 use burn::nn::conv::Conv2d;
-use burn::tensor::Tensor;
 use burn::tensor::ops::ConvOptions;
+use burn::tensor::{DType, Tensor};
 
 pub use conv::CsrConv;
 pub use extension::{SparseConvCall, sparse_conv2d};
@@ -194,7 +194,9 @@ impl SparseKernels {
     ) -> Option<SparseConvCall> {
         let [_, _, h, w] = x.dims();
         let weights = self.convs.get(&conv.weight.id)?;
+        // The kernels compute in f32: an input in another precision runs dense.
         let admitted = conv.bias.is_none()
+            && x.dtype() == DType::F32
             && !conv.weight.val().is_require_grad()
             && self.policy.admits(
                 weights.density(),
