@@ -1,6 +1,7 @@
 //! A convolution's weights in compressed sparse rows, and its forward pass and input gradient on
 //! host buffers (`[batch, channels, height, width]`, row-major f32).
 
+use std::cell::RefCell;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use rayon::prelude::*;
@@ -222,27 +223,28 @@ impl CsrConv {
         let (grids_len, out_len) = (tiled.image_len(), self.out_channels * out_h * out_w);
         let chunk = images_per_chunk(batch, planes_len + grids_len);
         // SLACK floats past the last plane let every row end in whole blocks.
-        let mut planes = par_zeroed(chunk * planes_len + SLACK, planes_len, |_, _| {});
-        let mut grids = par_zeroed(chunk * grids_len, grids_len, |_, _| {});
-        let mut out = Vec::with_capacity(batch * out_len);
-        for x in x.chunks(chunk * image_len) {
-            let count = x.len() / image_len;
-            planes[..count * planes_len]
-                .par_chunks_mut(planes_len)
-                .zip(x.par_chunks(image_len))
-                .for_each(|(planes, image)| geometry.planes(image, channels, planes));
-            let grids = &mut grids[..count * grids_len];
-            tiled.run_into(&planes, planes_len, grids);
-            par_extend_zeroed(&mut out, count * out_len, out_h * out_w, |index, out| {
-                let (b, o) = (index / self.out_channels, index % self.out_channels);
-                let grid = &grids[b * grids_len..][..grids_len];
-                for (y, out_row) in out.chunks_mut(out_w).enumerate() {
-                    tiled.read(grid, o, y * grid_w, out_row);
-                }
-                folded.apply(o, out);
-            });
-        }
-        out
+        let lens = [chunk * planes_len + SLACK, chunk * grids_len];
+        with_scratch(lens, |planes, grids| {
+            let mut out = Vec::with_capacity(batch * out_len);
+            for x in x.chunks(chunk * image_len) {
+                let count = x.len() / image_len;
+                planes[..count * planes_len]
+                    .par_chunks_mut(planes_len)
+                    .zip(x.par_chunks(image_len))
+                    .for_each(|(planes, image)| geometry.planes(image, channels, planes));
+                let grids = &mut grids[..count * grids_len];
+                tiled.run_into(planes, planes_len, grids);
+                par_extend_zeroed(&mut out, count * out_len, out_h * out_w, |index, out| {
+                    let (b, o) = (index / self.out_channels, index % self.out_channels);
+                    let grid = &grids[b * grids_len..][..grids_len];
+                    for (y, out_row) in out.chunks_mut(out_w).enumerate() {
+                        tiled.read(grid, o, y * grid_w, out_row);
+                    }
+                    folded.apply(o, out);
+                });
+            }
+            out
+        })
     }
 
     /// The gradient with respect to the input of [`CsrConv::forward`], from the gradient of its
@@ -275,47 +277,78 @@ impl CsrConv {
         let chunk = images_per_chunk(batch, grads_len + planes_len);
         // Only the grid's own positions are ever written: the margins stay zero across chunks.
         let mut padded = par_zeroed(chunk * grads_len + SLACK, grads_len, |_, _| {});
-        let mut planes = par_zeroed(chunk * planes_len, planes_len, |_, _| {});
-        let mut out = Vec::with_capacity(batch * channels * channel_len);
-        for (chunk_index, grad) in grad.chunks(chunk * grad_len).enumerate() {
-            let count = grad.len() / grad_len;
-            let relu = relu.map(|(mode, output)| (mode, &output[chunk_index * chunk * grad_len..]));
-            padded[..count * grads_len]
-                .par_chunks_mut(row_len)
-                .zip(grad.par_chunks(out_h * out_w))
-                .enumerate()
-                .for_each(|(index, (row, grad))| {
-                    let output = relu.map(|(mode, output)| {
-                        (mode, &output[index * out_h * out_w..][..out_h * out_w])
-                    });
-                    let scale = scale.map(|scale| scale[index % self.out_channels]);
-                    for (y, grad_row) in grad.chunks(out_w).enumerate() {
-                        let row = &mut row[margin + y * grid_w..][..out_w];
-                        let output_row = output.map(|(mode, output)| (mode, &output[y * out_w..]));
-                        gradient_row(row, grad_row, output_row, scale);
-                    }
-                });
-            let planes = &mut planes[..count * planes_len];
-            tiled.run_into(&padded, grads_len, planes);
-            par_extend_zeroed(
-                &mut out,
-                count * channels * channel_len,
-                channel_len,
-                |index, channel| {
-                    let (b, c) = (index / channels, index % channels);
-                    let image = &planes[b * planes_len..][..planes_len];
-                    let mut scratch = vec![0.0; plane];
-                    for phase in 0..phases {
-                        if tiled.has_entries(c * phases + phase) {
-                            tiled.read(image, c * phases + phase, 0, &mut scratch);
-                            geometry.scatter_plane(phase, &scratch, channel);
+        with_scratch([chunk * planes_len, 0], |planes, _| {
+            let mut out = Vec::with_capacity(batch * channels * channel_len);
+            for (chunk_index, grad) in grad.chunks(chunk * grad_len).enumerate() {
+                let count = grad.len() / grad_len;
+                let relu =
+                    relu.map(|(mode, output)| (mode, &output[chunk_index * chunk * grad_len..]));
+                padded[..count * grads_len]
+                    .par_chunks_mut(row_len)
+                    .zip(grad.par_chunks(out_h * out_w))
+                    .enumerate()
+                    .for_each(|(index, (row, grad))| {
+                        let output = relu.map(|(mode, output)| {
+                            (mode, &output[index * out_h * out_w..][..out_h * out_w])
+                        });
+                        let scale = scale.map(|scale| scale[index % self.out_channels]);
+                        for (y, grad_row) in grad.chunks(out_w).enumerate() {
+                            let row = &mut row[margin + y * grid_w..][..out_w];
+                            let output_row =
+                                output.map(|(mode, output)| (mode, &output[y * out_w..]));
+                            gradient_row(row, grad_row, output_row, scale);
                         }
-                    }
-                },
-            );
-        }
-        out
+                    });
+                let planes = &mut planes[..count * planes_len];
+                tiled.run_into(&padded, grads_len, planes);
+                par_extend_zeroed(
+                    &mut out,
+                    count * channels * channel_len,
+                    channel_len,
+                    |index, channel| {
+                        let (b, c) = (index / channels, index % channels);
+                        let image = &planes[b * planes_len..][..planes_len];
+                        let mut scratch = vec![0.0; plane];
+                        for phase in 0..phases {
+                            if tiled.has_entries(c * phases + phase) {
+                                tiled.read(image, c * phases + phase, 0, &mut scratch);
+                                geometry.scatter_plane(phase, &scratch, channel);
+                            }
+                        }
+                    },
+                );
+            }
+            out
+        })
     }
+}
+
+thread_local! {
+    /// Two buffers that a thread's sparse calls reuse: the phase planes and the tiled result of
+    /// a forward pass, the tiled result of an input gradient. Each call overwrites what it
+    /// reads, so kept buffers spare it zeroing (and faulting in) megabytes it is about to
+    /// overwrite. They hold at most a chunk of images' worth (`tiling::images_per_chunk`, 8 MiB
+    /// together, more only for one image larger than that) for the thread's life.
+    static SCRATCH: RefCell<[Vec<f32>; 2]> = const { RefCell::new([Vec::new(), Vec::new()]) };
+}
+
+/// `f` on two buffers of `lens` floats holding any values: the thread's kept ones, grown as
+/// needed, or new ones while a call on this thread holds those (a rayon worker waiting for
+/// its tasks may start another call).
+fn with_scratch<R>(lens: [usize; 2], f: impl FnOnce(&mut [f32], &mut [f32]) -> R) -> R {
+    let fresh = |len| par_zeroed(len, 1 << 16, |_, _| {});
+    SCRATCH.with(|kept| match kept.try_borrow_mut() {
+        Ok(mut kept) => {
+            let [a, b] = &mut *kept;
+            for (buffer, &len) in [&mut *a, &mut *b].into_iter().zip(&lens) {
+                if buffer.len() < len {
+                    *buffer = fresh(len);
+                }
+            }
+            f(&mut a[..lens[0]], &mut b[..lens[1]])
+        }
+        Err(_) => f(&mut fresh(lens[0]), &mut fresh(lens[1])),
+    })
 }
 
 /// One row of an output channel's gradient as the transposed sums read it: through the ReLU's

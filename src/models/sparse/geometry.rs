@@ -141,19 +141,26 @@ impl Geometry {
         )
     }
 
-    /// One image `[channels, in_h, in_w]` as its phase planes, `[channels, phases, plane_len]`.
+    /// One image `[channels, in_h, in_w]` as its phase planes, `[channels, phases, plane_len]`,
+    /// every value of `out` written (the padding as zeros), whatever it held.
     pub fn planes(&self, image: &[f32], channels: usize, out: &mut [f32]) {
         let (h, w, s) = (self.in_h, self.in_w, self.params.stride);
-        let plane = self.plane_len();
-        out.fill(0.0);
+        let (plane, plane_w) = (self.plane_len(), self.plane_w);
         for c in 0..channels {
             let src = &image[c * h * w..(c + 1) * h * w];
             for (index, &phase) in self.phases.iter().enumerate() {
                 let dst = &mut out[(c * self.phases.len() + index) * plane..][..plane];
                 let ((r0, y0, rows), (q0, x0, cols)) = self.interior(phase);
+                // The padding only: the interior is copied over.
+                let (top, left) = ((r0 * plane_w).min(plane), q0.min(plane_w));
+                dst[..top].fill(0.0);
+                dst[(top + rows * plane_w).min(plane)..].fill(0.0);
                 for i in 0..rows {
+                    let padded_row = &mut dst[(r0 + i) * plane_w..][..plane_w];
+                    padded_row[..left].fill(0.0);
+                    padded_row[(left + cols).min(plane_w)..].fill(0.0);
                     let row = &src[(y0 + i * s) * w..][..w];
-                    let dst_row = &mut dst[(r0 + i) * self.plane_w + q0..][..cols];
+                    let dst_row = &mut padded_row[q0..][..cols];
                     if s == 1 {
                         dst_row.copy_from_slice(&row[x0..x0 + cols]);
                     } else {
@@ -246,6 +253,10 @@ mod tests {
             let image: Vec<f32> = (0..2 * 7 * 6).map(|i| i as f32).collect();
             let mut planes = vec![0.0; 2 * g.phase_count() * g.plane_len()];
             g.planes(&image, 2, &mut planes);
+            // Whatever the buffer held, the same planes: the padding is written too.
+            let mut reused = vec![f32::NAN; planes.len()];
+            g.planes(&image, 2, &mut reused);
+            assert_eq!(reused, planes);
             let mut back = vec![0.0; 2 * 7 * 6];
             for c in 0..2 {
                 for phase in 0..g.phase_count() {
