@@ -73,29 +73,31 @@ impl<'a> Row<'a> {
     }
 }
 
-/// `out[t] = sum_e e.weight * src[e.offset + t]`, overwriting `out`.
+/// `out[t] = sum_e e.weight * src[e.offset + t]` for `t < len`, overwriting `out`. Floats of
+/// `out` past `len` may be overwritten too, with values to discard: room there lets the end of
+/// the row run as whole vector blocks, without copies.
 ///
 /// # Panics
-/// When a window `src[offset..offset + out.len()]` lies outside `src`.
-pub fn accumulate(out: &mut [f32], src: &[f32], row: Row) {
-    dispatch::<false>(out, src, row);
+/// When `out` is shorter than `len`, or a window `src[offset..offset + len]` lies outside `src`.
+pub fn accumulate(out: &mut [f32], len: usize, src: &[f32], row: Row) {
+    dispatch::<false>(out, len, src, row);
 }
 
 /// `out[t] += sum_e e.weight * src[e.offset + t]`: [`accumulate`] adding to what `out` holds, for
 /// a sum whose entries come in several calls (one per group of source channels).
 ///
 /// # Panics
-/// When a window `src[offset..offset + out.len()]` lies outside `src`.
-pub fn accumulate_add(out: &mut [f32], src: &[f32], row: Row) {
+/// As [`accumulate`].
+pub fn accumulate_add(out: &mut [f32], len: usize, src: &[f32], row: Row) {
     if !row.is_empty() {
-        dispatch::<true>(out, src, row);
+        dispatch::<true>(out, len, src, row);
     }
 }
 
 /// Checks the windows and runs the widest instruction set this CPU has.
-fn dispatch<const ADD: bool>(out: &mut [f32], src: &[f32], row: Row) {
+fn dispatch<const ADD: bool>(out: &mut [f32], len: usize, src: &[f32], row: Row) {
     let Row { entries, reach } = row;
-    let len = out.len();
+    assert!(len <= out.len(), "{len} floats into {}", out.len());
     assert!(
         entries.is_empty() || reach + len <= src.len(),
         "sparse window at {reach} + {len} outside a source of {}",
@@ -107,37 +109,39 @@ fn dispatch<const ADD: bool>(out: &mut [f32], src: &[f32], row: Row) {
     {
         if std::arch::is_x86_feature_detected!("avx512f") {
             // SAFETY: the CPU has AVX-512F (checked above); the windows are in bounds.
-            return unsafe { accumulate_avx512::<ADD>(out, src, entries, slack) };
+            return unsafe { accumulate_avx512::<ADD>(out, len, src, entries, slack) };
         }
         if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
         {
             // SAFETY: the CPU has AVX2 and FMA (checked above); the windows are in bounds.
-            return unsafe { accumulate_avx2::<ADD>(out, src, entries, slack) };
+            return unsafe { accumulate_avx2::<ADD>(out, len, src, entries, slack) };
         }
     }
-    accumulate_body::<false, BLOCK_AVX2, ADD>(out, src, entries, slack);
+    accumulate_body::<false, BLOCK_AVX2, ADD>(out, len, src, entries, slack);
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,fma")]
 unsafe fn accumulate_avx512<const ADD: bool>(
     out: &mut [f32],
+    len: usize,
     src: &[f32],
     entries: &[Entry],
     slack: bool,
 ) {
-    accumulate_body::<true, BLOCK_AVX512, ADD>(out, src, entries, slack);
+    accumulate_body::<true, BLOCK_AVX512, ADD>(out, len, src, entries, slack);
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn accumulate_avx2<const ADD: bool>(
     out: &mut [f32],
+    len: usize,
     src: &[f32],
     entries: &[Entry],
     slack: bool,
 ) {
-    accumulate_body::<true, BLOCK_AVX2, ADD>(out, src, entries, slack);
+    accumulate_body::<true, BLOCK_AVX2, ADD>(out, len, src, entries, slack);
 }
 
 /// Accumulates `out[start..start + N]` in registers over every entry, starting from `acc`, and
@@ -195,15 +199,15 @@ fn short_block<const N: usize, const FMA: bool>(
 /// `FMA`: fuse the multiply-add (only where the CPU has the instruction: elsewhere `mul_add` is
 /// a slow library call). `BLOCK`: floats summed in registers at once. `ADD`: add to `out` rather
 /// than overwrite it. `slack`: the source has room for [`SLACK`] floats past every window, so the
-/// end of the row runs as one short block.
+/// end of the row runs as short blocks (stored whole where `out` has room past `len`).
 #[inline(always)]
 fn accumulate_body<const FMA: bool, const BLOCK: usize, const ADD: bool>(
     out: &mut [f32],
+    len: usize,
     src: &[f32],
     entries: &[Entry],
     slack: bool,
 ) {
-    let len = out.len();
     let full = len - len % BLOCK;
     for start in (0..full).step_by(BLOCK) {
         let target: &mut [f32; BLOCK] = (&mut out[start..start + BLOCK]).try_into().unwrap();
@@ -222,15 +226,16 @@ fn accumulate_body<const FMA: bool, const BLOCK: usize, const ADD: bool>(
         };
         if n > 0 {
             let take = rest.min(n);
-            let target = &mut out[start..start + take];
+            let end = (start + n).min(out.len());
+            let target = &mut out[start..end];
             match n {
-                16 => short_tail::<16, FMA, ADD>(src, entries, start, target),
-                32 => short_tail::<32, FMA, ADD>(src, entries, start, target),
-                _ => short_tail::<64, FMA, ADD>(src, entries, start, target),
+                16 => short_tail::<16, FMA, ADD>(src, entries, start, target, take),
+                32 => short_tail::<32, FMA, ADD>(src, entries, start, target, take),
+                _ => short_tail::<64, FMA, ADD>(src, entries, start, target, take),
             }
             start += take;
         } else {
-            let tail = &mut out[start..];
+            let tail = &mut out[start..len];
             if !ADD {
                 tail.fill(0.0);
             }
@@ -249,21 +254,29 @@ fn accumulate_body<const FMA: bool, const BLOCK: usize, const ADD: bool>(
     }
 }
 
-/// The last `target.len() <= N` floats of a row, summed as one short block of `N` (the source
-/// has room past the row's end; the extra sums are discarded).
+/// The last `take <= N` floats of a row, summed as one short block of `N` (the source has room
+/// past the row's end). Where `target` holds all `N` floats the block is stored whole (the sums
+/// past `take` are to discard); otherwise its first `take` are copied.
 #[inline(always)]
 fn short_tail<const N: usize, const FMA: bool, const ADD: bool>(
     src: &[f32],
     entries: &[Entry],
     start: usize,
     target: &mut [f32],
+    take: usize,
 ) {
+    if let Ok(whole) = <&mut [f32; N]>::try_from(&mut *target) {
+        let init = if ADD { *whole } else { [0.0; N] };
+        *whole = short_block::<N, FMA>(src, entries, start, init);
+        return;
+    }
+    let target = &mut target[..take];
     let mut init = [0.0; N];
     if ADD {
-        init[..target.len()].copy_from_slice(target);
+        init[..take].copy_from_slice(target);
     }
     let acc = short_block::<N, FMA>(src, entries, start, init);
-    target.copy_from_slice(&acc[..target.len()]);
+    target.copy_from_slice(&acc[..take]);
 }
 
 #[cfg(test)]
@@ -292,31 +305,39 @@ mod tests {
             Entry::new(13, -1.25),
             Entry::new(200, 3.0),
         ];
-        // Lengths below, at and across the block size, so both the blocked loop and the tail run.
+        // Lengths below, at and across the block size, so both the blocked loop and the tail
+        // run; with no room past the row in `out`, and with room (the tail stored whole).
         for len in [0, 1, 20, 63, 64, 65, 100, 128, 200, 700] {
-            let mut out = vec![f32::NAN; len];
-            accumulate(&mut out, &src, Row::new(&entries));
-            let expected = reference(len, &src, &entries);
-            for (a, b) in out.iter().zip(&expected) {
-                assert!(
-                    (a - b).abs() <= 1e-5 * b.abs().max(1.0),
-                    "{a} vs {b} at len {len}"
-                );
+            for room in [0, 64] {
+                let mut out = vec![f32::NAN; len + room];
+                accumulate(&mut out, len, &src, Row::new(&entries));
+                let expected = reference(len, &src, &entries);
+                for (a, b) in out.iter().zip(&expected) {
+                    assert!(
+                        (a - b).abs() <= 1e-5 * b.abs().max(1.0),
+                        "{a} vs {b} at len {len}, room {room}"
+                    );
+                }
             }
         }
         // With room past the last window, partial blocks run whole; the same values.
         let mut roomy = vec![0.0; 190];
-        accumulate(&mut roomy, &src[..200 + 190 + SLACK], Row::new(&entries));
+        accumulate(
+            &mut roomy,
+            190,
+            &src[..200 + 190 + SLACK],
+            Row::new(&entries),
+        );
         let mut tight = vec![0.0; 190];
-        accumulate(&mut tight, &src[..200 + 190], Row::new(&entries));
+        accumulate(&mut tight, 190, &src[..200 + 190], Row::new(&entries));
         for (a, b) in roomy.iter().zip(&tight) {
             assert!((a - b).abs() <= 1e-5 * b.abs().max(1.0));
         }
         // Every ISA path against the portable one.
         let mut portable = vec![0.0; 700];
-        accumulate_body::<false, BLOCK_AVX2, false>(&mut portable, &src, &entries, false);
+        accumulate_body::<false, BLOCK_AVX2, false>(&mut portable, 700, &src, &entries, false);
         let mut dispatched = vec![0.0; 700];
-        accumulate(&mut dispatched, &src, Row::new(&entries));
+        accumulate(&mut dispatched, 700, &src, Row::new(&entries));
         for (a, b) in portable.iter().zip(&dispatched) {
             assert!((a - b).abs() <= 1e-5 * b.abs().max(1.0));
         }
@@ -331,14 +352,16 @@ mod tests {
             .map(|i| Entry::new(i * 31, 0.25 * i as f32 - 0.7))
             .collect();
         // Lengths through whole blocks, short tails with room, and a tail without room.
-        for (len, room) in [(300, true), (150, true), (20, true), (353, false)] {
+        // Each also with room past the row in `out`, where tails are stored whole.
+        let cases = [(300, true), (150, true), (20, true), (353, false)];
+        for ((len, room), out_room) in cases.into_iter().flat_map(|c| [(c, 0), (c, 64)]) {
             let src = if room { &src[..] } else { &src[..186 + len] };
             let mut whole = vec![0.0; len];
-            accumulate(&mut whole, src, Row::new(&entries));
-            let mut parts = vec![f32::NAN; len];
-            accumulate(&mut parts, src, Row::new(&entries[..3]));
-            accumulate_add(&mut parts, src, Row::new(&entries[3..]));
-            accumulate_add(&mut parts, src, Row::new(&[]));
+            accumulate(&mut whole, len, src, Row::new(&entries));
+            let mut parts = vec![f32::NAN; len + out_room];
+            accumulate(&mut parts, len, src, Row::new(&entries[..3]));
+            accumulate_add(&mut parts, len, src, Row::new(&entries[3..]));
+            accumulate_add(&mut parts, len, src, Row::new(&[]));
             let expected = reference(len, src, &entries);
             for ((a, b), c) in parts.iter().zip(&whole).zip(&expected) {
                 assert!(
@@ -353,7 +376,7 @@ mod tests {
     #[test]
     fn no_entries_give_zeros() {
         let mut out = vec![f32::NAN; 70];
-        accumulate(&mut out, &[1.0; 10], Row::new(&[]));
+        accumulate(&mut out, 70, &[1.0; 10], Row::new(&[]));
         assert!(out.iter().all(|&v| v == 0.0));
     }
 
@@ -362,6 +385,6 @@ mod tests {
     fn a_window_past_the_end_is_refused() {
         let mut out = vec![0.0; 8];
         let entries = [Entry::new(3, 1.0)];
-        accumulate(&mut out, &[1.0; 10], Row::new(&entries));
+        accumulate(&mut out, 8, &[1.0; 10], Row::new(&entries));
     }
 }

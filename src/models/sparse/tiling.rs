@@ -126,11 +126,12 @@ impl Tiled {
                 let len = self.span.min(self.len - start);
                 let src = &sources[b * source_len + start..];
                 for g in 0..self.groups() {
+                    // A row's span of floats: room past a short last span for whole blocks.
                     for (r, row) in block.chunks_mut(self.span).enumerate() {
                         if g == 0 {
-                            accumulate(&mut row[..len], src, self.part(g, r));
+                            accumulate(row, len, src, self.part(g, r));
                         } else {
-                            accumulate_add(&mut row[..len], src, self.part(g, r));
+                            accumulate_add(row, len, src, self.part(g, r));
                         }
                     }
                 }
@@ -189,7 +190,12 @@ mod tests {
             let image = &result[b * tiled.image_len()..][..tiled.image_len()];
             for (r, entries) in rows.iter().enumerate() {
                 let mut whole = vec![0.0; len];
-                accumulate(&mut whole, &sources[b * source_len..], Row::new(entries));
+                accumulate(
+                    &mut whole,
+                    len,
+                    &sources[b * source_len..],
+                    Row::new(entries),
+                );
                 let mut tiled_row = vec![f32::NAN; len];
                 tiled.read(image, r, 0, &mut tiled_row);
                 for (a, e) in tiled_row.iter().zip(&whole) {
