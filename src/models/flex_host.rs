@@ -14,8 +14,8 @@ pub fn is_flex(device: &Device) -> bool {
     )
 }
 
-/// The sizes of a 4-D tensor.
-pub fn dims4(tensor: &FloatTensor<Flex>) -> [usize; 4] {
+/// The sizes of a 4-D tensor of any backend.
+pub fn dims4(tensor: &impl TensorMetadata) -> [usize; 4] {
     let shape = tensor.shape();
     [shape[0], shape[1], shape[2], shape[3]]
 }

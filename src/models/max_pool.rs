@@ -446,8 +446,7 @@ impl<B: Backend + MaxPoolBackend, C: CheckpointStrategy> MaxPoolBackend for Auto
             .stateful()
         {
             OpsKind::Tracked(prep) => {
-                let dims = x.primitive().shape();
-                let input = [dims[0], dims[1], dims[2], dims[3]];
+                let input = dims4(x.primitive());
                 let (out, argmax) = B::max_pool2d_with_argmax(x.into_primitive(), window);
                 prep.finish((argmax, input), out)
             }

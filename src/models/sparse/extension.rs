@@ -8,7 +8,6 @@
 
 use std::sync::Arc;
 
-use burn::backend::TensorMetadata;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
@@ -196,8 +195,7 @@ impl<B: Backend + SparseConvBackend, C: CheckpointStrategy> SparseConvBackend fo
             .stateful()
         {
             OpsKind::Tracked(prep) => {
-                let dims = x.primitive().shape();
-                let input = [dims[0], dims[1], dims[2], dims[3]];
+                let input = dims4(x.primitive());
                 let output = B::sparse_conv2d(x.into_primitive(), call.clone());
                 let mask = call.relu.is_some().then(|| output.clone());
                 prep.finish((call, input, mask), output)
