@@ -8,10 +8,10 @@
 //! network's forward pass then routes those convolutions here. Results equal the dense path up
 //! to float rounding (the sums run in another order; tested within 1e-5 relative).
 //!
-//! A frozen network's batch norm after a sparse convolution folds into it
-//! ([`SparseConvCall::with_batch_norm`]):
-//! applied as each output channel is written, and to the output's gradient as the input
-//! gradient reads it, bit for bit the separate passes (tested) with two passes fewer each way.
+//! A frozen network's batch norm and ReLU after a sparse convolution fold into it
+//! ([`SparseConvCall::with_batch_norm`], [`SparseConvCall::with_relu`]): applied as each output
+//! channel is written, and to the output's gradient as the input gradient reads it, bit for bit
+//! the separate passes (tested) with two passes fewer each way for each.
 //!
 //! Frozen weights only: a convolution whose weight takes a gradient (training) always runs
 //! dense, because the sparse path gives no weight gradient. A convolution that stays dense runs
