@@ -2,7 +2,9 @@
 //! backward (a convolution whose kernel is the output gradient) against pvr's GEMMs
 //! (`models::gemm_conv`), per layer shape of the quickstart (batch 64), a ResNet-18 of width 64
 //! at 32 px (batch 32) and at 224 px (batch 4); the forward pass and Burn's input gradient for
-//! scale. Milliseconds, median of the repetitions.
+//! scale, and pvr's stride-1 input gradient (a convolution on the forward pass's GEMMs,
+//! `models::gemm_conv::input_grad`; `-` for strided layers, which keep Burn's). Milliseconds,
+//! median of the repetitions.
 //!
 //! `cargo bench --bench conv_backward [-- --reps N] [NAME...]` (shapes whose name contains one). One JSON line per shape after the table.
 
@@ -14,6 +16,7 @@ use burn::tensor::ops::ConvOptions;
 use pvr::models::gemm_conv::ConvShape;
 use pvr::models::gemm_conv::forward::forward as gemm_conv_forward;
 use pvr::models::gemm_conv::grad::weight_grad;
+use pvr::models::gemm_conv::input_grad::{input_grad, transposed_shape};
 
 mod support;
 use support::{median_seconds, reps_option};
@@ -54,8 +57,8 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let reps = reps_option(&args).unwrap_or(5);
     println!(
-        "{:<18} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8}",
-        "shape", "forward", "gemm fwd", "burn dx", "burn dw", "gemm dw", "dw gain"
+        "{:<18} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8}",
+        "shape", "forward", "gemm fwd", "burn dx", "gemm dx", "burn dw", "gemm dw", "dw gain"
     );
     let mut lines = Vec::new();
     let filters: Vec<&String> = args
@@ -85,19 +88,26 @@ fn main() {
         let burn_dx = median_ms(reps, || {
             Flex::conv2d_x_backward(x.clone(), w.clone(), grad.clone(), options.clone());
         });
+        let gemm_dx = transposed_shape(&shape).map(|transposed| {
+            median_ms(reps, || {
+                input_grad(&grad_values, &w_values, &shape, &transposed);
+            })
+        });
         let burn_dw = median_ms(reps, || {
             Flex::conv2d_weight_backward(x.clone(), w.clone(), grad.clone(), options.clone());
         });
         let gemm_dw = median_ms(reps, || {
             weight_grad(&x_values, &grad_values, &shape);
         });
+        let gemm_dx_cell = gemm_dx.map_or("-".to_string(), |ms| format!("{ms:.2}"));
         println!(
-            "{name:<18} {forward:>9.2} {gemm_forward:>9.2} {burn_dx:>9.2} {burn_dw:>9.2} {gemm_dw:>9.2} {:>7.2}x",
+            "{name:<18} {forward:>9.2} {gemm_forward:>9.2} {burn_dx:>9.2} {gemm_dx_cell:>9} {burn_dw:>9.2} {gemm_dw:>9.2} {:>7.2}x",
             burn_dw / gemm_dw
         );
+        let gemm_dx_json = gemm_dx.map_or("null".to_string(), |ms| format!("{ms:.3}"));
         lines.push(format!(
             "{{\"bench\":\"conv_backward\",\"shape\":\"{name}\",\"forward_ms\":{forward:.3},\"gemm_forward_ms\":{gemm_forward:.3},\
-             \"burn_dx_ms\":{burn_dx:.3},\"burn_dw_ms\":{burn_dw:.3},\
+             \"burn_dx_ms\":{burn_dx:.3},\"gemm_dx_ms\":{gemm_dx_json},\"burn_dw_ms\":{burn_dw:.3},\
              \"gemm_dw_ms\":{gemm_dw:.3}}}"
         ));
     }

@@ -2,6 +2,8 @@
 //! (`gemm_conv`, `sparse`, `fused_batch_norm`, `max_pool`) read and write, and whether a device
 //! is the one they run on.
 
+use std::cell::RefCell;
+
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{DispatchDevice, Flex, TensorMetadata};
 use burn::tensor::{DType, Device, Shape, TensorData};
@@ -74,6 +76,36 @@ pub fn par_extend_zeroed(
     // SAFETY: the chunks cover the `len` floats past `start`, each initialised (a panic in
     // `fill` unwinds past this line, leaving the vector as it was).
     unsafe { values.set_len(start + len) };
+}
+
+thread_local! {
+    /// Two buffers that a thread's CPU kernels reuse from call to call: a sparse call's phase
+    /// planes and tiled result; a dense convolution tile's patches and product, or a chunk's
+    /// patches and output gradient for its weight gradient. Each call overwrites what it reads,
+    /// so kept buffers spare it zeroing (and faulting in) megabytes it is about to overwrite.
+    /// They hold a chunk of images' worth at most (`sparse::tiling::images_per_chunk`: 8 MiB
+    /// together; the weight gradient's: 8 MiB of patches; more only for one image larger than
+    /// that), for the thread's life.
+    static SCRATCH: RefCell<[Vec<f32>; 2]> = const { RefCell::new([Vec::new(), Vec::new()]) };
+}
+
+/// `f` on two buffers of `lens` floats holding any values: the thread's kept ones, grown as
+/// needed, or new ones while a call on this thread holds those (a rayon worker waiting for
+/// its tasks may start another call).
+pub fn with_scratch<R>(lens: [usize; 2], f: impl FnOnce(&mut [f32], &mut [f32]) -> R) -> R {
+    let fresh = |len| par_zeroed(len, 1 << 16, |_, _| {});
+    SCRATCH.with(|kept| match kept.try_borrow_mut() {
+        Ok(mut kept) => {
+            let [a, b] = &mut *kept;
+            for (buffer, &len) in [&mut *a, &mut *b].into_iter().zip(&lens) {
+                if buffer.len() < len {
+                    *buffer = fresh(len);
+                }
+            }
+            f(&mut a[..lens[0]], &mut b[..lens[1]])
+        }
+        Err(_) => f(&mut fresh(lens[0]), &mut fresh(lens[1])),
+    })
 }
 
 /// A new buffer of `len` floats made by [`par_extend_zeroed`].

@@ -1,6 +1,6 @@
-//! The dense convolution as a Burn backend extension: the forward pass is [`super::forward`]'s
-//! and the weight gradient [`super::grad`]'s instead of Burn's generic ones; the input gradient
-//! is `flex`'s own.
+//! The dense convolution as a Burn backend extension: the forward pass is [`super::forward`]'s,
+//! the weight gradient [`super::grad`]'s and a stride-1 input gradient [`super::input_grad`]'s
+//! instead of Burn's generic ones; a strided convolution's input gradient is `flex`'s own.
 
 use burn::backend::autodiff::NodeId;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
@@ -18,6 +18,7 @@ use burn::tensor::{DType, Tensor, TensorData};
 use super::super::flex_host::{dims4, from_values};
 use super::forward::{Epilogue, forward};
 use super::grad::weight_grad;
+use super::input_grad::{input_grad, transposed_shape};
 use super::shape::ConvShape;
 
 /// The convolution of `x` with `weight` (no bias, one group); its forward pass and weight
@@ -53,7 +54,7 @@ pub fn gemm_conv2d_epilogue(
 }
 
 /// The backend operations behind [`gemm_conv2d`] and [`gemm_conv2d_epilogue`]; the backward
-/// operation takes the arguments of Burn's `conv2d_weight_backward`.
+/// operations take the arguments of Burn's `conv2d_x_backward` and `conv2d_weight_backward`.
 #[backend_extension(Flex, Autodiff)]
 pub trait GemmConvBackend: Backend {
     fn gemm_conv2d(
@@ -67,6 +68,13 @@ pub trait GemmConvBackend: Backend {
         weight: FloatTensor<Self>,
         options: ConvOptions<2>,
         epilogue: Epilogue,
+    ) -> FloatTensor<Self>;
+
+    fn gemm_conv2d_x_backward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        output_grad: FloatTensor<Self>,
+        options: ConvOptions<2>,
     ) -> FloatTensor<Self>;
 
     fn gemm_conv2d_weight_backward(
@@ -142,6 +150,26 @@ impl GemmConvBackend for Flex {
         forward_on_host(x, weight, &shape, Some(&epilogue))
     }
 
+    fn gemm_conv2d_x_backward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        output_grad: FloatTensor<Self>,
+        options: ConvOptions<2>,
+    ) -> FloatTensor<Self> {
+        let shape = gemm_shape([&x, &weight], &[&output_grad], &options);
+        let Some((shape, transposed)) = shape.and_then(|s| Some((s, transposed_shape(&s)?))) else {
+            return <Flex as ModuleOps<Flex>>::conv2d_x_backward(x, weight, output_grad, options);
+        };
+        let (weight, grad) = (weight.to_contiguous(), output_grad.to_contiguous());
+        let values = input_grad(
+            grad.storage::<f32>(),
+            weight.storage::<f32>(),
+            &shape,
+            &transposed,
+        );
+        from_values(values, dims4(&x))
+    }
+
     fn gemm_conv2d_weight_backward(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
@@ -189,7 +217,7 @@ impl<B: Backend + GemmConvBackend, C: CheckpointStrategy> GemmConvBackend for Au
                 let weight =
                     checkpointer.retrieve_node_output::<B::FloatTensorPrimitive>(weight_state);
                 if let Some(node) = node_x {
-                    let x_grad = B::conv2d_x_backward(
+                    let x_grad = B::gemm_conv2d_x_backward(
                         x.clone(),
                         weight.clone(),
                         grad.clone(),
@@ -258,6 +286,21 @@ impl<B: Backend + GemmConvBackend, C: CheckpointStrategy> GemmConvBackend for Au
         } else {
             output
         }
+    }
+
+    fn gemm_conv2d_x_backward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        output_grad: FloatTensor<Self>,
+        options: ConvOptions<2>,
+    ) -> FloatTensor<Self> {
+        // A gradient of a gradient is never taken through these layers.
+        <Self as AutodiffBackend>::from_inner(B::gemm_conv2d_x_backward(
+            <Self as AutodiffBackend>::inner(x),
+            <Self as AutodiffBackend>::inner(weight),
+            <Self as AutodiffBackend>::inner(output_grad),
+            options,
+        ))
     }
 
     fn gemm_conv2d_weight_backward(

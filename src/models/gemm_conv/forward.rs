@@ -12,6 +12,7 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 
+use super::super::flex_host::with_scratch;
 use super::super::fused_batch_norm::ChannelAffine;
 use super::super::guided_relu::relu_value;
 use super::patches::im2col_channel_major;
@@ -97,37 +98,39 @@ pub(super) fn forward_in_tiles(
         );
     }
     let target = OutputPointer(output.as_mut_ptr(), output.len());
-    tiles(shape, budget).into_par_iter().for_each_init(
-        || (Vec::new(), Vec::new()),
-        |(patches, product), lines| {
+    tiles(shape, budget).into_par_iter().for_each(|lines| {
+        let columns = lines.len() * shape.out_width;
+        let lens = [shape.patch_rows() * columns, shape.out_channels * columns];
+        with_scratch(lens, |patches, product| {
             tile_product(input, weight, shape, lines.clone(), patches, product);
             // SAFETY: the tiles are disjoint ranges of output lines, and a tile writes only
             // the values of its own lines (`scatter_tile`), so no two threads write one value
             // and nothing reads `output` until every tile is done.
             unsafe { scatter_tile(target, product, shape, lines, epilogue) };
-        },
-    );
+        });
+    });
     output
 }
 
 /// `weight * patches` of the output lines `lines` into `product` (`out x (lines.len() *
-/// out_width)`), the patches built in `patches`.
+/// out_width)`), the patches built in `patches` (`patch_rows x (lines.len() * out_width)`); both
+/// may hold any values before.
 fn tile_product(
     input: &[f32],
     weight: &[f32],
     shape: &ConvShape,
     lines: Range<usize>,
-    patches: &mut Vec<f32>,
-    product: &mut Vec<f32>,
+    patches: &mut [f32],
+    product: &mut [f32],
 ) {
     let rows = shape.patch_rows();
     let columns = lines.len() * shape.out_width;
-    patches.resize(rows * columns, 0.0);
+    assert_eq!(patches.len(), rows * columns);
+    assert_eq!(product.len(), shape.out_channels * columns);
     im2col_channel_major(input, shape, lines, patches);
-    product.resize(shape.out_channels * columns, 0.0);
-    // SAFETY: `product` is `out x columns`, `weight` `out x rows` (asserted by the caller) and
-    // `patches` `rows x columns` (resized above), all row-major with the strides given; the
-    // destination aliases neither operand.
+    // SAFETY: `product` is `out x columns` and `patches` `rows x columns` (both asserted),
+    // `weight` `out x rows` (asserted by the caller), all row-major with the strides given; the
+    // destination aliases neither operand, and gemm overwrites it without reading it.
     unsafe {
         gemm::gemm(
             shape.out_channels,

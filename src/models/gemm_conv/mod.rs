@@ -13,6 +13,7 @@
 pub mod extension;
 pub mod forward;
 pub mod grad;
+pub mod input_grad;
 pub mod patches;
 pub mod shape;
 #[cfg(test)]

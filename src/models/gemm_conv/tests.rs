@@ -1,6 +1,8 @@
 //! The GEMM backward equals Burn's generic convolution backward on every geometry ResNets,
 //! LOST's dilation and patch embeddings use, and on awkward ones (maps where some taps read only
-//! padding, asymmetric padding, a kernel taller than wide, strides that skip input columns); chunks of images add up to one chunk.
+//! padding, asymmetric padding, a kernel taller than wide, strides that skip input columns);
+//! chunks of images add up to one chunk; the input gradient as a convolution exists exactly for
+//! stride 1 and padding within the kernel's reach.
 
 use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
@@ -8,7 +10,8 @@ use burn::tensor::{Device, Distribution, Tensor, TensorData};
 
 use super::super::fused_batch_norm::ChannelAffine;
 use super::forward::{Epilogue, forward, forward_in_tiles};
-use super::grad::weight_grad_in_chunks;
+use super::grad::{weight_grad, weight_grad_in_chunks};
+use super::input_grad::transposed_shape;
 use super::shape::ConvShape;
 use super::{gemm_conv2d, gemm_conv2d_epilogue};
 use crate::models::test_support::values;
@@ -54,6 +57,15 @@ fn cases() -> Vec<Case> {
             [4, 3, 3, 1],
             ConvOptions::new_with_padding([2, 3], [(0, 1), (2, 0)], [1, 2], 1),
         ),
+        // Stride 1 with asymmetric padding and dilation along one axis (the input gradient as a
+        // convolution pads each side by its own amount), and padding wider than a 1x1 kernel
+        // reaches (no such convolution for it: `flex`'s transposed convolution).
+        (
+            [2, 3, 9, 8],
+            [4, 3, 3, 2],
+            ConvOptions::new_with_padding([1, 1], [(2, 0), (0, 1)], [1, 2], 1),
+        ),
+        ([2, 3, 5, 5], [4, 3, 1, 1], square(1, 1, 1)),
     ]
 }
 
@@ -184,32 +196,53 @@ fn tiles_of_output_rows_make_up_the_whole_output() {
     assert_close(&whole, &reference, "one tile per image");
 }
 
-/// The output is the same bit for bit on any number of threads: the tiles, and so gemm's
-/// blocking, follow the shape alone (tiles sized by the thread count fail this at 256 input
-/// channels).
+/// The output and the weight gradient are the same bit for bit on any number of threads: the
+/// tiles and the groups of images, and so gemm's blocking and the order of the sums, follow the
+/// shape alone (tiles sized by the thread count fail this at 256 input channels). The second
+/// shape's weight gradient is one group on gemm's own threads.
 #[test]
 fn the_output_does_not_depend_on_the_thread_count() {
     let options = ConvOptions::new([1, 1], [1, 1], [1, 1], 1);
-    let (shape, x, weight) = random_operands([6, 256, 12, 12], [24, 256, 3, 3], &options);
-    let on_threads = |threads: usize| {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
-        pool.install(|| forward(&x, &weight, &shape, None))
-    };
-    let one = on_threads(1);
-    assert!(one.iter().any(|v| *v != 0.0));
-    for threads in [3, 8] {
-        let differing = on_threads(threads)
-            .iter()
-            .zip(&one)
-            .filter(|(a, b)| a.to_bits() != b.to_bits())
-            .count();
-        assert_eq!(
-            differing, 0,
-            "{threads} threads: values differ from one thread's"
-        );
+    for (input, weight) in [
+        ([6, 256, 12, 12], [24, 256, 3, 3]),
+        ([2, 128, 5, 5], [1024, 128, 3, 3]),
+    ] {
+        let (shape, x, weight) = random_operands(input, weight, &options);
+        let grad = random_operands(
+            [
+                shape.images,
+                shape.out_channels,
+                shape.out_height,
+                shape.out_width,
+            ],
+            [1, shape.out_channels, 1, 1],
+            &options,
+        )
+        .1;
+        let on_threads = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| {
+                let mut both = forward(&x, &weight, &shape, None);
+                both.extend(weight_grad(&x, &grad, &shape));
+                both
+            })
+        };
+        let one = on_threads(1);
+        assert!(one.iter().any(|v| *v != 0.0));
+        for threads in [3, 8] {
+            let differing = on_threads(threads)
+                .iter()
+                .zip(&one)
+                .filter(|(a, b)| a.to_bits() != b.to_bits())
+                .count();
+            assert_eq!(
+                differing, 0,
+                "{input:?}, {threads} threads: values differ from one thread's"
+            );
+        }
     }
 }
 
@@ -293,4 +326,29 @@ fn the_epilogue_equals_batch_norm_and_relu_afterwards() {
             );
         }
     }
+}
+
+#[test]
+fn only_stride_one_within_the_kernels_reach_has_a_transposed_convolution() {
+    let shape = |options: ConvOptions<2>, kernel: usize| {
+        ConvShape::new([1, 2, 8, 8], [3, 2, kernel, kernel], &options).unwrap()
+    };
+    let square = |s, p, d| ConvOptions::new([s, s], [p, p], [d, d], 1);
+    let transposed = transposed_shape(&shape(square(1, 1, 1), 3)).expect("3x3, pad 1");
+    assert_eq!(
+        (transposed.in_channels, transposed.out_channels),
+        (3, 2),
+        "channel axes swap"
+    );
+    assert_eq!([transposed.out_height, transposed.out_width], [8, 8]);
+    assert_eq!(transposed.padding, [1, 1]);
+    // Dilation 2, pad 2 (LOST's layer4): the reach is 4, so the gradient pads 2.
+    assert_eq!(
+        transposed_shape(&shape(square(1, 2, 2), 3))
+            .unwrap()
+            .padding,
+        [2, 2]
+    );
+    assert!(transposed_shape(&shape(square(2, 1, 1), 3)).is_none());
+    assert!(transposed_shape(&shape(square(1, 1, 1), 1)).is_none());
 }

@@ -1,7 +1,6 @@
 //! A convolution's weights in compressed sparse rows, and its forward pass and input gradient on
 //! host buffers (`[batch, channels, height, width]`, row-major f32).
 
-use std::cell::RefCell;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use rayon::prelude::*;
@@ -11,7 +10,7 @@ use super::super::guided_relu::{ReluMode, relu_value};
 use super::geometry::{ConvParams, Geometry, forward_entries};
 use super::kernel::{Entry, SLACK};
 use super::tiling::{Tiled, images_per_chunk};
-use crate::models::flex_host::{par_extend_zeroed, par_zeroed};
+use crate::models::flex_host::{par_extend_zeroed, par_zeroed, with_scratch};
 
 /// What a frozen network applies right after a convolution, which the forward pass applies as
 /// it writes each output channel: a batch norm's affine map, then a ReLU.
@@ -321,34 +320,6 @@ impl CsrConv {
             out
         })
     }
-}
-
-thread_local! {
-    /// Two buffers that a thread's sparse calls reuse: the phase planes and the tiled result of
-    /// a forward pass, the tiled result of an input gradient. Each call overwrites what it
-    /// reads, so kept buffers spare it zeroing (and faulting in) megabytes it is about to
-    /// overwrite. They hold at most a chunk of images' worth (`tiling::images_per_chunk`, 8 MiB
-    /// together, more only for one image larger than that) for the thread's life.
-    static SCRATCH: RefCell<[Vec<f32>; 2]> = const { RefCell::new([Vec::new(), Vec::new()]) };
-}
-
-/// `f` on two buffers of `lens` floats holding any values: the thread's kept ones, grown as
-/// needed, or new ones while a call on this thread holds those (a rayon worker waiting for
-/// its tasks may start another call).
-fn with_scratch<R>(lens: [usize; 2], f: impl FnOnce(&mut [f32], &mut [f32]) -> R) -> R {
-    let fresh = |len| par_zeroed(len, 1 << 16, |_, _| {});
-    SCRATCH.with(|kept| match kept.try_borrow_mut() {
-        Ok(mut kept) => {
-            let [a, b] = &mut *kept;
-            for (buffer, &len) in [&mut *a, &mut *b].into_iter().zip(&lens) {
-                if buffer.len() < len {
-                    *buffer = fresh(len);
-                }
-            }
-            f(&mut a[..lens[0]], &mut b[..lens[1]])
-        }
-        Err(_) => f(&mut fresh(lens[0]), &mut fresh(lens[1])),
-    })
 }
 
 /// One row of an output channel's gradient as the transposed sums read it: through the ReLU's
