@@ -75,8 +75,8 @@ fn the_training_batch_size_changes_the_models_and_everything_below() {
 /// (`models::gemm_conv::forward`: `train` 5, `prune` and `control` 4, `eval`, `lost` and `ha` 5,
 /// `attribute` 6); and every ResNet key once more when their stride-1 input gradients and
 /// weight gradients came to run on the GEMMs over channel-major patches
-/// (`ModelContext::arch_revision`, 1 for ResNets too: each of those stages one version up, the
-/// transformers' keys as they were).
+/// and gemm's AVX-512 kernels came in (`ModelContext::arch_revision`, 1 for ResNets too: each
+/// of those stages one version up; the transformers' moved with them, below).
 /// `ha.human_path` unset leaves `report[ha]`'s key alone.
 #[test]
 fn one_seed_keeps_the_keys_it_had_before_seeds() {
@@ -105,15 +105,16 @@ fn one_seed_keeps_the_keys_it_had_before_seeds() {
 /// A transformer's keys (short form, as `pvr check` prints them). They moved alone, the
 /// ResNets' above did not, when the transformers' linear layers and GELU came to run as pvr's
 /// own on the CPU (`ModelContext::arch_revision`: `train`, `prune` and `control`, `eval`, `lost`,
-/// `ha` and `attribute` each one version up for transformers only).
+/// `ha` and `attribute` each one version up for transformers only); and again, with the
+/// ResNets', when gemm's AVX-512 kernels came in (its `x86-v4` feature).
 #[test]
 fn a_transformers_keys_hold_its_architectures_revision() {
     let base = keys_of(VIT_SMALL, "experiments/vit-small.toml", &[]);
     let moved = [
-        ("train", "21ca90f4646d"),
-        ("eval[0]", "bd9270dfae73"),
-        ("prune[2]", "e62dd1c619d4"),
-        ("eval[3]", "b7090d1b1ab3"),
+        ("train", "a4206790f1e4"),
+        ("eval[0]", "e9106bae4230"),
+        ("prune[2]", "5bbe08b22fe1"),
+        ("eval[3]", "7fdb6bd8c3d9"),
     ]
     .into_iter()
     .filter(|(label, short)| !base[*label].starts_with(short))

@@ -47,15 +47,16 @@ impl ModelContext {
 
     /// Revisions that moved one architecture's results alone, added to the versions of the
     /// stages that train or run the network so that the other architectures keep their keys.
-    /// The transformers' 1: their linear layers' weight gradients come from one GEMM over every
-    /// row (`models::fused_linear`), equal to Burn's per-batch sums up to float rounding, and
-    /// their GELU and attention softmax from `models::fast_gelu` and `models::fast_softmax`,
-    /// within 3e-7 and 1e-6 of Burn's. The ResNets' 1: a stride-1 convolution's input gradient
-    /// comes from a convolution on GEMMs (`models::gemm_conv::input_grad`) and every weight
-    /// gradient from the transposed product over channel-major patches, equal to the earlier
-    /// ones up to float rounding.
+    /// The transformers' first: their linear layers' weight gradients come from one GEMM over
+    /// every row (`models::fused_linear`), equal to Burn's per-batch sums up to float rounding,
+    /// and their GELU and attention softmax from `models::fast_gelu` and `models::fast_softmax`,
+    /// within 3e-7 and 1e-6 of Burn's. The ResNets' first: a stride-1 convolution's input
+    /// gradient comes from a convolution on GEMMs (`models::gemm_conv::input_grad`) and every
+    /// weight gradient from the transposed product over channel-major patches, equal to the
+    /// earlier ones up to float rounding. Both, together: gemm's AVX-512 kernels where the CPU
+    /// has them (its `x86-v4` feature), which sum in other blocks.
     pub fn arch_revision(&self) -> u32 {
-        const TRANSFORMERS: u32 = 1;
+        const TRANSFORMERS: u32 = 2;
         const RESNETS: u32 = 1;
         if self.network.arch.is_transformer() {
             TRANSFORMERS
