@@ -294,13 +294,7 @@ impl<B: Backend + GemmConvBackend, C: CheckpointStrategy> GemmConvBackend for Au
         output_grad: FloatTensor<Self>,
         options: ConvOptions<2>,
     ) -> FloatTensor<Self> {
-        // A gradient of a gradient is never taken through these layers.
-        <Self as AutodiffBackend>::from_inner(B::gemm_conv2d_x_backward(
-            <Self as AutodiffBackend>::inner(x),
-            <Self as AutodiffBackend>::inner(weight),
-            <Self as AutodiffBackend>::inner(output_grad),
-            options,
-        ))
+        untracked::<B, C>(B::gemm_conv2d_x_backward, [x, weight, output_grad], options)
     }
 
     fn gemm_conv2d_weight_backward(
@@ -309,12 +303,26 @@ impl<B: Backend + GemmConvBackend, C: CheckpointStrategy> GemmConvBackend for Au
         output_grad: FloatTensor<Self>,
         options: ConvOptions<2>,
     ) -> FloatTensor<Self> {
-        // A gradient of a gradient is never taken through these layers.
-        <Self as AutodiffBackend>::from_inner(B::gemm_conv2d_weight_backward(
-            <Self as AutodiffBackend>::inner(x),
-            <Self as AutodiffBackend>::inner(weight),
-            <Self as AutodiffBackend>::inner(output_grad),
+        untracked::<B, C>(
+            B::gemm_conv2d_weight_backward,
+            [x, weight, output_grad],
             options,
-        ))
+        )
     }
+}
+
+/// A backward operation of the backend extension: `(x, weight, output_grad, options)`, as Burn's
+/// `conv2d_x_backward` and `conv2d_weight_backward` take them.
+type ConvBackward<B> =
+    fn(FloatTensor<B>, FloatTensor<B>, FloatTensor<B>, ConvOptions<2>) -> FloatTensor<B>;
+
+/// One of the inner backend's gradient operations, on the inner tensors of `x`, the weight and
+/// the output gradient: a gradient of a gradient is never taken through these layers.
+fn untracked<B: Backend, C: CheckpointStrategy>(
+    operation: ConvBackward<B>,
+    tensors: [FloatTensor<Autodiff<B, C>>; 3],
+    options: ConvOptions<2>,
+) -> FloatTensor<Autodiff<B, C>> {
+    let [x, weight, output_grad] = tensors.map(<Autodiff<B, C> as AutodiffBackend>::inner);
+    <Autodiff<B, C> as AutodiffBackend>::from_inner(operation(x, weight, output_grad, options))
 }

@@ -90,8 +90,7 @@ fn copy_run(
     cols: &Range<usize>,
     run: &mut [f32],
 ) {
-    run[..cols.start].fill(0.0);
-    run[cols.end..].fill(0.0);
+    zero_outside(run, cols);
     let first = shape.input_coord(1, kx, cols.start);
     let source = &plane[iy * shape.width + first..];
     let run = &mut run[cols.clone()];
@@ -133,7 +132,12 @@ fn copy_shifted_rows(
             .copy_from_slice(&plane[source..source + len - skip_front - skip_back]);
     }
     for run in runs.chunks_mut(width) {
-        run[..cols.start].fill(0.0);
-        run[cols.end..].fill(0.0);
+        zero_outside(run, cols);
     }
+}
+
+/// Zeroes the values of a line's run outside the output columns `cols` that read the input.
+fn zero_outside(run: &mut [f32], cols: &Range<usize>) {
+    run[..cols.start].fill(0.0);
+    run[cols.end..].fill(0.0);
 }
