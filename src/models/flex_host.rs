@@ -1,6 +1,6 @@
 //! A `flex` tensor's values on the host and back: what the CPU backend extensions of `models`
-//! (`gemm_conv`, `sparse`, `fused_batch_norm`, `max_pool`) read and write, and whether a device
-//! is the one they run on.
+//! (`gemm_conv`, `sparse`, `fused_batch_norm`, `max_pool`) read and write, whether a device is
+//! the one they run on, and the buffers they fill in parallel or keep per thread.
 
 use std::cell::RefCell;
 
