@@ -20,7 +20,9 @@ use super::shape::ConvShape;
 
 /// The most values one tile's patch matrix holds (1 MiB of f32); a tile has one output row at
 /// least. gemm blocks its operands for the caches itself: budgets from 256 KiB to 4 MiB measured
-/// alike on ResNet-18's layers.
+/// alike on ResNet-18's layers with its AVX2 kernels; with its AVX-512 kernels (an Intel Xeon,
+/// `cargo bench --bench conv_backward`) 2 and 4 MiB ran ResNet-18 w64's 4x4 layer4 faster (10.7
+/// → 8.6-9.2 ms) and its layer1 and the quickstart's layers slower, so 1 MiB stayed.
 const TILE_BUDGET: usize = 1 << 18;
 
 /// Tiles per convolution, at least, where the output has that many rows: enough for the threads
